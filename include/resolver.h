@@ -1,0 +1,53 @@
+/* resolver: c-ares on the libev loop, for the upstream proxies' host names.
+ *
+ * Lookups of the same name share one query; answers are cached for a bounded time (failures
+ * briefly).  A caller owns a struct resolver_waiter (embedded in its own object), passes it to
+ * resolver_lookup, and gets exactly one callback, always from the loop and never from inside
+ * resolver_lookup, unless it calls resolver_cancel first.  After the callback or cancel the
+ * waiter is free to reuse. */
+#ifndef SOCKS2HTTP_RESOLVER_H
+#define SOCKS2HTTP_RESOLVER_H
+
+#include <ev.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config.h"
+
+#define RESOLVER_MAX_ADDRS 8
+
+struct resolver_result {
+	unsigned n;
+	struct sockaddr_storage addr[RESOLVER_MAX_ADDRS]; /* port set; families interleaved */
+};
+
+struct resolver_entry;
+struct resolver_waiter;
+
+/* status 0 and res with n >= 1, or status != 0 with errmsg and res NULL. */
+typedef void (*resolver_cb)(struct resolver_waiter *w, int status, const char *errmsg,
+			    const struct resolver_result *res);
+
+struct resolver_waiter {
+	struct resolver_waiter *next, *prev;
+	struct resolver_entry *entry; /* non-NULL while waiting on a query */
+	int queued;                   /* on the delivery queue */
+	uint16_t port;
+	resolver_cb cb;
+};
+
+struct resolver;
+
+/* Returns NULL with err filled when c-ares cannot start (e.g. no usable resolv.conf). */
+struct resolver *resolver_new(struct ev_loop *loop, const struct config *cfg, char *err, size_t errlen);
+/* Cancels every query; waiters still pending get no callback. */
+void resolver_free(struct resolver *r);
+
+void resolver_lookup(struct resolver *r, const char *host, uint16_t port, struct resolver_waiter *w,
+		     resolver_cb cb);
+void resolver_cancel(struct resolver *r, struct resolver_waiter *w);
+
+/* Queries in flight (for the pending-lookup bound and status reports). */
+unsigned resolver_pending(const struct resolver *r);
+
+#endif

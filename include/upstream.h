@@ -1,0 +1,26 @@
+/* upstream: the configured HTTP proxies as the tunnels use them: display name, the
+ * ready-made Proxy-Authorization value, and the CONNECT request for a target.
+ * Tried in order; failover itself is driven by the tunnel (see tunnel.c). */
+#ifndef SOCKS2HTTP_UPSTREAM_H
+#define SOCKS2HTTP_UPSTREAM_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+struct upstream {
+	const struct proxy_spec *spec; /* in the configuration */
+	char display[PROXYURL_HOST_MAX + 10]; /* host:port, never credentials */
+	char *auth;                    /* "Basic ..." or NULL; freed (and wiped) by upstream_free */
+};
+
+/* Builds one upstream per configured proxy.  Returns NULL with err on failure. */
+struct upstream *upstream_list_new(const struct config *cfg, char *err, size_t errlen);
+void upstream_list_free(struct upstream *list, size_t n);
+
+/* The CONNECT request for authority through up, in a new buffer of *len bytes (malloc);
+ * NULL if it cannot be built. */
+char *upstream_connect_request(const struct upstream *up, const char *authority, const char *user_agent,
+			       size_t *len);
+
+#endif

@@ -1,0 +1,62 @@
+/* bufpool: relay buffers taken on demand (see include/bufpool.h). */
+#include "bufpool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int bufpool_init(struct bufpool *p, size_t size, size_t maxfree)
+{
+	memset(p, 0, sizeof(*p));
+	p->size = size;
+	p->maxfree = maxfree;
+	p->free = calloc(maxfree ? maxfree : 1, sizeof(void *));
+	return p->free ? 0 : -1;
+}
+
+void bufpool_destroy(struct bufpool *p)
+{
+	for (size_t i = 0; i < p->nfree; i++)
+		free(p->free[i]);
+	free(p->free);
+	p->free = NULL;
+	p->nfree = 0;
+}
+
+int buf_acquire(struct bufpool *p, struct buf *b)
+{
+	if (b->data != NULL)
+		return 0;
+	b->data = p->nfree > 0 ? p->free[--p->nfree] : malloc(p->size);
+	if (b->data == NULL)
+		return -1;
+	b->start = b->end = 0;
+	p->in_use++;
+	return 0;
+}
+
+void buf_release(struct bufpool *p, struct buf *b, int force)
+{
+	if (b->data == NULL || (!force && b->start != b->end))
+		return;
+	if (p->nfree < p->maxfree)
+		p->free[p->nfree++] = b->data;
+	else
+		free(b->data);
+	b->data = NULL;
+	b->start = b->end = 0;
+	p->in_use--;
+}
+
+size_t buf_room(struct bufpool *p, struct buf *b)
+{
+	if (b->data == NULL)
+		return p->size;
+	if (b->start == b->end) {
+		b->start = b->end = 0;
+	} else if (b->end == p->size && b->start > 0) {
+		memmove(b->data, b->data + b->start, b->end - b->start);
+		b->end -= b->start;
+		b->start = 0;
+	}
+	return p->size - b->end;
+}

@@ -1,0 +1,509 @@
+/* config: options from the command line, a config file and the environment. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void config_init(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->log_level = LOG_LVL_INFO;
+	cfg->handshake_timeout = 10;
+	cfg->connect_timeout = 10;
+	cfg->reply_timeout = 30;
+	cfg->idle_timeout = 0;
+	cfg->linger_timeout = 30;
+	cfg->dns_timeout = 2.5;
+	cfg->dns_tries = 2;
+	cfg->dns_cache_ttl = 60;
+	cfg->max_tunnels = 1024;
+	cfg->buffer_size = 32768;
+	cfg->max_header = 32768;
+	snprintf(cfg->user_agent, sizeof(cfg->user_agent), "%s/%s", PACKAGE_NAME, PACKAGE_VERSION);
+}
+
+int config_parse_listen(const char *text, struct listen_spec *out, char *err, size_t errlen)
+{
+	char host[64];
+	const char *portstr;
+	size_t hlen;
+
+	memset(out, 0, sizeof(*out));
+	if (text[0] == '[') {
+		const char *rb = strchr(text, ']');
+		if (rb == NULL || rb[1] != ':')
+			return fail(err, errlen, "bad listen address '%s' (IPv6 is written [::1]:1080)", text);
+		hlen = (size_t)(rb - text - 1);
+		if (hlen >= sizeof(host))
+			return fail(err, errlen, "bad listen address '%s'", text);
+		memcpy(host, text + 1, hlen);
+		portstr = rb + 2;
+	} else {
+		const char *colon = strrchr(text, ':');
+		if (colon == NULL) {
+			strcpy(host, "127.0.0.1");
+			hlen = strlen(host);
+			portstr = text;
+		} else {
+			hlen = (size_t)(colon - text);
+			if (hlen >= sizeof(host) || memchr(text, ':', hlen) != NULL)
+				return fail(err, errlen, "bad listen address '%s' (IPv6 is written [::1]:1080)", text);
+			memcpy(host, text, hlen);
+			portstr = colon + 1;
+		}
+	}
+	host[hlen] = '\0';
+
+	char *end;
+	errno = 0;
+	long port = strtol(portstr, &end, 10);
+	if (*portstr == '\0' || *end != '\0' || errno != 0 || port < 0 || port > 65535 ||
+	    !(portstr[0] >= '0' && portstr[0] <= '9'))
+		return fail(err, errlen, "bad port in listen address '%s'", text);
+
+	if (strcmp(host, "localhost") == 0 || host[0] == '\0')
+		strcpy(host, "127.0.0.1");
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&out->addr;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&out->addr;
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		out->addrlen = sizeof(*s4);
+		snprintf(out->text, sizeof(out->text), "%s:%ld", host, port);
+	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		out->addrlen = sizeof(*s6);
+		snprintf(out->text, sizeof(out->text), "[%s]:%ld", host, port);
+	} else {
+		return fail(err, errlen, "bad listen address '%s' (give a numeric IPv4 or [IPv6] address)", text);
+	}
+	return 0;
+}
+
+static int parse_seconds(const char *name, const char *v, double *out, int allow_zero, char *err, size_t errlen)
+{
+	char *end;
+	if (v == NULL)
+		return fail(err, errlen, "option '%s' needs a number of seconds", name);
+	errno = 0;
+	double d = strtod(v, &end);
+	if (end == v || *end != '\0' || errno != 0 || !isfinite(d) || d < 0 || d > 86400 * 365 ||
+	    (!allow_zero && d == 0))
+		return fail(err, errlen, "option '%s': bad number of seconds '%s'", name, v);
+	*out = d;
+	return 0;
+}
+
+static int parse_uint(const char *name, const char *v, unsigned long min, unsigned long max, unsigned long *out,
+		      char *err, size_t errlen)
+{
+	char *end;
+	if (v == NULL)
+		return fail(err, errlen, "option '%s' needs a number", name);
+	errno = 0;
+	unsigned long n = strtoul(v, &end, 10);
+	if (end == v || *end != '\0' || errno != 0 || v[0] == '-' || n < min || n > max)
+		return fail(err, errlen, "option '%s': '%s' is not a number from %lu to %lu", name, v, min, max);
+	*out = n;
+	return 0;
+}
+
+int config_set(struct config *cfg, const char *name, const char *value, char *err, size_t errlen)
+{
+	unsigned long n;
+	char perr[256];
+
+	if (strcmp(name, "listen") == 0) {
+		if (value == NULL)
+			return fail(err, errlen, "option 'listen' needs ADDR:PORT");
+		if (cfg->nlisten == CONFIG_MAX_LISTEN)
+			return fail(err, errlen, "too many listen addresses (at most %d)", CONFIG_MAX_LISTEN);
+		if (config_parse_listen(value, &cfg->listen[cfg->nlisten], err, errlen) < 0)
+			return -1;
+		cfg->nlisten++;
+		return 0;
+	}
+	if (strcmp(name, "proxy") == 0) {
+		if (value == NULL)
+			return fail(err, errlen, "option 'proxy' needs a URL");
+		if (cfg->nproxies == CONFIG_MAX_PROXIES)
+			return fail(err, errlen, "too many proxies (at most %d)", CONFIG_MAX_PROXIES);
+		if (proxyurl_parse(value, &cfg->proxies[cfg->nproxies], perr, sizeof(perr)) < 0)
+			return fail(err, errlen, "bad proxy URL: %s", perr);
+		cfg->nproxies++;
+		snprintf(cfg->proxy_source, sizeof(cfg->proxy_source), "-x");
+		return 0;
+	}
+	if (strcmp(name, "verbose") == 0 || strcmp(name, "quiet") == 0) {
+		int on = value == NULL || strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0 ||
+			 strcmp(value, "1") == 0;
+		if (!on && !(strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0 || strcmp(value, "0") == 0))
+			return fail(err, errlen, "option '%s' takes yes or no", name);
+		if (on)
+			cfg->log_level = name[0] == 'v' ? LOG_LVL_DEBUG : LOG_LVL_WARN;
+		return 0;
+	}
+	if (strcmp(name, "handshake-timeout") == 0)
+		return parse_seconds(name, value, &cfg->handshake_timeout, 0, err, errlen);
+	if (strcmp(name, "connect-timeout") == 0)
+		return parse_seconds(name, value, &cfg->connect_timeout, 0, err, errlen);
+	if (strcmp(name, "reply-timeout") == 0)
+		return parse_seconds(name, value, &cfg->reply_timeout, 0, err, errlen);
+	if (strcmp(name, "idle-timeout") == 0)
+		return parse_seconds(name, value, &cfg->idle_timeout, 1, err, errlen);
+	if (strcmp(name, "linger-timeout") == 0)
+		return parse_seconds(name, value, &cfg->linger_timeout, 0, err, errlen);
+	if (strcmp(name, "dns-timeout") == 0)
+		return parse_seconds(name, value, &cfg->dns_timeout, 0, err, errlen);
+	if (strcmp(name, "dns-cache-ttl") == 0)
+		return parse_seconds(name, value, &cfg->dns_cache_ttl, 1, err, errlen);
+	if (strcmp(name, "max-tunnels") == 0) {
+		if (parse_uint(name, value, 1, 1000000, &n, err, errlen) < 0)
+			return -1;
+		cfg->max_tunnels = (unsigned)n;
+		return 0;
+	}
+	if (strcmp(name, "buffer-size") == 0) {
+		if (parse_uint(name, value, 4096, 1 << 20, &n, err, errlen) < 0)
+			return -1;
+		cfg->buffer_size = n;
+		return 0;
+	}
+	if (strcmp(name, "user-agent") == 0) {
+		if (value == NULL || strlen(value) >= sizeof(cfg->user_agent) || strpbrk(value, "\r\n"))
+			return fail(err, errlen, "option 'user-agent' needs a single-line value under %zu bytes",
+				    sizeof(cfg->user_agent));
+		snprintf(cfg->user_agent, sizeof(cfg->user_agent), "%s", value);
+		return 0;
+	}
+	return fail(err, errlen, "unknown option '%s'", name);
+}
+
+int config_parse_text(struct config *cfg, const char *text, size_t len, const char *source, char *err,
+		      size_t errlen)
+{
+	size_t pos = 0;
+	int line_no = 0;
+	char line[1024];
+	char inner[CONFIG_ERR_MAX];
+
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t end = nl ? (size_t)(nl - text) : len;
+		size_t n = end - pos;
+		line_no++;
+		if (n >= sizeof(line))
+			return fail(err, errlen, "%s:%d: line too long", source, line_no);
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		pos = end + 1;
+		if (memchr(line, '\0', n) != NULL)
+			return fail(err, errlen, "%s:%d: NUL byte in line", source, line_no);
+
+		/* trim; '#' starts a comment only at the start of a line (passwords may hold '#') */
+		char *s = line;
+		while (*s == ' ' || *s == '\t')
+			s++;
+		char *e = s + strlen(s);
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+			*--e = '\0';
+		if (*s == '\0' || *s == '#')
+			continue;
+
+		char *name = s;
+		while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '=')
+			s++;
+		char *value = NULL;
+		if (*s != '\0') {
+			*s++ = '\0';
+			while (*s == ' ' || *s == '\t' || *s == '=')
+				s++;
+			if (*s != '\0')
+				value = s;
+		}
+		if (strcmp(name, "config") == 0)
+			return fail(err, errlen, "%s:%d: 'config' cannot be used inside a config file", source, line_no);
+		if (config_set(cfg, name, value, inner, sizeof(inner)) < 0)
+			return fail(err, errlen, "%s:%d: %s", source, line_no, inner);
+	}
+	return 0;
+}
+
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	char buf[65536];
+	size_t len = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return fail(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
+	for (;;) {
+		ssize_t r = read(fd, buf + len, sizeof(buf) - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			close(fd);
+			return fail(err, errlen, "cannot read config file %s: %s", path, strerror(e));
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len == sizeof(buf)) {
+			close(fd);
+			return fail(err, errlen, "config file %s is larger than %zu bytes", path, sizeof(buf) - 1);
+		}
+	}
+	close(fd);
+	int rc = config_parse_text(cfg, buf, len, path, err, errlen);
+	memset(buf, 0, len); /* the file may hold a password */
+	return rc;
+}
+
+struct opt {
+	char short_name;
+	const char *long_name;
+	int takes_value;
+};
+
+static const struct opt options[] = {
+	{'l', "listen", 1},         {'x', "proxy", 1},           {'c', "config", 1},
+	{'v', "verbose", 0},        {'q', "quiet", 0},           {'h', "help", 0},
+	{'V', "version", 0},        {0, "handshake-timeout", 1}, {0, "connect-timeout", 1},
+	{0, "reply-timeout", 1},    {0, "idle-timeout", 1},      {0, "linger-timeout", 1},
+	{0, "dns-timeout", 1},      {0, "dns-cache-ttl", 1},     {0, "max-tunnels", 1},
+	{0, "buffer-size", 1},      {0, "user-agent", 1},
+};
+
+void config_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: socks2http [options]\n"
+		"Accepts SOCKS4, SOCKS4a and SOCKS5 clients and carries each connection through an\n"
+		"HTTP proxy with CONNECT.\n\n"
+		"  -l, --listen ADDR:PORT   accept SOCKS clients here; repeatable; default 127.0.0.1:1080;\n"
+		"                           IPv6 as [::1]:1080\n"
+		"  -x, --proxy URL          upstream HTTP proxy, http://[user[:password]@]host[:port];\n"
+		"                           repeatable: when one cannot be reached the next is tried.\n"
+		"                           Without -x: https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY,\n"
+		"                           http_proxy (first set wins). A user without a password in the\n"
+		"                           URL takes SOCKS2HTTP_PROXY_PASSWORD from the environment.\n"
+		"  -c, --config FILE        the same options from a file, one 'name value' per line\n"
+		"  -v, --verbose            log more (debug)\n"
+		"  -q, --quiet              log only warnings and errors\n"
+		"  -h, --help               show this help\n"
+		"  -V, --version            show the version\n"
+		"      --handshake-timeout S  SOCKS handshake must complete within S seconds (10)\n"
+		"      --connect-timeout S  TCP connect to one proxy address (10)\n"
+		"      --reply-timeout S    proxy must answer CONNECT within S seconds (30)\n"
+		"      --idle-timeout S     close tunnels idle for S seconds; 0 = never (0)\n"
+		"      --linger-timeout S   close half-closed tunnels idle for S seconds (30)\n"
+		"      --dns-timeout S      one DNS attempt for the proxy's name (2.5), tried twice\n"
+		"      --dns-cache-ttl S    reuse the proxy's addresses at most S seconds (60)\n"
+		"      --max-tunnels N      concurrent tunnels at most (1024)\n"
+		"      --buffer-size BYTES  per direction and tunnel (32768)\n"
+		"      --user-agent TEXT    User-Agent sent with CONNECT (socks2http/VERSION)\n");
+}
+
+static const struct opt *find_long(const char *name, size_t n)
+{
+	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+		if (strlen(options[i].long_name) == n && strncmp(options[i].long_name, name, n) == 0)
+			return &options[i];
+	return NULL;
+}
+
+static const struct opt *find_short(char c)
+{
+	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+		if (options[i].short_name == c)
+			return &options[i];
+	return NULL;
+}
+
+/* Applies an option from the command line; -v and -q step the level. */
+static int apply(struct config *cfg, const struct opt *o, const char *value, char *err, size_t errlen)
+{
+	if (strcmp(o->long_name, "config") == 0)
+		return config_load_file(cfg, value, err, errlen);
+	if (strcmp(o->long_name, "verbose") == 0) {
+		if (cfg->log_level < LOG_LVL_DEBUG)
+			cfg->log_level++;
+		return 0;
+	}
+	if (strcmp(o->long_name, "quiet") == 0) {
+		if (cfg->log_level > LOG_LVL_ERROR)
+			cfg->log_level--;
+		return 0;
+	}
+	if (strcmp(o->long_name, "proxy") == 0) {
+		const char *sep = strstr(value, "://");
+		const char *auth = sep ? sep + 3 : value;
+		const char *at = strrchr(auth, '@');
+		if (at != NULL && memchr(auth, ':', (size_t)(at - auth)) != NULL)
+			cfg->password_on_cmdline = 1;
+	}
+	return config_set(cfg, o->long_name, value, err, errlen);
+}
+
+enum config_action config_parse_args(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	int want_help = 0, want_version = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const struct opt *o;
+		const char *value = NULL;
+
+		if (a[0] != '-' || a[1] == '\0') {
+			fail(err, errlen, "unexpected argument '%s'", a);
+			return CONFIG_USAGE;
+		}
+		if (a[1] == '-') {
+			const char *eq = strchr(a + 2, '=');
+			size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+			o = find_long(a + 2, n);
+			if (o == NULL) {
+				fail(err, errlen, "unknown option '%.*s'", (int)(n + 2), a);
+				return CONFIG_USAGE;
+			}
+			if (o->takes_value) {
+				if (eq)
+					value = eq + 1;
+				else if (i + 1 < argc)
+					value = argv[++i];
+				else {
+					fail(err, errlen, "option '--%s' needs a value", o->long_name);
+					return CONFIG_USAGE;
+				}
+			} else if (eq) {
+				fail(err, errlen, "option '--%s' takes no value", o->long_name);
+				return CONFIG_USAGE;
+			}
+		} else {
+			/* short options; flags may be grouped (-vv), a value may follow directly (-l1080) */
+			for (const char *s = a + 1; *s; s++) {
+				o = find_short(*s);
+				if (o == NULL) {
+					fail(err, errlen, "unknown option '-%c'", *s);
+					return CONFIG_USAGE;
+				}
+				if (o->takes_value) {
+					if (s[1] != '\0')
+						value = s + 1;
+					else if (i + 1 < argc)
+						value = argv[++i];
+					else {
+						fail(err, errlen, "option '-%c' needs a value", *s);
+						return CONFIG_USAGE;
+					}
+					break;
+				}
+				if (s[1] == '\0')
+					break;
+				if (o->short_name == 'h')
+					want_help = 1;
+				else if (o->short_name == 'V')
+					want_version = 1;
+				else if (apply(cfg, o, NULL, err, errlen) < 0)
+					return CONFIG_USAGE;
+			}
+		}
+		if (strcmp(o->long_name, "help") == 0)
+			want_help = 1;
+		else if (strcmp(o->long_name, "version") == 0)
+			want_version = 1;
+		else if (apply(cfg, o, value, err, errlen) < 0)
+			return CONFIG_USAGE;
+	}
+	if (want_help) {
+		config_usage(stdout);
+		return CONFIG_EXIT_OK;
+	}
+	if (want_version) {
+		printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+		return CONFIG_EXIT_OK;
+	}
+	return CONFIG_RUN;
+}
+
+static const char *const proxy_env[] = {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "http_proxy"};
+
+int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), char *err, size_t errlen)
+{
+	char perr[256];
+
+	if (cfg->nlisten == 0 && config_set(cfg, "listen", "127.0.0.1:1080", err, errlen) < 0)
+		return -1;
+	if (cfg->nproxies == 0) {
+		for (size_t i = 0; i < sizeof(proxy_env) / sizeof(proxy_env[0]); i++) {
+			const char *v = getenv_fn(proxy_env[i]);
+			if (v == NULL || v[0] == '\0')
+				continue;
+			if (proxyurl_parse(v, &cfg->proxies[0], perr, sizeof(perr)) < 0)
+				return fail(err, errlen, "bad proxy URL in %s: %s", proxy_env[i], perr);
+			cfg->nproxies = 1;
+			snprintf(cfg->proxy_source, sizeof(cfg->proxy_source), "%s", proxy_env[i]);
+			break;
+		}
+	}
+	if (cfg->nproxies == 0) {
+		fail(err, errlen, "no upstream proxy: give one with -x http://host:port or set https_proxy");
+		return 1;
+	}
+	const char *pw = getenv_fn("SOCKS2HTTP_PROXY_PASSWORD");
+	for (size_t i = 0; i < cfg->nproxies; i++) {
+		struct proxy_spec *p = &cfg->proxies[i];
+		if (p->has_auth && p->pass[0] == '\0' && pw != NULL) {
+			if (strlen(pw) >= sizeof(p->pass))
+				return fail(err, errlen, "SOCKS2HTTP_PROXY_PASSWORD is too long");
+			snprintf(p->pass, sizeof(p->pass), "%s", pw);
+		}
+	}
+	return 0;
+}
+
+static void scrub_url(char *v)
+{
+	char *sep = strstr(v, "://");
+	char *auth = sep ? sep + 3 : v;
+	char *at = strrchr(auth, '@');
+	if (at == NULL)
+		return;
+	char *colon = memchr(auth, ':', (size_t)(at - auth));
+	if (colon == NULL)
+		return;
+	for (char *p = colon + 1; p < at; p++)
+		*p = '*';
+}
+
+void config_scrub_argv(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i];
+		if (strncmp(a, "--proxy=", 8) == 0)
+			scrub_url(a + 8);
+		else if ((strcmp(a, "--proxy") == 0 || strcmp(a, "-x") == 0) && i + 1 < argc)
+			scrub_url(argv[++i]);
+		else if (strncmp(a, "-x", 2) == 0 && a[2] != '\0')
+			scrub_url(a + 2);
+	}
+}

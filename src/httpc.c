@@ -1,0 +1,323 @@
+/* httpc: pure CONNECT request builder and response parser (see include/httpc.h). */
+#include "httpc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "socks.h"
+
+long httpc_header_end(const char *buf, size_t len, size_t max, size_t *scan)
+{
+	size_t limit = len < max ? len : max;
+
+	/* The end is "\n\n" or "\n\r\n"; resume one byte back so a split end is found. */
+	for (size_t i = *scan; i < limit; i++) {
+		if (buf[i] != '\n')
+			continue;
+		if (i >= 1 && buf[i - 1] == '\n')
+			return (long)(i + 1);
+		if (i >= 2 && buf[i - 1] == '\r' && buf[i - 2] == '\n')
+			return (long)(i + 1);
+	}
+	*scan = limit;
+	return len >= max ? HTTPC_ERR_TOOLARGE : 0;
+}
+
+static int lower(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+}
+
+static int name_is(const char *name, size_t n, const char *want)
+{
+	size_t wn = strlen(want);
+	if (n != wn)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (lower((unsigned char)name[i]) != lower((unsigned char)want[i]))
+			return 0;
+	return 1;
+}
+
+/* Does the comma-separated list v[0..n) contain token (case-insensitive)? */
+static int has_token(const char *v, size_t n, const char *token)
+{
+	size_t i = 0;
+	while (i < n) {
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		size_t s = i;
+		while (i < n && v[i] != ',' && v[i] != ' ' && v[i] != '\t' && v[i] != ';')
+			i++;
+		if (i > s && name_is(v + s, i - s, token))
+			return 1;
+		while (i < n && v[i] != ',')
+			i++;
+	}
+	return 0;
+}
+
+/* Is token the last element of the comma-separated list v[0..n)?  Only a final "chunked"
+ * frames a response body (RFC 9112 section 6.3); any other order means read until close. */
+static int last_token_is(const char *v, size_t n, const char *token)
+{
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == ','))
+		n--;
+	size_t s = n;
+	while (s > 0 && v[s - 1] != ',' && v[s - 1] != ' ' && v[s - 1] != '\t')
+		s--;
+	return name_is(v + s, n - s, token);
+}
+
+static void copy_trunc(char *dst, size_t cap, const char *src, size_t n)
+{
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static unsigned auth_scheme(const char *v, size_t n)
+{
+	size_t i = 0;
+	while (i < n && v[i] != ' ' && v[i] != '\t')
+		i++;
+	if (name_is(v, i, "Basic"))
+		return HTTPC_AUTH_BASIC;
+	if (name_is(v, i, "Digest"))
+		return HTTPC_AUTH_DIGEST;
+	if (name_is(v, i, "NTLM"))
+		return HTTPC_AUTH_NTLM;
+	if (name_is(v, i, "Negotiate"))
+		return HTTPC_AUTH_NEGOTIATE;
+	return HTTPC_AUTH_OTHER;
+}
+
+static int parse_status_line(const char *p, size_t n, struct httpc_response *r)
+{
+	/* HTTP/1.x SP 3DIGIT [SP reason] */
+	if (n < 12 || memcmp(p, "HTTP/1.", 7) != 0 || p[7] < '0' || p[7] > '9' || p[8] != ' ')
+		return HTTPC_ERR_STATUS_LINE;
+	if (p[9] < '1' || p[9] > '5' || p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9')
+		return HTTPC_ERR_STATUS_LINE;
+	if (n > 12 && p[12] != ' ')
+		return HTTPC_ERR_STATUS_LINE;
+	r->minor = p[7] - '0';
+	r->status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	if (n > 13)
+		copy_trunc(r->reason, sizeof(r->reason), p + 13, n - 13);
+	return 0;
+}
+
+int httpc_parse_response(const char *buf, size_t hdr_len, struct httpc_response *r)
+{
+	size_t pos = 0;
+	int line_no = 0;
+	int keep_alive = 0;
+
+	memset(r, 0, sizeof(*r));
+	r->content_length = -1;
+
+	while (pos < hdr_len) {
+		const char *nl = memchr(buf + pos, '\n', hdr_len - pos);
+		if (nl == NULL)
+			return HTTPC_ERR_HEADER;
+		size_t end = (size_t)(nl - buf);
+		size_t n = end - pos;
+		const char *line = buf + pos;
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		pos = end + 1;
+
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = (unsigned char)line[i];
+			if ((c < 0x20 && c != '\t') || c == 0x7f)
+				return line_no == 0 ? HTTPC_ERR_STATUS_LINE : HTTPC_ERR_HEADER;
+		}
+		if (line_no++ == 0) {
+			int rc = parse_status_line(line, n, r);
+			if (rc < 0)
+				return rc;
+			continue;
+		}
+		if (n == 0)
+			break; /* the blank line */
+		if (line[0] == ' ' || line[0] == '\t')
+			continue; /* obsolete line folding: continuation of a header we ignore */
+
+		const char *colon = memchr(line, ':', n);
+		if (colon == NULL || colon == line)
+			return HTTPC_ERR_HEADER;
+		size_t nlen = (size_t)(colon - line);
+		const char *v = colon + 1;
+		size_t vlen = n - nlen - 1;
+		while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+			v++;
+			vlen--;
+		}
+		while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+			vlen--;
+
+		if (name_is(line, nlen, "Content-Length")) {
+			long long cl = 0;
+			size_t i;
+			for (i = 0; i < vlen && v[i] >= '0' && v[i] <= '9' && cl < (1LL << 50); i++)
+				cl = cl * 10 + (v[i] - '0');
+			r->content_length = (i == vlen && vlen > 0) ? cl : -1;
+		} else if (name_is(line, nlen, "Transfer-Encoding")) {
+			r->chunked = last_token_is(v, vlen, "chunked");
+		} else if (name_is(line, nlen, "Connection") || name_is(line, nlen, "Proxy-Connection")) {
+			if (has_token(v, vlen, "close"))
+				r->conn_close = 1;
+			if (has_token(v, vlen, "keep-alive"))
+				keep_alive = 1;
+		} else if (name_is(line, nlen, "Proxy-Authenticate")) {
+			r->auth_schemes |= auth_scheme(v, vlen);
+		} else if (name_is(line, nlen, "X-Squid-Error")) {
+			copy_trunc(r->squid_error, sizeof(r->squid_error), v, vlen);
+		}
+	}
+	if (line_no == 0)
+		return HTTPC_ERR_STATUS_LINE;
+	if (r->minor == 0 && !keep_alive)
+		r->conn_close = 1;
+	return 0;
+}
+
+/* A value may not carry CR or LF (header injection). */
+static int clean(const char *s)
+{
+	return s == NULL || strpbrk(s, "\r\n") == NULL;
+}
+
+int httpc_build_connect(char *out, size_t cap, const char *authority, const char *proxy_auth,
+			const char *user_agent)
+{
+	if (!clean(authority) || !clean(proxy_auth) || !clean(user_agent))
+		return -1;
+	if (user_agent != NULL && user_agent[0] == '\0')
+		user_agent = NULL; /* config's "" means send none; an empty User-Agent is invalid */
+	int n = snprintf(out, cap, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n%s%s%s%s%s%s\r\n", authority,
+			 authority, proxy_auth ? "Proxy-Authorization: " : "", proxy_auth ? proxy_auth : "",
+			 proxy_auth ? "\r\n" : "", user_agent ? "User-Agent: " : "",
+			 user_agent ? user_agent : "", user_agent ? "\r\n" : "");
+	return (n < 0 || (size_t)n >= cap) ? -1 : n;
+}
+
+int httpc_base64(char *out, size_t cap, const uint8_t *in, size_t n)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t need = (n + 2) / 3 * 4;
+	size_t o = 0;
+
+	if (need + 1 > cap)
+		return -1;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		out[o++] = tab[(v >> 18) & 63];
+		out[o++] = tab[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? tab[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+int httpc_basic_auth(char *out, size_t cap, const char *user, const char *pass)
+{
+	uint8_t raw[512 + 2];
+	size_t ul = strlen(user), pl = strlen(pass);
+
+	if (ul + pl + 1 > sizeof(raw) || cap < 7)
+		return -1;
+	memcpy(raw, user, ul);
+	raw[ul] = ':';
+	memcpy(raw + ul + 1, pass, pl);
+	memcpy(out, "Basic ", 6);
+	int n = httpc_base64(out + 6, cap - 6, raw, ul + 1 + pl);
+	memset(raw, 0, sizeof(raw));
+	return n < 0 ? -1 : n + 6;
+}
+
+/* squid's "ERR_NAME errno" tells the causes apart that the status code blurs. */
+static int squid_reply(const char *e, uint8_t *rep)
+{
+	const char *sp = strchr(e, ' ');
+	size_t nlen = sp ? (size_t)(sp - e) : strlen(e);
+	int err = sp ? atoi(sp + 1) : 0;
+
+	if (name_is(e, nlen, "ERR_DNS_FAIL")) {
+		*rep = SOCKS5_REP_HOST_UNREACHABLE;
+		return 1;
+	}
+	if (name_is(e, nlen, "ERR_READ_TIMEOUT") || name_is(e, nlen, "ERR_CONNECT_TIMEOUT")) {
+		*rep = SOCKS5_REP_TTL_EXPIRED;
+		return 1;
+	}
+	if (name_is(e, nlen, "ERR_CONNECT_FAIL")) {
+		switch (err) {
+		case 110: /* ETIMEDOUT */
+			*rep = SOCKS5_REP_TTL_EXPIRED;
+			return 1;
+		case 111: /* ECONNREFUSED */
+			*rep = SOCKS5_REP_CONN_REFUSED;
+			return 1;
+		case 101: /* ENETUNREACH */
+			*rep = SOCKS5_REP_NET_UNREACHABLE;
+			return 1;
+		case 113: /* EHOSTUNREACH */
+			*rep = SOCKS5_REP_HOST_UNREACHABLE;
+			return 1;
+		default:
+			return 0;
+		}
+	}
+	if (name_is(e, nlen, "ERR_ACCESS_DENIED") || name_is(e, nlen, "ERR_CACHE_ACCESS_DENIED")) {
+		*rep = SOCKS5_REP_NOT_ALLOWED;
+		return 1;
+	}
+	return 0;
+}
+
+uint8_t httpc_socks5_reply(const struct httpc_response *r)
+{
+	uint8_t rep;
+
+	if (r->status >= 200 && r->status <= 299)
+		return SOCKS5_REP_SUCCEEDED;
+	if (r->squid_error[0] != '\0' && squid_reply(r->squid_error, &rep))
+		return rep;
+	switch (r->status) {
+	case 401:
+	case 403:
+	case 405:
+	case 407:
+		return SOCKS5_REP_NOT_ALLOWED;
+	case 504:
+		return SOCKS5_REP_TTL_EXPIRED;
+	default:
+		break;
+	}
+	if (r->status >= 500)
+		return SOCKS5_REP_HOST_UNREACHABLE;
+	return SOCKS5_REP_GENERAL_FAILURE;
+}
+
+const char *httpc_strerror(int err)
+{
+	switch (err) {
+	case HTTPC_ERR_TOOLARGE:
+		return "proxy response header too large";
+	case HTTPC_ERR_STATUS_LINE:
+		return "malformed status line from proxy";
+	case HTTPC_ERR_HEADER:
+		return "malformed header line from proxy";
+	default:
+		return "unknown error";
+	}
+}

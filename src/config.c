@@ -12,7 +12,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+/* printf-checked, and -Wformat=2 accepts the vsnprintf below */
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -51,7 +52,7 @@ int config_parse_listen(const char *text, struct listen_spec *out, char *err, si
 		if (rb == NULL || rb[1] != ':')
 			return fail(err, errlen, "bad listen address '%s' (IPv6 is written [::1]:1080)", text);
 		hlen = (size_t)(rb - text - 1);
-		if (hlen >= sizeof(host))
+		if (hlen == 0 || hlen >= sizeof(host))
 			return fail(err, errlen, "bad listen address '%s'", text);
 		memcpy(host, text + 1, hlen);
 		portstr = rb + 2;
@@ -86,12 +87,12 @@ int config_parse_listen(const char *text, struct listen_spec *out, char *err, si
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons((uint16_t)port);
 		out->addrlen = sizeof(*s4);
-		snprintf(out->text, sizeof(out->text), "%s:%ld", host, port);
+		snprintf(out->text, sizeof(out->text), "%.45s:%ld", host, port); /* bound for -Wformat-truncation */
 	} else if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)port);
 		out->addrlen = sizeof(*s6);
-		snprintf(out->text, sizeof(out->text), "[%s]:%ld", host, port);
+		snprintf(out->text, sizeof(out->text), "[%.45s]:%ld", host, port);
 	} else {
 		return fail(err, errlen, "bad listen address '%s' (give a numeric IPv4 or [IPv6] address)", text);
 	}
@@ -120,7 +121,7 @@ static int parse_uint(const char *name, const char *v, unsigned long min, unsign
 		return fail(err, errlen, "option '%s' needs a number", name);
 	errno = 0;
 	unsigned long n = strtoul(v, &end, 10);
-	if (end == v || *end != '\0' || errno != 0 || v[0] == '-' || n < min || n > max)
+	if (!(v[0] >= '0' && v[0] <= '9') || *end != '\0' || errno != 0 || n < min || n > max)
 		return fail(err, errlen, "option '%s': '%s' is not a number from %lu to %lu", name, v, min, max);
 	*out = n;
 	return 0;
@@ -370,7 +371,7 @@ enum config_action config_parse_args(struct config *cfg, int argc, char **argv, 
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const struct opt *o;
+		const struct opt *o = NULL; /* set on every path; -Os cannot tell */
 		const char *value = NULL;
 
 		if (a[0] != '-' || a[1] == '\0') {
@@ -499,11 +500,21 @@ void config_scrub_argv(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
 		char *a = argv[i];
-		if (strncmp(a, "--proxy=", 8) == 0)
+		if (strncmp(a, "--proxy=", 8) == 0) {
 			scrub_url(a + 8);
-		else if ((strcmp(a, "--proxy") == 0 || strcmp(a, "-x") == 0) && i + 1 < argc)
+		} else if (strcmp(a, "--proxy") == 0 && i + 1 < argc) {
 			scrub_url(argv[++i]);
-		else if (strncmp(a, "-x", 2) == 0 && a[2] != '\0')
-			scrub_url(a + 2);
+		} else if (a[0] == '-' && a[1] != '-') {
+			/* short flags as config_parse_args groups them: -x URL, -xURL, -vx URL, -vxURL */
+			for (char *s = a + 1; *s != '\0'; s++) {
+				const struct opt *o = find_short(*s);
+				if (o == NULL || !o->takes_value)
+					continue;
+				char *v = s[1] != '\0' ? s + 1 : i + 1 < argc ? argv[++i] : NULL;
+				if (o->short_name == 'x' && v != NULL)
+					scrub_url(v);
+				break;
+			}
+		}
 	}
 }

@@ -1,12 +1,15 @@
 /* proxyurl: pure proxy URL parser (see include/proxyurl.h). */
 #include "proxyurl.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+/* printf-checked, and -Wformat=2 accepts the vsnprintf below */
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -58,6 +61,19 @@ static int host_char_ok(char c)
 	       c == '-' || c == '.' || c == '_';
 }
 
+/* RFC 3986 scheme characters.  Anything else before "://" may be credentials typed in front
+ * of the scheme ("user:pw@http://host"), which a message must not echo. */
+static int scheme_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (i > 0 && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.'))))
+			return 0;
+	}
+	return n > 0;
+}
+
 int proxyurl_parse(const char *url, struct proxy_spec *out, char *err, size_t errlen)
 {
 	const char *p = url;
@@ -69,6 +85,8 @@ int proxyurl_parse(const char *url, struct proxy_spec *out, char *err, size_t er
 		if (!(slen == 4 && strncasecmp(url, "http", 4) == 0)) {
 			if (slen == 5 && strncasecmp(url, "https", 5) == 0)
 				return fail(err, errlen, "unsupported scheme 'https' (TLS to the proxy is not supported yet); use http://");
+			if (!scheme_ok(url, slen))
+				return fail(err, errlen, "malformed proxy URL (expected http://[user[:password]@]host[:port])");
 			return fail(err, errlen, "unsupported scheme '%.*s' (only http:// proxies are supported)",
 				    (int)(slen > 16 ? 16 : slen), url);
 		}
@@ -118,11 +136,16 @@ int proxyurl_parse(const char *url, struct proxy_spec *out, char *err, size_t er
 				return fail(err, errlen, "unexpected characters after ']' in proxy host");
 			portstr = rb + 2;
 		}
-		for (size_t i = 0; i < hlen; i++) {
-			char c = host[i];
-			if (!(hexval(c) >= 0 || c == ':' || c == '.'))
-				return fail(err, errlen, "bad IPv6 literal in proxy host");
-		}
+		char lit[INET6_ADDRSTRLEN];
+		struct in6_addr a6;
+		if (hlen == 0)
+			return fail(err, errlen, "no proxy host");
+		if (hlen >= sizeof(lit))
+			return fail(err, errlen, "bad IPv6 literal in proxy host");
+		memcpy(lit, host, hlen);
+		lit[hlen] = '\0';
+		if (inet_pton(AF_INET6, lit, &a6) != 1)
+			return fail(err, errlen, "bad IPv6 literal in proxy host");
 	} else {
 		const char *colon = memchr(hostport, ':', hplen);
 		hlen = colon ? (size_t)(colon - hostport) : hplen;

@@ -1,0 +1,82 @@
+/* config: command line, config file and environment into one struct, fixed once the
+ * daemon runs.  Parsing does no logging; errors come back as one line of text. */
+#ifndef SOCKS2HTTP_CONFIG_H
+#define SOCKS2HTTP_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "proxyurl.h"
+
+#define CONFIG_MAX_LISTEN 16
+#define CONFIG_MAX_PROXIES 16
+#define CONFIG_ERR_MAX 512
+
+struct listen_spec {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char text[64]; /* as given, normalised: "127.0.0.1:1080", "[::1]:1080" */
+};
+
+enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN = 1, LOG_LVL_INFO = 2, LOG_LVL_DEBUG = 3 };
+
+struct config {
+	struct listen_spec listen[CONFIG_MAX_LISTEN];
+	size_t nlisten;
+	struct proxy_spec proxies[CONFIG_MAX_PROXIES];
+	size_t nproxies;
+	char proxy_source[32]; /* "-x", or the environment variable the proxy came from */
+	int log_level;         /* enum log_level */
+
+	double handshake_timeout; /* accept to complete SOCKS request */
+	double connect_timeout;   /* TCP connect to one proxy address (and its name lookup) */
+	double reply_timeout;     /* CONNECT sent to the proxy's complete response header */
+	double idle_timeout;      /* established tunnel without traffic; 0 = none */
+	double linger_timeout;    /* half-closed tunnel without traffic */
+	double dns_timeout;       /* one DNS attempt (c-ares), tried dns_tries times */
+	int dns_tries;
+	double dns_cache_ttl;     /* proxy host addresses are reused this long at most */
+	unsigned max_tunnels;
+	size_t buffer_size;       /* per direction, per tunnel */
+	size_t max_header;        /* proxy response header bound */
+	char user_agent[128];     /* "" sends none */
+	int password_on_cmdline;  /* a -x URL carried a password: warn at start */
+};
+
+enum config_action { CONFIG_RUN = 0, CONFIG_EXIT_OK = 1, CONFIG_USAGE = 2 };
+
+void config_init(struct config *cfg);
+
+/* Applies one option by its long name ("proxy", "max-tunnels", ...).  value may be NULL
+ * for flags.  Returns 0 or -1 with err filled. */
+int config_set(struct config *cfg, const char *name, const char *value, char *err, size_t errlen);
+
+/* Applies a config file's text: "name value" per line, '#' comments, blank lines.
+ * source names the file in error messages.  Returns 0 or -1 with err filled. */
+int config_parse_text(struct config *cfg, const char *text, size_t len, const char *source,
+		      char *err, size_t errlen);
+
+/* Reads and applies a file (at most 64 KiB).  Returns 0 or -1 with err filled. */
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
+
+/* Parses argv.  Prints --help/--version text to stdout itself (CONFIG_EXIT_OK); on a usage
+ * error returns CONFIG_USAGE with err filled. */
+enum config_action config_parse_args(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
+
+/* Completes the configuration after parsing: the default listener, and, without -x, the
+ * proxy from the environment (https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY, http_proxy:
+ * first set wins); a proxy user without a password takes SOCKS2HTTP_PROXY_PASSWORD.
+ * getenv_fn is getenv in the daemon.  Returns 0; -1 with err for a bad value (usage);
+ * 1 with err when no proxy is configured anywhere (a start failure). */
+int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), char *err, size_t errlen);
+
+/* Parses "ADDR:PORT", "[V6]:PORT", "localhost:PORT" or a bare "PORT" (127.0.0.1). */
+int config_parse_listen(const char *text, struct listen_spec *out, char *err, size_t errlen);
+
+/* Overwrites passwords in -x/--proxy arguments so the process list does not show them. */
+void config_scrub_argv(int argc, char **argv);
+
+void config_usage(FILE *out);
+
+#endif

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# The whole test suite: builds socks2http twice, plain and with AddressSanitizer +
+# UndefinedBehaviorSanitizer, and on each runs the unit tests and fuzz-corpus replays
+# (make check) and the end-to-end tests (real clients and proxies on loopback).
+# Ends with one line "N passed, N failed"; exits non-zero if anything failed.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+PYTEST=${PYTEST:-/usr/bin/python3 -m pytest}
+passed=0
+failed=0
+
+count_lines() { # sums "N passed, N failed" lines from the files given
+	cat "$@" 2>/dev/null | awk '/^[0-9]+ passed, [0-9]+ failed$/ { p += $1; f += $3 } END { print p + 0, f + 0 }'
+}
+
+if [ ! -x configure ]; then
+	autoreconf -fi >/dev/null 2>&1 || { echo "autoreconf failed"; echo "0 passed, 1 failed"; exit 1; }
+fi
+
+for variant in plain sanitize; do
+	dir=build/$variant
+	flags=--enable-werror
+	[ "$variant" = sanitize ] && flags="$flags --enable-sanitizers"
+	echo "=== $variant build ($flags)"
+	mkdir -p "$dir"
+	if ! (cd "$dir" && ../../configure $flags >configure.out 2>&1 && make -j2 >make.out 2>&1); then
+		echo "build failed:"; tail -30 "$dir/configure.out" "$dir/make.out" 2>/dev/null
+		failed=$((failed + 1))
+		continue
+	fi
+	if grep -q 'warning:' "$dir/make.out"; then
+		echo "compiler warnings:"; grep 'warning:' "$dir/make.out"
+		failed=$((failed + 1))
+	fi
+
+	echo "=== $variant: unit tests and fuzz-corpus replays (make check)"
+	rm -f "$dir"/test/unit/*.log "$dir"/test/fuzz/*.log
+	make -C "$dir" -j2 check >"$dir/check.out" 2>&1
+	rc=$?
+	grep -E '^(PASS|FAIL|ERROR|XPASS)' "$dir/check.out"
+	read -r p f < <(count_lines "$dir"/test/unit/*.log "$dir"/test/fuzz/*.log)
+	if [ $rc -ne 0 ]; then
+		echo "make check failed:"; cat "$dir"/test/unit/*.log "$dir"/test/fuzz/*.log 2>/dev/null | grep -v '^[0-9]* passed' | tail -40
+		[ "$f" -eq 0 ] && f=1 # a crash prints no count
+	fi
+	echo "$variant unit: $p passed, $f failed"
+	passed=$((passed + p))
+	failed=$((failed + f))
+
+	echo "=== $variant: end-to-end tests"
+	SOCKS2HTTP_BIN="$top/$dir/src/socks2http" $PYTEST -p no:cacheprovider -q -rfE test/e2e 2>&1 | tee "$dir/e2e.out"
+	rc=${PIPESTATUS[0]}
+	summary=$(tail -1 "$dir/e2e.out")
+	p=$(echo "$summary" | grep -o '[0-9]\+ passed' | grep -o '[0-9]\+')
+	f=$(echo "$summary" | grep -o '[0-9]\+ \(failed\|error\|errors\)' | awk '{ n += $1 } END { print n + 0 }')
+	p=${p:-0}
+	f=${f:-0}
+	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi # no test ran: that is a failure too
+	passed=$((passed + p))
+	failed=$((failed + f))
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

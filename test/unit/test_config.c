@@ -1,0 +1,776 @@
+/* test_config: options, config files, the command line, the environment and argv scrubbing. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+
+static struct config cfg;
+static char err[CONFIG_ERR_MAX];
+
+/* err must contain want. */
+static void check_err(const char *want)
+{
+	if (strstr(err, want) == NULL)
+		fprintf(stderr, "message \"%s\" lacks \"%s\"\n", err, want);
+	CHECK(strstr(err, want) != NULL);
+}
+
+static int set(const char *name, const char *value)
+{
+	err[0] = '\0';
+	return config_set(&cfg, name, value, err, sizeof(err));
+}
+
+static int text(const char *s, const char *source)
+{
+	err[0] = '\0';
+	return config_parse_text(&cfg, s, strlen(s), source, err, sizeof(err));
+}
+
+static void test_defaults(void)
+{
+	config_init(&cfg);
+	CHECK_EQ_INT(cfg.nlisten, 0);
+	CHECK_EQ_INT(cfg.nproxies, 0);
+	CHECK_EQ_STR(cfg.proxy_source, "");
+	CHECK_EQ_INT(cfg.log_level, LOG_LVL_INFO);
+	CHECK(cfg.handshake_timeout == 10);
+	CHECK(cfg.connect_timeout == 10);
+	CHECK(cfg.reply_timeout == 30);
+	CHECK(cfg.idle_timeout == 0);
+	CHECK(cfg.linger_timeout == 30);
+	CHECK(cfg.dns_timeout == 2.5);
+	CHECK_EQ_INT(cfg.dns_tries, 2);
+	CHECK(cfg.dns_cache_ttl == 60);
+	CHECK_EQ_INT(cfg.max_tunnels, 1024);
+	CHECK_EQ_INT(cfg.buffer_size, 32768);
+	CHECK_EQ_INT(cfg.max_header, 32768);
+	CHECK_EQ_STR(cfg.user_agent, "socks2http/0.1.0");
+	CHECK_EQ_INT(cfg.password_on_cmdline, 0);
+}
+
+static void test_set(void)
+{
+	config_init(&cfg);
+
+	CHECK_EQ_INT(set("listen", "1.2.3.4:80"), 0);
+	CHECK_EQ_INT(cfg.nlisten, 1);
+	CHECK_EQ_STR(cfg.listen[0].text, "1.2.3.4:80");
+	CHECK_EQ_INT(set("listen", NULL), -1);
+	check_err("listen");
+	CHECK_EQ_INT(set("listen", "nonsense:80"), -1);
+	check_err("bad listen address 'nonsense:80'");
+	CHECK_EQ_INT(cfg.nlisten, 1);
+	for (int i = 1; i < CONFIG_MAX_LISTEN; i++)
+		CHECK_EQ_INT(set("listen", "1081"), 0);
+	CHECK_EQ_INT(set("listen", "1082"), -1);
+	check_err("too many listen addresses");
+	CHECK_EQ_INT(cfg.nlisten, CONFIG_MAX_LISTEN);
+
+	CHECK_EQ_INT(set("proxy", "http://alice:s3cret@proxy.lan:3128"), 0);
+	CHECK_EQ_INT(cfg.nproxies, 1);
+	CHECK_EQ_STR(cfg.proxy_source, "-x");
+	CHECK_EQ_STR(cfg.proxies[0].host, "proxy.lan");
+	CHECK_EQ_INT(cfg.proxies[0].port, 3128);
+	CHECK_EQ_STR(cfg.proxies[0].user, "alice");
+	CHECK_EQ_STR(cfg.proxies[0].pass, "s3cret");
+	CHECK_EQ_INT(set("proxy", "https://alice:s3cret@proxy.lan"), -1);
+	check_err("bad proxy URL: unsupported scheme 'https'");
+	CHECK(strstr(err, "s3cret") == NULL);
+	CHECK_EQ_INT(set("proxy", NULL), -1);
+	check_err("proxy");
+	CHECK_EQ_INT(cfg.nproxies, 1);
+	for (int i = 1; i < CONFIG_MAX_PROXIES; i++)
+		CHECK_EQ_INT(set("proxy", "p:1"), 0);
+	CHECK_EQ_INT(set("proxy", "p:1"), -1);
+	check_err("too many proxies");
+	CHECK_EQ_INT(cfg.nproxies, CONFIG_MAX_PROXIES);
+
+	/* verbose and quiet: flags, or yes/no values */
+	static const char *const yes[] = {NULL, "yes", "YES", "true", "True", "1"};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		cfg.log_level = LOG_LVL_INFO;
+		CHECK_EQ_INT(set("verbose", yes[i]), 0);
+		CHECK_EQ_INT(cfg.log_level, LOG_LVL_DEBUG);
+		cfg.log_level = LOG_LVL_INFO;
+		CHECK_EQ_INT(set("quiet", yes[i]), 0);
+		CHECK_EQ_INT(cfg.log_level, LOG_LVL_WARN);
+	}
+	static const char *const no[] = {"no", "No", "false", "FALSE", "0"};
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		cfg.log_level = LOG_LVL_INFO;
+		CHECK_EQ_INT(set("verbose", no[i]), 0);
+		CHECK_EQ_INT(set("quiet", no[i]), 0);
+		CHECK_EQ_INT(cfg.log_level, LOG_LVL_INFO);
+	}
+	CHECK_EQ_INT(set("verbose", "maybe"), -1);
+	check_err("option 'verbose' takes yes or no");
+	CHECK_EQ_INT(set("quiet", "2"), -1);
+	check_err("option 'quiet' takes yes or no");
+
+	/* seconds */
+	static const struct {
+		const char *name;
+		double *field;
+		int zero_ok;
+	} secs[] = {
+		{"handshake-timeout", &cfg.handshake_timeout, 0}, {"connect-timeout", &cfg.connect_timeout, 0},
+		{"reply-timeout", &cfg.reply_timeout, 0},         {"idle-timeout", &cfg.idle_timeout, 1},
+		{"linger-timeout", &cfg.linger_timeout, 0},       {"dns-timeout", &cfg.dns_timeout, 0},
+		{"dns-cache-ttl", &cfg.dns_cache_ttl, 1},
+	};
+	static const char *const bad_secs[] = {"-1", "abc", "", "1s", " ", "1e400", "inf", "nan", "31536001", "-0.5"};
+	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
+		CHECK_EQ_INT(set(secs[i].name, "2.5"), 0);
+		CHECK(*secs[i].field == 2.5);
+		CHECK_EQ_INT(set(secs[i].name, "31536000"), 0);
+		CHECK(*secs[i].field == 31536000);
+		CHECK_EQ_INT(set(secs[i].name, "0.001"), 0);
+		CHECK(*secs[i].field == 0.001);
+		CHECK_EQ_INT(set(secs[i].name, "0"), secs[i].zero_ok ? 0 : -1);
+		CHECK(*secs[i].field == (secs[i].zero_ok ? 0 : 0.001));
+		for (size_t j = 0; j < sizeof(bad_secs) / sizeof(bad_secs[0]); j++) {
+			*secs[i].field = 7;
+			CHECK_EQ_INT(set(secs[i].name, bad_secs[j]), -1);
+			CHECK(strstr(err, secs[i].name) != NULL);
+			CHECK(*secs[i].field == 7);
+		}
+		CHECK_EQ_INT(set(secs[i].name, NULL), -1);
+		check_err("needs a number of seconds");
+	}
+
+	/* counts */
+	CHECK_EQ_INT(set("max-tunnels", "1"), 0);
+	CHECK_EQ_INT(cfg.max_tunnels, 1);
+	CHECK_EQ_INT(set("max-tunnels", "1000000"), 0);
+	CHECK_EQ_INT(cfg.max_tunnels, 1000000);
+	static const char *const bad_tunnels[] = {"0", "1000001", "-5", " -5", "12x", "", "x", "99999999999999999999999",
+						       "-18446744073709551615"};
+	for (size_t i = 0; i < sizeof(bad_tunnels) / sizeof(bad_tunnels[0]); i++) {
+		CHECK_EQ_INT(set("max-tunnels", bad_tunnels[i]), -1);
+		check_err("option 'max-tunnels'");
+	}
+	CHECK_EQ_INT(cfg.max_tunnels, 1000000);
+	CHECK_EQ_INT(set("max-tunnels", NULL), -1);
+	CHECK_EQ_INT(set("buffer-size", "4096"), 0);
+	CHECK_EQ_INT(cfg.buffer_size, 4096);
+	CHECK_EQ_INT(set("buffer-size", "1048576"), 0);
+	CHECK_EQ_INT(cfg.buffer_size, 1048576);
+	CHECK_EQ_INT(set("buffer-size", "4095"), -1);
+	check_err("from 4096 to 1048576");
+	CHECK_EQ_INT(set("buffer-size", "1048577"), -1);
+	CHECK_EQ_INT(cfg.buffer_size, 1048576);
+
+	/* user agent: one line, under 128 bytes */
+	char ua[200];
+	CHECK_EQ_INT(set("user-agent", "curl/8.5.0"), 0);
+	CHECK_EQ_STR(cfg.user_agent, "curl/8.5.0");
+	CHECK_EQ_INT(set("user-agent", ""), 0);
+	CHECK_EQ_STR(cfg.user_agent, "");
+	memset(ua, 'a', 127);
+	ua[127] = '\0';
+	CHECK_EQ_INT(set("user-agent", ua), 0);
+	CHECK_EQ_INT(strlen(cfg.user_agent), 127);
+	memset(ua, 'b', 128);
+	ua[128] = '\0';
+	CHECK_EQ_INT(set("user-agent", ua), -1);
+	check_err("user-agent");
+	CHECK_EQ_INT(set("user-agent", "a\r\nX-Evil: 1"), -1);
+	CHECK_EQ_INT(set("user-agent", "a\n"), -1);
+	CHECK_EQ_INT(set("user-agent", NULL), -1);
+	CHECK_EQ_INT(cfg.user_agent[0], 'a');
+
+	CHECK_EQ_INT(set("nope", "1"), -1);
+	CHECK_EQ_STR(err, "unknown option 'nope'");
+	CHECK_EQ_INT(set("config", "/etc/x"), -1);
+	CHECK_EQ_INT(set("Listen", "1080"), -1);
+}
+
+static void test_parse_text(void)
+{
+	config_init(&cfg);
+	CHECK_EQ_INT(text("# socks2http.conf\n"
+			  "\n"
+			  "   # indented comment\n"
+			  "listen 127.0.0.1:1081\n"
+			  "listen=[::1]:1081\r\n"
+			  "\tproxy   =  http://alice:p%23ss@proxy.lan:3128  \r\n"
+			  "max-tunnels\t= 50\n"
+			  "  \t \r\n"
+			  "user-agent Mozilla/5.0 (X11; Linux) #not a comment\n"
+			  "verbose\n"
+			  "idle-timeout 600",
+			  "socks2http.conf"),
+		     0);
+	CHECK_EQ_INT(cfg.nlisten, 2);
+	CHECK_EQ_STR(cfg.listen[0].text, "127.0.0.1:1081");
+	CHECK_EQ_STR(cfg.listen[1].text, "[::1]:1081");
+	CHECK_EQ_INT(cfg.nproxies, 1);
+	CHECK_EQ_STR(cfg.proxies[0].host, "proxy.lan");
+	CHECK_EQ_STR(cfg.proxies[0].pass, "p#ss");
+	CHECK_EQ_INT(cfg.max_tunnels, 50);
+	CHECK_EQ_STR(cfg.user_agent, "Mozilla/5.0 (X11; Linux) #not a comment");
+	CHECK_EQ_INT(cfg.log_level, LOG_LVL_DEBUG);
+	CHECK(cfg.idle_timeout == 600);
+
+	config_init(&cfg);
+	CHECK_EQ_INT(text("", "empty.conf"), 0);
+	CHECK_EQ_INT(text("\n\n\r\n# only comments\n", "c.conf"), 0);
+	CHECK_EQ_INT(text("quiet yes\n", "q.conf"), 0);
+	CHECK_EQ_INT(cfg.log_level, LOG_LVL_WARN);
+
+	/* errors name the file and the line */
+	config_init(&cfg);
+	CHECK_EQ_INT(text("# c\nlisten 1080\nbogus 1\nlisten 1081\n", "/etc/socks2http.conf"), -1);
+	CHECK_EQ_STR(err, "/etc/socks2http.conf:3: unknown option 'bogus'");
+	CHECK_EQ_INT(cfg.nlisten, 1);
+	CHECK_EQ_INT(text("\r\n\r\nmax-tunnels 0\r\n", "a.conf"), -1);
+	check_err("a.conf:3: option 'max-tunnels'");
+	CHECK_EQ_INT(text("listen\n", "b.conf"), -1);
+	check_err("b.conf:1: ");
+	CHECK_EQ_INT(text("proxy https://u:s3cret@p\n", "p.conf"), -1);
+	check_err("p.conf:1: bad proxy URL");
+	CHECK(strstr(err, "s3cret") == NULL);
+	CHECK_EQ_INT(text("config other.conf\n", "c.conf"), -1);
+	check_err("c.conf:1: 'config' cannot be used");
+	CHECK_EQ_INT(text("verbose maybe", "v.conf"), -1);
+	check_err("v.conf:1: option 'verbose'");
+
+	/* a NUL byte is an error, not the end of the line */
+	const char nul[] = "listen 1080\nlisten 10\0" "81\n";
+	CHECK_EQ_INT(config_parse_text(&cfg, nul, sizeof(nul) - 1, "n.conf", err, sizeof(err)), -1);
+	check_err("n.conf:2: NUL byte");
+
+	/* lines up to 1023 bytes */
+	char big[1100];
+	big[0] = '#';
+	memset(big + 1, 'x', 1022);
+	big[1023] = '\0';
+	CHECK_EQ_INT(text(big, "l.conf"), 0);
+	big[1023] = 'x';
+	big[1024] = '\n';
+	big[1025] = '\0';
+	CHECK_EQ_INT(text(big, "l.conf"), -1);
+	check_err("l.conf:1: line too long");
+
+	/* only len bytes are read */
+	config_init(&cfg);
+	CHECK_EQ_INT(config_parse_text(&cfg, "listen 1080\nbogus", 12, "s.conf", err, sizeof(err)), 0);
+	CHECK_EQ_INT(cfg.nlisten, 1);
+}
+
+static void write_file(const char *path, const char *s, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+	if (f == NULL || fwrite(s, 1, n, f) != n || fclose(f) != 0)
+		abort();
+}
+
+static void test_load_file(void)
+{
+	char path[] = "/tmp/test_config.XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		abort();
+	close(fd);
+
+	const char *conf = "listen 1.2.3.4:1080\nproxy http://u:pw@proxy:3128\nbuffer-size 65536\n";
+	write_file(path, conf, strlen(conf));
+	config_init(&cfg);
+	CHECK_EQ_INT(config_load_file(&cfg, path, err, sizeof(err)), 0);
+	CHECK_EQ_INT(cfg.nlisten, 1);
+	CHECK_EQ_STR(cfg.listen[0].text, "1.2.3.4:1080");
+	CHECK_EQ_INT(cfg.nproxies, 1);
+	CHECK_EQ_STR(cfg.proxies[0].pass, "pw");
+	CHECK_EQ_INT(cfg.buffer_size, 65536);
+
+	write_file(path, "listen 1080\nfrobnicate\n", 23);
+	CHECK_EQ_INT(config_load_file(&cfg, path, err, sizeof(err)), -1);
+	char want[128];
+	snprintf(want, sizeof(want), "%s:2: unknown option 'frobnicate'", path);
+	CHECK_EQ_STR(err, want);
+
+	/* 64 KiB: a file just under is read, one that fills the buffer is refused */
+	char *big = malloc(65536);
+	if (big == NULL)
+		abort();
+	memset(big, '#', 65536);
+	big[65534] = '\n';
+	for (size_t i = 1000; i < 65534; i += 1000)
+		big[i] = '\n';
+	write_file(path, big, 65535);
+	CHECK_EQ_INT(config_load_file(&cfg, path, err, sizeof(err)), 0);
+	write_file(path, big, 65536);
+	CHECK_EQ_INT(config_load_file(&cfg, path, err, sizeof(err)), -1);
+	check_err("larger than");
+	free(big);
+
+	unlink(path);
+	CHECK_EQ_INT(config_load_file(&cfg, path, err, sizeof(err)), -1);
+	check_err("cannot open config file");
+	check_err(path);
+}
+
+/* Runs config_parse_args on a writable copy of args (NULL-terminated) with stdout captured
+ * into out. */
+static enum config_action args(const char *const *list, char *out, size_t outcap)
+{
+	char *argv[32], store[32][256];
+	int argc = 0;
+
+	for (; list[argc] != NULL; argc++) {
+		snprintf(store[argc], sizeof(store[argc]), "%s", list[argc]);
+		argv[argc] = store[argc];
+	}
+	argv[argc] = NULL;
+
+	char path[] = "/tmp/test_config_out.XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		abort();
+	fflush(stdout);
+	int saved = dup(STDOUT_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	err[0] = '\0';
+	enum config_action rc = config_parse_args(&cfg, argc, argv, err, sizeof(err));
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	ssize_t n = pread(fd, out, outcap - 1, 0);
+	out[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
+	return rc;
+}
+
+#define ARGS(...) args((const char *const[]){"socks2http", __VA_ARGS__, NULL}, out, sizeof(out))
+
+static void test_parse_args(void)
+{
+	static char out[8192];
+
+	config_init(&cfg);
+	CHECK_EQ_INT(args((const char *const[]){"socks2http", NULL}, out, sizeof(out)), CONFIG_RUN);
+	CHECK_EQ_INT(cfg.nlisten, 0);
+
+	config_init(&cfg);
+	CHECK_EQ_INT(ARGS("-l", "127.0.0.1:1081", "--listen", "1.2.3.4:5", "--listen=[::1]:1080", "-l1082",
+			  "-x", "http://proxy:3128"),
+		     CONFIG_RUN);
+	CHECK_EQ_STR(out, "");
+	CHECK_EQ_INT(cfg.nlisten, 4);
+	CHECK_EQ_STR(cfg.listen[0].text, "127.0.0.1:1081");
+	CHECK_EQ_STR(cfg.listen[1].text, "1.2.3.4:5");
+	CHECK_EQ_STR(cfg.listen[2].text, "[::1]:1080");
+	CHECK_EQ_STR(cfg.listen[3].text, "127.0.0.1:1082");
+	CHECK_EQ_INT(cfg.nproxies, 1);
+	CHECK_EQ_STR(cfg.proxies[0].host, "proxy");
+	CHECK_EQ_STR(cfg.proxy_source, "-x");
+	CHECK_EQ_INT(cfg.password_on_cmdline, 0);
+
+	config_init(&cfg);
+	CHECK_EQ_INT(ARGS("--proxy=http://u:pw@p1:1", "-xp2:2", "--proxy", "p3"), CONFIG_RUN);
+	CHECK_EQ_INT(cfg.nproxies, 3);
+	CHECK_EQ_STR(cfg.proxies[0].pass, "pw");
+	CHECK_EQ_STR(cfg.proxies[1].host, "p2");
+	CHECK_EQ_INT(cfg.proxies[2].port, 80);
+	CHECK_EQ_INT(cfg.password_on_cmdline, 1);
+	config_init(&cfg);
+	CHECK_EQ_INT(ARGS("-x", "http://user@proxy"), CONFIG_RUN);
+	CHECK_EQ_INT(cfg.password_on_cmdline, 0);
+
+	/* -v and -q step the level, grouped or not */
+	static const struct {
+		const char *arg;
+		int level;
+	} lv[] = {
+		{"-v", LOG_LVL_DEBUG}, {"-vv", LOG_LVL_DEBUG}, {"-q", LOG_LVL_WARN}, {"-qq", LOG_LVL_ERROR},
+		{"-qqq", LOG_LVL_ERROR}, {"-vq", LOG_LVL_INFO}, {"-qv", LOG_LVL_INFO}, {"-qqv", LOG_LVL_WARN},
+		{"--verbose", LOG_LVL_DEBUG}, {"--quiet", LOG_LVL_WARN},
+	};
+	for (size_t i = 0; i < sizeof(lv) / sizeof(lv[0]); i++) {
+		config_init(&cfg);
+		CHECK_EQ_INT(ARGS(lv[i].arg), CONFIG_RUN);
+		if (cfg.log_level != lv[i].level)
+			fprintf(stderr, "log level after %s\n", lv[i].arg);
+		CHECK_EQ_INT(cfg.log_level, lv[i].level);
+	}
+	config_init(&cfg);
+	CHECK_EQ_INT(ARGS("-qq", "-v", "-v"), CONFIG_RUN);
+	CHECK_EQ_INT(cfg.log_level, LOG_LVL_INFO);
+	/* flags, then an option taking the rest of the word or the next one */
+	config_init(&cfg);
+	CHECK_EQ_INT(ARGS("-vl1080", "-qx", "http://proxy:8080"), CONFIG_RUN);
+	CHECK_EQ_INT(cfg.log_level, LOG_LVL_INFO);
+	CHECK_EQ_INT(cfg.nlisten, 1);
+	CHECK_EQ_STR(cfg.listen[0].text, "127.0.0.1:1080");
+	CHECK_EQ_INT(cfg.proxies[0].port, 8080);
+
+	config_init(&cfg);
+	CHECK_EQ_INT(ARGS("--max-tunnels", "10", "--buffer-size=8192", "--user-agent=", "--idle-timeout", "300",
+			  "--handshake-timeout=1.5", "--connect-timeout", "3", "--reply-timeout=4",
+			  "--linger-timeout", "5", "--dns-timeout=0.5", "--dns-cache-ttl", "0"),
+		     CONFIG_RUN);
+	CHECK_EQ_INT(cfg.max_tunnels, 10);
+	CHECK_EQ_INT(cfg.buffer_size, 8192);
+	CHECK_EQ_STR(cfg.user_agent, "");
+	CHECK(cfg.idle_timeout == 300);
+	CHECK(cfg.handshake_timeout == 1.5);
+	CHECK(cfg.connect_timeout == 3);
+	CHECK(cfg.reply_timeout == 4);
+	CHECK(cfg.linger_timeout == 5);
+	CHECK(cfg.dns_timeout == 0.5);
+	CHECK(cfg.dns_cache_ttl == 0);
+
+	/* help and version print to stdout and end the program successfully */
+	static const char *const help[] = {"-h", "--help", "-vh", "-hv"};
+	for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++) {
+		config_init(&cfg);
+		CHECK_EQ_INT(ARGS(help[i]), CONFIG_EXIT_OK);
+		CHECK(strncmp(out, "Usage: socks2http", 17) == 0);
+		CHECK(strstr(out, "--proxy") != NULL);
+	}
+	config_init(&cfg);
+	CHECK_EQ_INT(ARGS("-V"), CONFIG_EXIT_OK);
+	CHECK_EQ_STR(out, "socks2http 0.1.0\n");
+	config_init(&cfg);
+	CHECK_EQ_INT(ARGS("--version"), CONFIG_EXIT_OK);
+	CHECK_EQ_STR(out, "socks2http 0.1.0\n");
+	config_init(&cfg);
+	CHECK_EQ_INT(ARGS("-x", "p", "-V", "-l", "1080"), CONFIG_EXIT_OK);
+
+	/* usage errors: a message, no output */
+	static const struct {
+		const char *a, *b, *want;
+	} bad[] = {
+		{"-Z", NULL, "unknown option '-Z'"},
+		{"-vZ", NULL, "unknown option '-Z'"},
+		{"--bogus", NULL, "unknown option '--bogus'"},
+		{"--bogus=1", NULL, "unknown option '--bogus'"},
+		{"--", NULL, "unknown option '--'"},
+		{"--prox", "p", "unknown option '--prox'"},
+		{"stray", NULL, "unexpected argument 'stray'"},
+		{"-", NULL, "unexpected argument '-'"},
+		{"-x", NULL, "option '-x' needs a value"},
+		{"-vl", NULL, "option '-l' needs a value"},
+		{"--proxy", NULL, "option '--proxy' needs a value"},
+		{"--verbose=1", NULL, "option '--verbose' takes no value"},
+		{"--help=1", NULL, "option '--help' takes no value"},
+		{"--max-tunnels=0", NULL, "option 'max-tunnels'"},
+		{"-l", "1.2.3.4:99999", "bad port in listen address '1.2.3.4:99999'"},
+		{"-x", "https://u:s3cret@p", "bad proxy URL"},
+		{"-c", "/nonexistent/socks2http.conf", "cannot open config file /nonexistent/socks2http.conf"},
+		{"-h", "--bogus", "unknown option '--bogus'"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		config_init(&cfg);
+		enum config_action rc = bad[i].b ? ARGS(bad[i].a, bad[i].b) : ARGS(bad[i].a);
+		CHECK_EQ_INT(rc, CONFIG_USAGE);
+		check_err(bad[i].want);
+		CHECK_EQ_STR(out, "");
+		CHECK(strstr(err, "s3cret") == NULL);
+	}
+
+	/* -c loads a file; later options still apply */
+	char path[] = "/tmp/test_config_c.XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		abort();
+	close(fd);
+	write_file(path, "listen 1.2.3.4:9\nmax-tunnels 7\n", 31);
+	config_init(&cfg);
+	CHECK_EQ_INT(ARGS("-c", path, "--max-tunnels", "8"), CONFIG_RUN);
+	CHECK_EQ_INT(cfg.nlisten, 1);
+	CHECK_EQ_STR(cfg.listen[0].text, "1.2.3.4:9");
+	CHECK_EQ_INT(cfg.max_tunnels, 8);
+	config_init(&cfg);
+	char copt[64];
+	snprintf(copt, sizeof(copt), "--config=%s", path);
+	CHECK_EQ_INT(ARGS(copt), CONFIG_RUN);
+	CHECK_EQ_INT(cfg.max_tunnels, 7);
+	unlink(path);
+}
+
+/* A fake environment for config_finish. */
+static const char *env_names[16], *env_values[16];
+static size_t env_n;
+
+static void env_clear(void)
+{
+	env_n = 0;
+}
+
+static void env_set(const char *name, const char *value)
+{
+	env_names[env_n] = name;
+	env_values[env_n++] = value;
+}
+
+static const char *fake_getenv(const char *name)
+{
+	for (size_t i = 0; i < env_n; i++)
+		if (strcmp(env_names[i], name) == 0)
+			return env_values[i];
+	return NULL;
+}
+
+static int finish(void)
+{
+	err[0] = '\0';
+	return config_finish(&cfg, fake_getenv, err, sizeof(err));
+}
+
+static void test_finish(void)
+{
+	/* nothing anywhere: a start failure that says what to do */
+	config_init(&cfg);
+	env_clear();
+	CHECK_EQ_INT(finish(), 1);
+	check_err("-x");
+	check_err("https_proxy");
+	/* the default listener */
+	CHECK_EQ_INT(cfg.nlisten, 1);
+	CHECK_EQ_STR(cfg.listen[0].text, "127.0.0.1:1080");
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&cfg.listen[0].addr;
+	CHECK_EQ_INT(s4->sin_family, AF_INET);
+	CHECK_EQ_INT(ntohs(s4->sin_port), 1080);
+	CHECK_EQ_INT(ntohl(s4->sin_addr.s_addr), INADDR_LOOPBACK);
+	CHECK_EQ_INT(cfg.listen[0].addrlen, sizeof(struct sockaddr_in));
+
+	/* the environment's order: the first non-empty one wins */
+	static const char *const order[] = {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "http_proxy"};
+	static const char *const hosts[] = {"p1:1", "p2:2", "p3:3", "p4:4", "p5:5"};
+	for (size_t first = 0; first < 5; first++) {
+		config_init(&cfg);
+		env_clear();
+		for (size_t i = 0; i < first; i++)
+			env_set(order[i], "");
+		for (size_t i = first; i < 5; i++)
+			env_set(order[i], hosts[i]);
+		CHECK_EQ_INT(finish(), 0);
+		CHECK_EQ_INT(cfg.nproxies, 1);
+		CHECK_EQ_INT(cfg.proxies[0].port, first + 1);
+		CHECK_EQ_STR(cfg.proxy_source, order[first]);
+	}
+	/* HTTP_PROXY is not read (httpoxy: CGI sets it from a request header) */
+	config_init(&cfg);
+	env_clear();
+	env_set("HTTP_PROXY", "http://proxy:3128");
+	CHECK_EQ_INT(finish(), 1);
+	CHECK_EQ_INT(cfg.nproxies, 0);
+
+	/* -x wins over the environment */
+	config_init(&cfg);
+	env_clear();
+	env_set("https_proxy", "http://envproxy:1");
+	CHECK_EQ_INT(set("proxy", "http://cliproxy:2"), 0);
+	CHECK_EQ_INT(set("listen", "1.2.3.4:5"), 0);
+	CHECK_EQ_INT(finish(), 0);
+	CHECK_EQ_INT(cfg.nproxies, 1);
+	CHECK_EQ_STR(cfg.proxies[0].host, "cliproxy");
+	CHECK_EQ_STR(cfg.proxy_source, "-x");
+	CHECK_EQ_INT(cfg.nlisten, 1);
+	CHECK_EQ_STR(cfg.listen[0].text, "1.2.3.4:5");
+
+	/* a bad URL in the variable that wins is a usage error naming it */
+	config_init(&cfg);
+	env_clear();
+	env_set("all_proxy", "socks5://u:s3cret@proxy:1080");
+	env_set("http_proxy", "http://proxy:3128");
+	CHECK_EQ_INT(finish(), -1);
+	check_err("all_proxy");
+	check_err("socks5");
+	CHECK(strstr(err, "s3cret") == NULL);
+	/* a bad one that loses is never looked at */
+	config_init(&cfg);
+	env_clear();
+	env_set("https_proxy", "proxy:3128");
+	env_set("http_proxy", "::bad::");
+	CHECK_EQ_INT(finish(), 0);
+	CHECK_EQ_STR(cfg.proxy_source, "https_proxy");
+
+	/* SOCKS2HTTP_PROXY_PASSWORD fills a missing password only */
+	config_init(&cfg);
+	env_clear();
+	env_set("https_proxy", "http://alice@proxy:3128");
+	env_set("SOCKS2HTTP_PROXY_PASSWORD", "s3cret");
+	CHECK_EQ_INT(finish(), 0);
+	CHECK_EQ_STR(cfg.proxies[0].user, "alice");
+	CHECK_EQ_STR(cfg.proxies[0].pass, "s3cret");
+	config_init(&cfg);
+	CHECK_EQ_INT(set("proxy", "http://bob:given@p1"), 0);
+	CHECK_EQ_INT(set("proxy", "http://carol@p2"), 0);
+	CHECK_EQ_INT(set("proxy", "http://p3"), 0);
+	CHECK_EQ_INT(finish(), 0);
+	CHECK_EQ_STR(cfg.proxies[0].pass, "given");
+	CHECK_EQ_STR(cfg.proxies[1].pass, "s3cret");
+	CHECK_EQ_STR(cfg.proxies[2].pass, "");
+	CHECK_EQ_INT(cfg.proxies[2].has_auth, 0);
+	/* without the variable the password stays empty */
+	config_init(&cfg);
+	env_clear();
+	CHECK_EQ_INT(set("proxy", "http://carol@p2"), 0);
+	CHECK_EQ_INT(finish(), 0);
+	CHECK_EQ_STR(cfg.proxies[0].pass, "");
+	/* 255 bytes fit, 256 do not */
+	char pw[300];
+	memset(pw, 'p', 255);
+	pw[255] = '\0';
+	config_init(&cfg);
+	env_clear();
+	env_set("SOCKS2HTTP_PROXY_PASSWORD", pw);
+	CHECK_EQ_INT(set("proxy", "http://carol@p2"), 0);
+	CHECK_EQ_INT(finish(), 0);
+	CHECK_EQ_INT(strlen(cfg.proxies[0].pass), 255);
+	pw[255] = 'p';
+	pw[256] = '\0';
+	config_init(&cfg);
+	CHECK_EQ_INT(set("proxy", "http://carol@p2"), 0);
+	CHECK_EQ_INT(finish(), -1);
+	check_err("SOCKS2HTTP_PROXY_PASSWORD");
+	CHECK(strstr(err, "ppp") == NULL);
+}
+
+static void test_parse_listen(void)
+{
+	struct listen_spec ls;
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ls.addr;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ls.addr;
+	uint8_t want6[16];
+
+	CHECK_EQ_INT(config_parse_listen("1.2.3.4:80", &ls, err, sizeof(err)), 0);
+	CHECK_EQ_INT(s4->sin_family, AF_INET);
+	CHECK_EQ_INT(ntohl(s4->sin_addr.s_addr), 0x01020304);
+	CHECK_EQ_INT(ntohs(s4->sin_port), 80);
+	CHECK_EQ_INT(ls.addrlen, sizeof(struct sockaddr_in));
+	CHECK_EQ_STR(ls.text, "1.2.3.4:80");
+
+	CHECK_EQ_INT(config_parse_listen("[::1]:1080", &ls, err, sizeof(err)), 0);
+	CHECK_EQ_INT(s6->sin6_family, AF_INET6);
+	inet_pton(AF_INET6, "::1", want6);
+	CHECK(memcmp(&s6->sin6_addr, want6, 16) == 0);
+	CHECK_EQ_INT(ntohs(s6->sin6_port), 1080);
+	CHECK_EQ_INT(ls.addrlen, sizeof(struct sockaddr_in6));
+	CHECK_EQ_STR(ls.text, "[::1]:1080");
+
+	CHECK_EQ_INT(config_parse_listen("[2001:db8::7]:65535", &ls, err, sizeof(err)), 0);
+	CHECK_EQ_STR(ls.text, "[2001:db8::7]:65535");
+	CHECK_EQ_INT(config_parse_listen("[::]:1080", &ls, err, sizeof(err)), 0);
+	CHECK_EQ_STR(ls.text, "[::]:1080");
+	CHECK_EQ_INT(config_parse_listen("[0000:0000:0000:0000:0000:ffff:192.168.100.200]:65535", &ls, err, sizeof(err)),
+		     0);
+	CHECK_EQ_STR(ls.text, "[0000:0000:0000:0000:0000:ffff:192.168.100.200]:65535");
+	CHECK_EQ_INT(config_parse_listen("localhost:1080", &ls, err, sizeof(err)), 0);
+	CHECK_EQ_INT(s4->sin_family, AF_INET);
+	CHECK_EQ_INT(ntohl(s4->sin_addr.s_addr), INADDR_LOOPBACK);
+	CHECK_EQ_STR(ls.text, "127.0.0.1:1080");
+	CHECK_EQ_INT(config_parse_listen("1081", &ls, err, sizeof(err)), 0);
+	CHECK_EQ_INT(ntohl(s4->sin_addr.s_addr), INADDR_LOOPBACK);
+	CHECK_EQ_INT(ntohs(s4->sin_port), 1081);
+	CHECK_EQ_STR(ls.text, "127.0.0.1:1081");
+	CHECK_EQ_INT(config_parse_listen("0.0.0.0:1080", &ls, err, sizeof(err)), 0);
+	CHECK_EQ_STR(ls.text, "0.0.0.0:1080");
+
+	static const char *const bad[] = {
+		"::1:1080", "[::1]", "[::1]1080", "[::1:1080", "1.2.3.4:", "1.2.3.4:65536", "1.2.3.4:-1",
+		"1.2.3.4: 80", "1.2.3.4:+80", "1.2.3.4:80x", "proxy.example:80", "abc", "", "[zz]:80",
+		"1.2.3.256:80", "99999", "1.2.3.4:99999999999999999999", "[fe80::1%eth0]:80", "localhost",
+		"[0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000]:80",
+		"1111111111111111111111111111111111111111111111111111111111111111111111111111.1:80",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		int rc = config_parse_listen(bad[i], &ls, err, sizeof(err));
+		if (rc != -1)
+			fprintf(stderr, "listen '%s' accepted\n", bad[i]);
+		CHECK_EQ_INT(rc, -1);
+		CHECK(strstr(err, "listen address") != NULL);
+	}
+}
+
+/* Scrubs a writable copy of list and compares with want. */
+static void check_scrub(const char *const *list, const char *const *want)
+{
+	char *argv[16], store[16][128];
+	int argc = 0;
+
+	for (; list[argc] != NULL; argc++) {
+		snprintf(store[argc], sizeof(store[argc]), "%s", list[argc]);
+		argv[argc] = store[argc];
+	}
+	argv[argc] = NULL;
+	config_scrub_argv(argc, argv);
+	for (int i = 0; i < argc; i++)
+		CHECK_EQ_STR(argv[i], want[i]);
+}
+
+static void test_scrub(void)
+{
+	check_scrub((const char *const[]){"socks2http", "-x", "http://u:secret@h:1", "--proxy=http://a:bc@h",
+					  "--proxy", "u:p@h", "-xhttp://u:pw@h", "-l", "1080", NULL},
+		    (const char *const[]){"socks2http", "-x", "http://u:******@h:1", "--proxy=http://a:**@h",
+					  "--proxy", "u:*@h", "-xhttp://u:**@h", "-l", "1080"});
+	/* no password, nothing to hide */
+	check_scrub((const char *const[]){"socks2http", "-x", "http://u@h:1", "-x", "h:1", "--proxy=http://h", NULL},
+		    (const char *const[]){"socks2http", "-x", "http://u@h:1", "-x", "h:1", "--proxy=http://h"});
+	/* the last '@' ends the password, as the parser reads it */
+	check_scrub((const char *const[]){"socks2http", "-x", "http://u:p@ss@h", NULL},
+		    (const char *const[]){"socks2http", "-x", "http://u:****@h"});
+	/* grouped flags, as config_parse_args accepts them */
+	check_scrub((const char *const[]){"socks2http", "-vx", "http://u:pw@h", "-qvxhttp://u:pw@h", NULL},
+		    (const char *const[]){"socks2http", "-vx", "http://u:**@h", "-qvxhttp://u:**@h"});
+	/* other options' values are left alone */
+	check_scrub((const char *const[]){"socks2http", "--user-agent", "a:b@c", "-l", "1080", "-v", NULL},
+		    (const char *const[]){"socks2http", "--user-agent", "a:b@c", "-l", "1080", "-v"});
+	/* a trailing -x without a value */
+	check_scrub((const char *const[]){"socks2http", "-x", NULL}, (const char *const[]){"socks2http", "-x"});
+
+	/* and the parser still reads the scrubbed command line's shape */
+	char a0[] = "socks2http", a1[] = "-vx", a2[] = "http://u:pw@h:3128";
+	char *argv[] = {a0, a1, a2, NULL};
+	config_init(&cfg);
+	CHECK_EQ_INT(config_parse_args(&cfg, 3, argv, err, sizeof(err)), CONFIG_RUN);
+	CHECK_EQ_STR(cfg.proxies[0].pass, "pw");
+	config_scrub_argv(3, argv);
+	CHECK_EQ_STR(a2, "http://u:**@h:3128");
+	CHECK_EQ_STR(cfg.proxies[0].pass, "pw");
+}
+
+static void test_usage(void)
+{
+	FILE *f = tmpfile();
+	if (f == NULL)
+		abort();
+	config_usage(f);
+	char buf[8192];
+	rewind(f);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	CHECK(strncmp(buf, "Usage: socks2http", 17) == 0);
+	static const char *const opts[] = {"--listen", "--proxy", "--config", "--verbose", "--quiet", "--help",
+					   "--version", "--handshake-timeout", "--connect-timeout", "--reply-timeout",
+					   "--idle-timeout", "--linger-timeout", "--dns-timeout", "--dns-cache-ttl",
+					   "--max-tunnels", "--buffer-size", "--user-agent", "SOCKS2HTTP_PROXY_PASSWORD",
+					   "https_proxy"};
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+		CHECK(strstr(buf, opts[i]) != NULL);
+}
+
+int main(void)
+{
+	test_defaults();
+	test_set();
+	test_parse_text();
+	test_load_file();
+	test_parse_args();
+	test_finish();
+	test_parse_listen();
+	test_scrub();
+	test_usage();
+	return check_report();
+}

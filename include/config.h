@@ -37,6 +37,8 @@ struct config {
 	double dns_timeout;       /* one DNS attempt (c-ares), tried dns_tries times */
 	int dns_tries;
 	double dns_cache_ttl;     /* proxy host addresses are reused this long at most */
+	double shutdown_grace;    /* live tunnels may run this long after SIGTERM/SIGINT */
+	double proxy_retry;       /* a proxy that failed is tried last for this long */
 	unsigned max_tunnels;
 	size_t buffer_size;       /* per direction, per tunnel */
 	size_t max_header;        /* proxy response header bound */
@@ -70,6 +72,9 @@ enum config_action config_parse_args(struct config *cfg, int argc, char **argv, 
  * getenv_fn is getenv in the daemon.  Returns 0; -1 with err for a bad value (usage);
  * 1 with err when no proxy is configured anywhere (a start failure). */
 int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), char *err, size_t errlen);
+
+/* getenv, as the const-returning function config_finish takes. */
+const char *config_getenv(const char *name);
 
 /* Parses "ADDR:PORT", "[V6]:PORT", "localhost:PORT" or a bare "PORT" (127.0.0.1). */
 int config_parse_listen(const char *text, struct listen_spec *out, char *err, size_t errlen);

@@ -14,12 +14,21 @@
 
 struct tunnel;
 
-struct server {
-	struct ev_loop *loop;
-	const struct config *cfg;
-	struct resolver *resolver;
+/* One loaded configuration and what is built from it.  SIGHUP makes a new one for new
+ * tunnels; the old one lives on until the last tunnel using it has closed. */
+struct generation {
+	struct config *cfg;
 	struct upstream *upstreams;
 	size_t nupstreams;
+	struct resolver *resolver; /* rebuilt per generation: resolv.conf is read anew */
+	unsigned refs;             /* tunnels using it, +1 while it is the current one */
+};
+
+struct server {
+	struct ev_loop *loop;
+	struct generation *gen;    /* current */
+	int argc;                  /* private copy of the command line, for reloads */
+	char **argv;
 	struct bufpool pool;
 	struct listener listeners[CONFIG_MAX_LISTEN];
 	size_t nlisteners;
@@ -33,16 +42,23 @@ struct server {
 	ev_timer accept_retry;       /* resumes accepting after fd exhaustion */
 	ev_tstamp last_fd_warning;   /* rate limit for that error line */
 
-	ev_signal sigint, sigterm;
-	int exit_code;
+	int stopping;                /* a signal asked us to stop: no new clients */
+	ev_timer grace;              /* how long live tunnels may still run */
+	ev_signal sigint, sigterm, sighup, sigusr1;
 };
 
 enum { SERVER_PAUSE_LIMIT = 1, SERVER_PAUSE_FDS = 2 };
 
-/* Opens the listeners and everything they need.  Returns 0, or -1 with err (exit 1). */
-int server_init(struct server *s, struct ev_loop *loop, const struct config *cfg, char *err, size_t errlen);
+/* Opens the listeners and everything they need; takes cfg (malloc'd) and keeps argv for
+ * reloads.  Returns 0, or -1 with err (exit 1). */
+int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int argc, char **argv, char *err,
+		size_t errlen);
 /* Closes every tunnel and listener and frees what server_init made. */
 void server_destroy(struct server *s);
+
+/* A reference to the current generation for a new tunnel; give it back with gen_put. */
+struct generation *server_gen_get(struct server *s);
+void server_gen_put(struct generation *g);
 
 /* O_NONBLOCK and FD_CLOEXEC on fd.  Returns 0 or -1. */
 int server_set_nonblock(int fd);

@@ -22,6 +22,12 @@ struct tunnel;
 /* Takes ownership of the accepted fd (closes it on failure).  Returns 0 or -1. */
 int tunnel_accept(struct server *srv, int fd, const struct sockaddr *peer, socklen_t peerlen);
 
+/* The next live tunnel after t (the server's list), for walking it. */
+struct tunnel *tunnel_next(struct tunnel *t);
+
+/* Logs one line describing t's state (SIGUSR1). */
+void tunnel_report(struct tunnel *t);
+
 /* Closes a tunnel from outside (shutdown).  reason is logged. */
 void tunnel_abort(struct tunnel *t, const char *reason);
 

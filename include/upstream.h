@@ -12,6 +12,7 @@ struct upstream {
 	const struct proxy_spec *spec; /* in the configuration */
 	char display[PROXYURL_HOST_MAX + 10]; /* host:port, never credentials */
 	char *auth;                    /* "Basic ..." or NULL; freed (and wiped) by upstream_free */
+	double down_until;             /* loop time until which it is tried last (bad-proxy list) */
 };
 
 /* Builds one upstream per configured proxy.  Returns NULL with err on failure. */

@@ -34,6 +34,8 @@ void config_init(struct config *cfg)
 	cfg->dns_timeout = 2.5;
 	cfg->dns_tries = 2;
 	cfg->dns_cache_ttl = 60;
+	cfg->shutdown_grace = 5;
+	cfg->proxy_retry = 30;
 	cfg->max_tunnels = 1024;
 	cfg->buffer_size = 32768;
 	cfg->max_header = 32768;
@@ -176,6 +178,10 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 		return parse_seconds(name, value, &cfg->dns_timeout, 0, err, errlen);
 	if (strcmp(name, "dns-cache-ttl") == 0)
 		return parse_seconds(name, value, &cfg->dns_cache_ttl, 1, err, errlen);
+	if (strcmp(name, "shutdown-grace") == 0)
+		return parse_seconds(name, value, &cfg->shutdown_grace, 1, err, errlen);
+	if (strcmp(name, "proxy-retry") == 0)
+		return parse_seconds(name, value, &cfg->proxy_retry, 1, err, errlen);
 	if (strcmp(name, "max-tunnels") == 0) {
 		if (parse_uint(name, value, 1, 1000000, &n, err, errlen) < 0)
 			return -1;
@@ -291,7 +297,8 @@ static const struct opt options[] = {
 	{'V', "version", 0},        {0, "handshake-timeout", 1}, {0, "connect-timeout", 1},
 	{0, "reply-timeout", 1},    {0, "idle-timeout", 1},      {0, "linger-timeout", 1},
 	{0, "dns-timeout", 1},      {0, "dns-cache-ttl", 1},     {0, "max-tunnels", 1},
-	{0, "buffer-size", 1},      {0, "user-agent", 1},
+	{0, "buffer-size", 1},      {0, "user-agent", 1},        {0, "shutdown-grace", 1},
+	{0, "proxy-retry", 1},
 };
 
 void config_usage(FILE *out)
@@ -319,6 +326,8 @@ void config_usage(FILE *out)
 		"      --linger-timeout S   close half-closed tunnels idle for S seconds (30)\n"
 		"      --dns-timeout S      one DNS attempt for the proxy's name (2.5), tried twice\n"
 		"      --dns-cache-ttl S    reuse the proxy's addresses at most S seconds (60)\n"
+		"      --proxy-retry S      a proxy that could not be reached is tried last for S seconds (30)\n"
+		"      --shutdown-grace S   on SIGTERM/SIGINT, live tunnels may finish within S seconds (5)\n"
 		"      --max-tunnels N      concurrent tunnels at most (1024)\n"
 		"      --buffer-size BYTES  per direction and tunnel (32768)\n"
 		"      --user-agent TEXT    User-Agent sent with CONNECT (socks2http/VERSION)\n");
@@ -444,6 +453,11 @@ enum config_action config_parse_args(struct config *cfg, int argc, char **argv, 
 		return CONFIG_EXIT_OK;
 	}
 	return CONFIG_RUN;
+}
+
+const char *config_getenv(const char *name)
+{
+	return getenv(name);
 }
 
 static const char *const proxy_env[] = {"https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "http_proxy"};

@@ -8,35 +8,64 @@
 #include "log.h"
 #include "server.h"
 
-static const char *env_get(const char *name)
+/* A private copy of the command line: SIGHUP parses it again, after the visible one has had
+ * its passwords overwritten. */
+static char **copy_argv(int argc, char **argv)
 {
-	return getenv(name);
+	char **copy = calloc((size_t)argc + 1, sizeof(char *));
+	for (int i = 0; copy != NULL && i < argc; i++) {
+		copy[i] = strdup(argv[i]);
+		if (copy[i] == NULL)
+			return NULL;
+	}
+	return copy;
+}
+
+static void free_argv(int argc, char **argv)
+{
+	for (int i = 0; argv != NULL && i < argc; i++) {
+		memset(argv[i], 0, strlen(argv[i]));
+		free(argv[i]);
+	}
+	free(argv);
 }
 
 int main(int argc, char **argv)
 {
-	static struct config cfg; /* large; lives as long as the process */
 	char err[CONFIG_ERR_MAX];
 	struct server srv;
+	struct config *cfg = malloc(sizeof(*cfg));
 
-	config_init(&cfg);
-	switch (config_parse_args(&cfg, argc, argv, err, sizeof(err))) {
+	if (cfg == NULL) {
+		fprintf(stderr, "socks2http: out of memory\n");
+		return 1;
+	}
+	config_init(cfg);
+	switch (config_parse_args(cfg, argc, argv, err, sizeof(err))) {
 	case CONFIG_EXIT_OK:
+		free(cfg);
 		return 0;
 	case CONFIG_USAGE:
 		fprintf(stderr, "socks2http: %s (see socks2http --help)\n", err);
+		free(cfg);
 		return 2;
 	case CONFIG_RUN:
 		break;
 	}
-	int rc = config_finish(&cfg, env_get, err, sizeof(err));
+	int rc = config_finish(cfg, config_getenv, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "socks2http: %s\n", err);
+		free(cfg);
 		return rc < 0 ? 2 : 1;
 	}
+	char **saved = copy_argv(argc, argv);
+	if (saved == NULL) {
+		fprintf(stderr, "socks2http: out of memory\n");
+		return 1;
+	}
 	config_scrub_argv(argc, argv);
-	log_set_level(cfg.log_level);
-	if (cfg.password_on_cmdline)
+	log_set_level(cfg->log_level);
+	if (cfg->password_on_cmdline)
 		log_warn("a proxy password was given on the command line, where other local users can see it; "
 			 "prefer https_proxy in the environment, SOCKS2HTTP_PROXY_PASSWORD, or a config file only you can read");
 
@@ -46,14 +75,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "socks2http: cannot start the event loop\n");
 		return 1;
 	}
-	if (server_init(&srv, loop, &cfg, err, sizeof(err)) < 0) {
+	rc = server_init(&srv, loop, cfg, argc, saved, err, sizeof(err));
+	if (rc == 0)
+		ev_run(loop, 0);
+	else
 		fprintf(stderr, "socks2http: %s\n", err);
-		server_destroy(&srv);
-		return 1;
-	}
-	ev_run(loop, 0);
 	server_destroy(&srv);
 	ev_loop_destroy(loop);
-	memset(&cfg, 0, sizeof(cfg)); /* credentials */
-	return 0;
+	free_argv(argc, saved);
+	return rc == 0 ? 0 : 1;
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -27,6 +28,8 @@ int server_set_nonblock(int fd)
 		return -1;
 	return 0;
 }
+
+static void stop_now(struct server *s);
 
 static void listeners_set(struct server *s, int on)
 {
@@ -63,12 +66,17 @@ void server_pause_accept(struct server *s, int why)
 
 static void maybe_resume(struct server *s)
 {
-	if (s->accept_paused == 0 && s->nlisteners > 0)
+	if (s->accept_paused == 0 && !s->stopping)
 		listeners_set(s, 1);
 }
 
 void server_tunnel_closed(struct server *s)
 {
+	if (s->stopping && s->ntunnels == 0) {
+		log_info("all tunnels closed");
+		stop_now(s);
+		return;
+	}
 	if (!s->accept_paused)
 		return;
 	if ((s->accept_paused & SERVER_PAUSE_LIMIT) && s->ntunnels < s->max_tunnels)
@@ -89,12 +97,136 @@ static void accept_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	maybe_resume(s);
 }
 
-static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+static struct generation *gen_new(struct ev_loop *loop, struct config *cfg, char *err, size_t errlen)
+{
+	struct generation *g = calloc(1, sizeof(*g));
+	if (g == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(cfg);
+		return NULL;
+	}
+	g->cfg = cfg;
+	g->refs = 1;
+	g->upstreams = upstream_list_new(cfg, err, errlen);
+	g->nupstreams = cfg->nproxies;
+	if (g->upstreams != NULL)
+		g->resolver = resolver_new(loop, cfg, err, errlen);
+	if (g->upstreams == NULL || g->resolver == NULL) {
+		g->refs = 0;
+		server_gen_put(g);
+		return NULL;
+	}
+	return g;
+}
+
+struct generation *server_gen_get(struct server *s)
+{
+	s->gen->refs++;
+	return s->gen;
+}
+
+void server_gen_put(struct generation *g)
+{
+	if (g == NULL || (g->refs > 0 && --g->refs > 0))
+		return;
+	resolver_free(g->resolver);
+	upstream_list_free(g->upstreams, g->nupstreams);
+	memset(g->cfg, 0, sizeof(*g->cfg)); /* credentials */
+	free(g->cfg);
+	free(g);
+}
+
+static void stop_now(struct server *s)
+{
+	ev_timer_stop(s->loop, &s->grace);
+	ev_break(s->loop, EVBREAK_ALL);
+}
+
+static void grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct server *s = (struct server *)((char *)w - offsetof(struct server, grace));
+	(void)loop;
+	(void)revents;
+	log_info("shutdown grace period over: closing %u tunnels", s->ntunnels);
+	stop_now(s);
+}
+
+static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct server *s = w->data;
+	double grace = s->gen->cfg->shutdown_grace;
+	(void)loop;
 	(void)revents;
-	log_info("signal %d: shutting down (%u tunnels open)", w->signum, s->ntunnels);
-	ev_break(loop, EVBREAK_ALL);
+
+	if (s->stopping || s->ntunnels == 0 || grace <= 0) {
+		log_info("signal %d: stopping now (%u tunnels open)", w->signum, s->ntunnels);
+		stop_now(s);
+		return;
+	}
+	s->stopping = 1;
+	for (size_t i = 0; i < s->nlisteners; i++)
+		listener_close(&s->listeners[i]);
+	log_info("signal %d: no new clients; waiting up to %gs for %u tunnels (signal again to stop now)", w->signum,
+		 grace, s->ntunnels);
+	ev_timer_set(&s->grace, grace, 0);
+	ev_timer_start(s->loop, &s->grace);
+}
+
+/* Reads the configuration again (the same command line, so the same config file). */
+static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct server *s = w->data;
+	char err[CONFIG_ERR_MAX];
+	(void)revents;
+
+	if (s->stopping)
+		return;
+	struct config *cfg = malloc(sizeof(*cfg));
+	if (cfg == NULL) {
+		log_error("reload: out of memory; keeping the running configuration");
+		return;
+	}
+	config_init(cfg);
+	int rc = config_parse_args(cfg, s->argc, s->argv, err, sizeof(err)) == CONFIG_RUN ? 0 : -1;
+	if (rc == 0)
+		rc = config_finish(cfg, config_getenv, err, sizeof(err));
+	if (rc != 0) {
+		log_error("reload failed, keeping the running configuration: %s", err);
+		memset(cfg, 0, sizeof(*cfg));
+		free(cfg);
+		return;
+	}
+	int listen_changed = cfg->nlisten != s->gen->cfg->nlisten;
+	for (size_t i = 0; !listen_changed && i < cfg->nlisten; i++)
+		listen_changed = strcmp(cfg->listen[i].text, s->gen->cfg->listen[i].text) != 0;
+	if (listen_changed)
+		log_warn("reload: listen addresses change only on restart");
+	if (cfg->buffer_size != s->gen->cfg->buffer_size)
+		log_warn("reload: buffer-size changes only on restart");
+	struct generation *g = gen_new(loop, cfg, err, sizeof(err));
+	if (g == NULL) {
+		log_error("reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	log_set_level(cfg->log_level);
+	server_gen_put(s->gen);
+	s->gen = g;
+	for (size_t i = 0; i < g->nupstreams; i++)
+		log_info("reloaded: upstream proxy %s%s (from %s)", g->upstreams[i].display,
+			 g->upstreams[i].auth ? " with Basic authentication" : "", cfg->proxy_source);
+}
+
+static void report_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct server *s = w->data;
+	(void)loop;
+	(void)revents;
+	log_info("status: %u tunnels open (max %u), %llu accepted since start, %zu relay buffers in use, "
+		 "%u DNS lookups pending, accepting %s",
+		 s->ntunnels, s->max_tunnels, (unsigned long long)s->accepted, s->pool.in_use,
+		 resolver_pending(s->gen->resolver), s->stopping ? "stopped" : s->accept_paused ? "paused" : "yes");
+	for (struct tunnel *t = s->tunnels; t != NULL; t = tunnel_next(t))
+		tunnel_report(t);
 }
 
 /* Raises the soft fd limit to the hard one and keeps --max-tunnels within it. */
@@ -123,27 +255,27 @@ static void fit_fd_limit(struct server *s)
 	}
 }
 
-int server_init(struct server *s, struct ev_loop *loop, const struct config *cfg, char *err, size_t errlen)
+int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int argc, char **argv, char *err,
+		size_t errlen)
 {
 	memset(s, 0, sizeof(*s));
 	s->loop = loop;
-	s->cfg = cfg;
+	s->argc = argc;
+	s->argv = argv;
 	s->max_tunnels = cfg->max_tunnels;
 	for (size_t i = 0; i < CONFIG_MAX_LISTEN; i++)
 		s->listeners[i].fd = -1;
 	ev_timer_init(&s->accept_retry, accept_retry_cb, 0, 0);
+	ev_timer_init(&s->grace, grace_cb, 0, 0);
 	fit_fd_limit(s);
 
 	if (bufpool_init(&s->pool, cfg->buffer_size, POOL_SPARES) < 0) {
 		snprintf(err, errlen, "out of memory");
+		free(cfg);
 		return -1;
 	}
-	s->upstreams = upstream_list_new(cfg, err, errlen);
-	if (s->upstreams == NULL)
-		return -1;
-	s->nupstreams = cfg->nproxies;
-	s->resolver = resolver_new(loop, cfg, err, errlen);
-	if (s->resolver == NULL)
+	s->gen = gen_new(loop, cfg, err, errlen);
+	if (s->gen == NULL)
 		return -1;
 	for (size_t i = 0; i < cfg->nlisten; i++) {
 		if (listener_open(&s->listeners[i], s, &cfg->listen[i], err, errlen) < 0)
@@ -154,15 +286,19 @@ int server_init(struct server *s, struct ev_loop *loop, const struct config *cfg
 		listener_start(&s->listeners[i]);
 		log_info("listening on %s", s->listeners[i].text);
 	}
-	for (size_t i = 0; i < s->nupstreams; i++)
-		log_info("upstream proxy %s%s (from %s)", s->upstreams[i].display,
-			 s->upstreams[i].auth ? " with Basic authentication" : "", cfg->proxy_source);
+	for (size_t i = 0; i < s->gen->nupstreams; i++)
+		log_info("upstream proxy %s%s (from %s)", s->gen->upstreams[i].display,
+			 s->gen->upstreams[i].auth ? " with Basic authentication" : "", cfg->proxy_source);
 
-	ev_signal_init(&s->sigint, signal_cb, SIGINT);
-	ev_signal_init(&s->sigterm, signal_cb, SIGTERM);
-	s->sigint.data = s->sigterm.data = s;
+	ev_signal_init(&s->sigint, stop_cb, SIGINT);
+	ev_signal_init(&s->sigterm, stop_cb, SIGTERM);
+	ev_signal_init(&s->sighup, reload_cb, SIGHUP);
+	ev_signal_init(&s->sigusr1, report_cb, SIGUSR1);
+	s->sigint.data = s->sigterm.data = s->sighup.data = s->sigusr1.data = s;
 	ev_signal_start(loop, &s->sigint);
 	ev_signal_start(loop, &s->sigterm);
+	ev_signal_start(loop, &s->sighup);
+	ev_signal_start(loop, &s->sigusr1);
 	return 0;
 }
 
@@ -174,11 +310,12 @@ void server_destroy(struct server *s)
 	while (s->tunnels != NULL)
 		tunnel_abort(s->tunnels, "shutdown");
 	ev_timer_stop(s->loop, &s->accept_retry);
+	ev_timer_stop(s->loop, &s->grace);
 	ev_signal_stop(s->loop, &s->sigint);
 	ev_signal_stop(s->loop, &s->sigterm);
-	resolver_free(s->resolver);
-	s->resolver = NULL;
-	upstream_list_free(s->upstreams, s->nupstreams);
-	s->upstreams = NULL;
+	ev_signal_stop(s->loop, &s->sighup);
+	ev_signal_stop(s->loop, &s->sigusr1);
+	server_gen_put(s->gen);
+	s->gen = NULL;
 	bufpool_destroy(&s->pool);
 }

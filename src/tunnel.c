@@ -40,6 +40,7 @@ struct side {
 
 struct tunnel {
 	struct server *srv;
+	struct generation *gen; /* configuration, upstreams and resolver this tunnel uses */
 	struct tunnel *prev, *next;
 	enum tunnel_state state;
 	uint8_t socks_version; /* 0 until the first byte arrived */
@@ -59,6 +60,8 @@ struct tunnel {
 	struct resolver_result *addrs; /* the current proxy's addresses while connecting */
 	unsigned addr_idx;
 	unsigned proxy_idx;
+	uint16_t tried;        /* proxies tried for this tunnel (bit per index) */
+	uint8_t last_resort;   /* second pass: the proxies marked down */
 	struct resolver_waiter rw;
 	size_t hdr_scan;
 	uint64_t up_bytes, down_bytes;
@@ -69,6 +72,7 @@ struct tunnel {
 
 static int handshake(struct tunnel *t);
 static int try_proxy(struct tunnel *t);
+static void proxy_failed(struct tunnel *t);
 static int try_connect(struct tunnel *t);
 
 static struct ev_loop *loop_of(struct tunnel *t)
@@ -78,9 +82,9 @@ static struct ev_loop *loop_of(struct tunnel *t)
 
 static const char *proxy_name(const struct tunnel *t)
 {
-	if (t->socks_version == 0 || t->target[0] == '\0' || t->proxy_idx >= t->srv->nupstreams)
+	if (t->socks_version == 0 || t->target[0] == '\0' || t->proxy_idx >= t->gen->nupstreams)
 		return "-";
-	return t->srv->upstreams[t->proxy_idx].display;
+	return t->gen->upstreams[t->proxy_idx].display;
 }
 
 static socklen_t sockaddr_len(const struct sockaddr_storage *ss)
@@ -172,7 +176,7 @@ static void tunnel_close(struct tunnel *t, const char *reason)
 	side_watch(t, &t->client, 0);
 	side_watch(t, &t->up, 0);
 	ev_timer_stop(srv->loop, &t->timer);
-	resolver_cancel(srv->resolver, &t->rw);
+	resolver_cancel(t->gen->resolver, &t->rw);
 	if (t->client.fd >= 0)
 		close(t->client.fd);
 	if (t->up.fd >= 0)
@@ -200,6 +204,7 @@ static void tunnel_close(struct tunnel *t, const char *reason)
 		 (unsigned long long)t->up_bytes, (unsigned long long)t->down_bytes,
 		 ev_now(srv->loop) - t->started, reason);
 
+	server_gen_put(t->gen);
 	if (t->prev)
 		t->prev->next = t->next;
 	else
@@ -209,6 +214,20 @@ static void tunnel_close(struct tunnel *t, const char *reason)
 	srv->ntunnels--;
 	free(t);
 	server_tunnel_closed(srv);
+}
+
+struct tunnel *tunnel_next(struct tunnel *t)
+{
+	return t->next;
+}
+
+void tunnel_report(struct tunnel *t)
+{
+	static const char *const names[] = {"handshake", "resolving", "connecting", "proxy-reply", "relay", "reply-fail"};
+	log_info("tunnel client=%s socks=%d target=%s proxy=%s state=%s up=%llu down=%llu age=%.1fs%s%s",
+		 t->client_text, t->socks_version, t->target[0] ? t->target : "-", proxy_name(t), names[t->state],
+		 (unsigned long long)t->up_bytes, (unsigned long long)t->down_bytes, ev_now(loop_of(t)) - t->started,
+		 t->client.rd_eof ? " client-eof" : "", t->up.rd_eof ? " upstream-eof" : "");
 }
 
 void tunnel_abort(struct tunnel *t, const char *reason)
@@ -383,7 +402,7 @@ static int fail_progress(struct tunnel *t)
 static int fail_after_ctl(struct tunnel *t, const char *reason)
 {
 	drop_upstream(t);
-	resolver_cancel(t->srv->resolver, &t->rw);
+	resolver_cancel(t->gen->resolver, &t->rw);
 	free(t->addrs);
 	t->addrs = NULL;
 	buf_release(&t->srv->pool, &t->c2u, 1);
@@ -492,6 +511,8 @@ static int handshake(struct tunnel *t)
 		}
 		log_debug("%s: SOCKS%d CONNECT %s", t->client_text, t->socks_version, t->target);
 		t->proxy_idx = 0;
+		t->tried = 0;
+		t->last_resort = 0;
 		return try_proxy(t);
 	}
 }
@@ -499,11 +520,11 @@ static int handshake(struct tunnel *t)
 static void resolved_cb(struct resolver_waiter *w, int status, const char *errmsg, const struct resolver_result *res)
 {
 	struct tunnel *t = container_of(w, struct tunnel, rw);
-	const struct upstream *up = &t->srv->upstreams[t->proxy_idx];
+	const struct upstream *up = &t->gen->upstreams[t->proxy_idx];
 
 	if (status != 0) {
 		log_warn("proxy %s: cannot resolve %s: %s", up->display, up->spec->host, errmsg);
-		t->proxy_idx++;
+		proxy_failed(t);
 		if (try_proxy(t) == 0)
 			update_watchers(t);
 		return;
@@ -520,27 +541,55 @@ static void resolved_cb(struct resolver_waiter *w, int status, const char *errms
 		update_watchers(t);
 }
 
-/* Starts on proxy proxy_idx: its name lookup first. */
+/* Marks the current proxy as failed: new tunnels try it last for a while. */
+static void proxy_failed(struct tunnel *t)
+{
+	struct upstream *up = &t->gen->upstreams[t->proxy_idx];
+	double retry = t->gen->cfg->proxy_retry;
+	if (retry > 0 && t->gen->nupstreams > 1) {
+		if (up->down_until <= ev_now(loop_of(t)))
+			log_warn("proxy %s is unreachable: trying it last for %gs", up->display, retry);
+		up->down_until = ev_now(loop_of(t)) + retry;
+	}
+	t->proxy_idx++;
+}
+
+/* Starts on the next proxy to try, from proxy_idx on: healthy ones first, in order; then,
+ * as a last resort, those marked down.  Its name lookup comes first. */
 static int try_proxy(struct tunnel *t)
 {
+	ev_tstamp now = ev_now(loop_of(t));
 	free(t->addrs);
 	t->addrs = NULL;
-	if (t->proxy_idx >= t->srv->nupstreams) {
+	for (;;) {
+		while (t->proxy_idx < t->gen->nupstreams) {
+			const struct upstream *u = &t->gen->upstreams[t->proxy_idx];
+			int down = u->down_until > now;
+			if (!(t->tried & (1u << t->proxy_idx)) && down == t->last_resort)
+				break;
+			t->proxy_idx++;
+		}
+		if (t->proxy_idx < t->gen->nupstreams || t->last_resort)
+			break;
+		t->last_resort = 1;
+		t->proxy_idx = 0;
+	}
+	if (t->proxy_idx >= t->gen->nupstreams) {
 		log_warn("%s: no upstream proxy reachable for %s", t->client_text, t->target);
-		t->proxy_idx = (unsigned)t->srv->nupstreams; /* logs proxy=- */
 		return fail_reply(t, SOCKS5_REP_GENERAL_FAILURE, "proxy-unreachable");
 	}
-	const struct upstream *up = &t->srv->upstreams[t->proxy_idx];
+	const struct upstream *up = &t->gen->upstreams[t->proxy_idx];
+	t->tried |= (uint16_t)(1u << t->proxy_idx);
 	t->state = ST_RESOLVING;
-	arm_timer(t, t->srv->cfg->connect_timeout);
-	resolver_lookup(t->srv->resolver, up->spec->host, up->spec->port, &t->rw, resolved_cb);
+	arm_timer(t, t->gen->cfg->connect_timeout);
+	resolver_lookup(t->gen->resolver, up->spec->host, up->spec->port, &t->rw, resolved_cb);
 	return 0;
 }
 
 /* Connects to address addr_idx of the current proxy, or moves on to the next proxy. */
 static int try_connect(struct tunnel *t)
 {
-	const struct upstream *up = &t->srv->upstreams[t->proxy_idx];
+	const struct upstream *up = &t->gen->upstreams[t->proxy_idx];
 	char addr[64];
 
 	while (t->addr_idx < t->addrs->n) {
@@ -563,7 +612,7 @@ static int try_connect(struct tunnel *t)
 			t->up.fd = fd;
 			ev_io_set(&t->up.io, fd, 0);
 			t->state = ST_CONNECTING;
-			arm_timer(t, t->srv->cfg->connect_timeout);
+			arm_timer(t, t->gen->cfg->connect_timeout);
 			return 0;
 		}
 		log_warn("proxy %s (%s): connect: %s", up->display,
@@ -571,7 +620,7 @@ static int try_connect(struct tunnel *t)
 		close(fd);
 		t->addr_idx++;
 	}
-	t->proxy_idx++;
+	proxy_failed(t);
 	return try_proxy(t);
 }
 
@@ -579,7 +628,7 @@ static int try_connect(struct tunnel *t)
 static int next_address(struct tunnel *t, const char *what, int err)
 {
 	char addr[64];
-	const struct upstream *up = &t->srv->upstreams[t->proxy_idx];
+	const struct upstream *up = &t->gen->upstreams[t->proxy_idx];
 	log_warn("proxy %s (%s): %s%s%s", up->display,
 		 log_addr((const struct sockaddr *)&t->addrs->addr[t->addr_idx], addr, sizeof(addr)), what,
 		 err ? ": " : "", err ? strerror(err) : "");
@@ -590,23 +639,23 @@ static int next_address(struct tunnel *t, const char *what, int err)
 
 static int connected(struct tunnel *t)
 {
-	const struct upstream *up = &t->srv->upstreams[t->proxy_idx];
+	const struct upstream *up = &t->gen->upstreams[t->proxy_idx];
 	size_t len;
 
-	t->req = upstream_connect_request(up, t->target, t->srv->cfg->user_agent, &len);
+	t->req = upstream_connect_request(up, t->target, t->gen->cfg->user_agent, &len);
 	if (t->req == NULL)
 		return fail_reply(t, SOCKS5_REP_GENERAL_FAILURE, "out-of-memory");
 	t->req_len = (uint32_t)len;
 	t->req_off = 0;
 	t->hdr_scan = 0;
 	t->state = ST_PROXY_REPLY;
-	arm_timer(t, t->srv->cfg->reply_timeout);
+	arm_timer(t, t->gen->cfg->reply_timeout);
 	return flush_up(t);
 }
 
 static void relay_timer(struct tunnel *t)
 {
-	double limit = (t->client.rd_eof || t->up.rd_eof) ? t->srv->cfg->linger_timeout : t->srv->cfg->idle_timeout;
+	double limit = (t->client.rd_eof || t->up.rd_eof) ? t->gen->cfg->linger_timeout : t->gen->cfg->idle_timeout;
 	if (limit <= 0) {
 		ev_timer_stop(loop_of(t), &t->timer);
 		t->relay_limit = 0;
@@ -688,7 +737,7 @@ static int established(struct tunnel *t, size_t hdr_len)
 
 static void log_refusal(struct tunnel *t, const struct httpc_response *r)
 {
-	const struct upstream *up = &t->srv->upstreams[t->proxy_idx];
+	const struct upstream *up = &t->gen->upstreams[t->proxy_idx];
 	const char *colon = strrchr(t->target, ':');
 	int port = colon ? atoi(colon + 1) : 0;
 
@@ -706,7 +755,7 @@ static void log_refusal(struct tunnel *t, const struct httpc_response *r)
 
 static int proxy_reply_parse(struct tunnel *t)
 {
-	const struct config *cfg = t->srv->cfg;
+	const struct config *cfg = t->gen->cfg;
 	size_t limit = cfg->max_header < t->srv->pool.size ? cfg->max_header : t->srv->pool.size;
 
 	for (;;) {
@@ -725,6 +774,7 @@ static int proxy_reply_parse(struct tunnel *t)
 			return fail_reply(t, SOCKS5_REP_GENERAL_FAILURE, "bad-proxy-reply");
 		}
 		t->http_status = r.status;
+		t->gen->upstreams[t->proxy_idx].down_until = 0;
 		if (r.status < 200) { /* interim (100 Continue etc.): the real answer follows */
 			consume(t, &t->u2c, (size_t)end);
 			t->hdr_scan = 0;
@@ -827,7 +877,7 @@ static void up_cb(struct ev_loop *loop, ev_io *w, int revents)
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct tunnel *t = container_of(w, struct tunnel, timer);
-	const struct config *cfg = t->srv->cfg;
+	const struct config *cfg = t->gen->cfg;
 	int rc = 0;
 	(void)revents;
 
@@ -838,8 +888,8 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	case ST_RESOLVING:
 		log_warn("proxy %s: name lookup did not finish within %gs", proxy_name(t), cfg->connect_timeout);
-		resolver_cancel(t->srv->resolver, &t->rw);
-		t->proxy_idx++;
+		resolver_cancel(t->gen->resolver, &t->rw);
+		proxy_failed(t);
 		rc = try_proxy(t);
 		break;
 	case ST_CONNECTING:
@@ -877,6 +927,7 @@ int tunnel_accept(struct server *srv, int fd, const struct sockaddr *peer, sockl
 		return -1;
 	}
 	t->srv = srv;
+	t->gen = server_gen_get(srv);
 	t->client.fd = fd;
 	t->up.fd = -1;
 	t->reply = -1;
@@ -894,7 +945,7 @@ int tunnel_accept(struct server *srv, int fd, const struct sockaddr *peer, sockl
 	srv->tunnels = t;
 	srv->ntunnels++;
 
-	arm_timer(t, srv->cfg->handshake_timeout);
+	arm_timer(t, t->gen->cfg->handshake_timeout);
 	update_watchers(t);
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "proxyurl.h"
 
@@ -16,7 +17,16 @@
 struct listen_spec {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	char text[64]; /* as given, normalised: "127.0.0.1:1080", "[::1]:1080" */
+	char text[120]; /* normalised: "127.0.0.1:1080", "[::1]:1080", "unix:/path" */
+};
+
+#define CONFIG_MAX_USERS 32
+#define CONFIG_MAX_AUTH 64
+
+/* One RFC 1929 user from the --socks-auth file. */
+struct auth_user {
+	char user[256];
+	char pass[256];
 };
 
 enum log_level { LOG_LVL_ERROR = 0, LOG_LVL_WARN = 1, LOG_LVL_INFO = 2, LOG_LVL_DEBUG = 3 };
@@ -43,6 +53,15 @@ struct config {
 	size_t buffer_size;       /* per direction, per tunnel */
 	size_t max_header;        /* proxy response header bound */
 	char user_agent[128];     /* "" sends none */
+
+	/* who may use the bridge */
+	int allow_any_user;       /* --allow-users any */
+	uid_t allow_uids[CONFIG_MAX_USERS]; /* besides our own uid */
+	size_t nallow_uids;
+	int allow_remote;         /* --allow-remote: listen beyond loopback without auth */
+	char socks_auth_file[256];
+	struct auth_user *auth;   /* from socks_auth_file (config_finish); malloc'd */
+	size_t nauth;
 	int password_on_cmdline;  /* a -x URL carried a password: warn at start */
 };
 
@@ -76,7 +95,18 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 /* getenv, as the const-returning function config_finish takes. */
 const char *config_getenv(const char *name);
 
-/* Parses "ADDR:PORT", "[V6]:PORT", "localhost:PORT" or a bare "PORT" (127.0.0.1). */
+/* Releases what config_finish allocated (the RFC 1929 users), wiping passwords. */
+void config_free(struct config *cfg);
+
+/* Reads an RFC 1929 credentials file, "user:password" per line.  Refuses a file that group
+ * or others may read (as ssh does).  Returns 0 or -1 with err. */
+int config_load_auth(struct config *cfg, const char *path, char *err, size_t errlen);
+
+/* Is the listen address a loopback or unix-domain one? */
+int config_listen_is_local(const struct listen_spec *l);
+
+/* Parses "ADDR:PORT", "[V6]:PORT", "localhost:PORT", a bare "PORT" (127.0.0.1), or
+ * "unix:/path" (a Unix-domain socket). */
 int config_parse_listen(const char *text, struct listen_spec *out, char *err, size_t errlen);
 
 /* Overwrites passwords in -x/--proxy arguments so the process list does not show them. */

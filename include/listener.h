@@ -12,7 +12,8 @@ struct listener {
 	struct server *srv;
 	int fd;
 	ev_io io;
-	char text[64]; /* the bound address, with the real port */
+	int is_unix;    /* a Unix-domain socket: its file is removed on close */
+	char text[120]; /* the bound address, with the real port; "unix:/path" */
 };
 
 /* Binds and listens.  Returns 0, or -1 with err filled. */

@@ -10,6 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <pwd.h>
+#include <stddef.h>
 #include <unistd.h>
 
 /* printf-checked, and -Wformat=2 accepts the vsnprintf below */
@@ -49,6 +53,18 @@ int config_parse_listen(const char *text, struct listen_spec *out, char *err, si
 	size_t hlen;
 
 	memset(out, 0, sizeof(*out));
+	if (strncmp(text, "unix:", 5) == 0) {
+		struct sockaddr_un *su = (struct sockaddr_un *)&out->addr;
+		const char *path = text + 5;
+		if (path[0] != '/' || strlen(path) >= sizeof(su->sun_path) || strlen(path) >= sizeof(out->text) - 5)
+			return fail(err, errlen, "bad listen address '%s' (give unix:/absolute/path, under %zu bytes)", text,
+				    sizeof(su->sun_path));
+		su->sun_family = AF_UNIX;
+		memcpy(su->sun_path, path, strlen(path) + 1);
+		out->addrlen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path) + 1);
+		snprintf(out->text, sizeof(out->text), "unix:%s", path);
+		return 0;
+	}
 	if (text[0] == '[') {
 		const char *rb = strchr(text, ']');
 		if (rb == NULL || rb[1] != ':')
@@ -178,6 +194,42 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 		return parse_seconds(name, value, &cfg->dns_timeout, 0, err, errlen);
 	if (strcmp(name, "dns-cache-ttl") == 0)
 		return parse_seconds(name, value, &cfg->dns_cache_ttl, 1, err, errlen);
+	if (strcmp(name, "allow-users") == 0) {
+		if (value == NULL)
+			return fail(err, errlen, "option 'allow-users' needs a list of users, or 'any'");
+		char list[512];
+		snprintf(list, sizeof(list), "%s", value);
+		char *save = NULL;
+		for (char *u = strtok_r(list, ", ", &save); u != NULL; u = strtok_r(NULL, ", ", &save)) {
+			if (strcmp(u, "any") == 0) {
+				cfg->allow_any_user = 1;
+				continue;
+			}
+			if (cfg->nallow_uids == CONFIG_MAX_USERS)
+				return fail(err, errlen, "option 'allow-users': at most %d users", CONFIG_MAX_USERS);
+			char *end;
+			unsigned long id = strtoul(u, &end, 10);
+			if (u[0] >= '0' && u[0] <= '9' && *end == '\0' && id < 0xffffffffUL) {
+				cfg->allow_uids[cfg->nallow_uids++] = (uid_t)id;
+				continue;
+			}
+			struct passwd *pw = getpwnam(u);
+			if (pw == NULL)
+				return fail(err, errlen, "option 'allow-users': unknown user '%s'", u);
+			cfg->allow_uids[cfg->nallow_uids++] = pw->pw_uid;
+		}
+		return 0;
+	}
+	if (strcmp(name, "allow-remote") == 0) {
+		cfg->allow_remote = value == NULL || strcasecmp(value, "yes") == 0;
+		return 0;
+	}
+	if (strcmp(name, "socks-auth") == 0) {
+		if (value == NULL || value[0] == '\0' || strlen(value) >= sizeof(cfg->socks_auth_file))
+			return fail(err, errlen, "option 'socks-auth' needs a file name");
+		snprintf(cfg->socks_auth_file, sizeof(cfg->socks_auth_file), "%s", value);
+		return 0;
+	}
 	if (strcmp(name, "shutdown-grace") == 0)
 		return parse_seconds(name, value, &cfg->shutdown_grace, 1, err, errlen);
 	if (strcmp(name, "proxy-retry") == 0)
@@ -280,8 +332,15 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 		}
 	}
 	close(fd);
+	size_t before = cfg->nproxies;
 	int rc = config_parse_text(cfg, buf, len, path, err, errlen);
 	memset(buf, 0, len); /* the file may hold a password */
+	struct stat st;
+	for (size_t i = before; rc == 0 && i < cfg->nproxies; i++) {
+		if (cfg->proxies[i].pass[0] != '\0' && stat(path, &st) == 0 && (st.st_mode & 077) != 0)
+			rc = fail(err, errlen, "config file %s holds a proxy password but other users may read it (mode %03o): run chmod 600 %s",
+				  path, (unsigned)(st.st_mode & 0777), path);
+	}
 	return rc;
 }
 
@@ -298,7 +357,8 @@ static const struct opt options[] = {
 	{0, "reply-timeout", 1},    {0, "idle-timeout", 1},      {0, "linger-timeout", 1},
 	{0, "dns-timeout", 1},      {0, "dns-cache-ttl", 1},     {0, "max-tunnels", 1},
 	{0, "buffer-size", 1},      {0, "user-agent", 1},        {0, "shutdown-grace", 1},
-	{0, "proxy-retry", 1},
+	{0, "proxy-retry", 1},      {0, "allow-users", 1},       {0, "allow-remote", 0},
+	{0, "socks-auth", 1},
 };
 
 void config_usage(FILE *out)
@@ -319,6 +379,11 @@ void config_usage(FILE *out)
 		"  -q, --quiet              log only warnings and errors\n"
 		"  -h, --help               show this help\n"
 		"  -V, --version            show the version\n"
+		"      --allow-users LIST   users (names or uids, comma-separated) who may use the bridge\n"
+		"                           besides its own user; 'any' allows everybody (own user only)\n"
+		"      --socks-auth FILE    SOCKS5 clients must log in (RFC 1929) with a user:password\n"
+		"                           line of FILE (mode 0600); SOCKS4 clients are refused\n"
+		"      --allow-remote       allow listening beyond loopback without --socks-auth\n"
 		"      --handshake-timeout S  SOCKS handshake must complete within S seconds (10)\n"
 		"      --connect-timeout S  TCP connect to one proxy address (10)\n"
 		"      --reply-timeout S    proxy must answer CONNECT within S seconds (30)\n"
@@ -484,6 +549,18 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 		fail(err, errlen, "no upstream proxy: give one with -x http://host:port or set https_proxy");
 		return 1;
 	}
+	if (cfg->socks_auth_file[0] != '\0' && cfg->auth == NULL &&
+	    config_load_auth(cfg, cfg->socks_auth_file, err, errlen) < 0)
+		return 1;
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		if (!config_listen_is_local(&cfg->listen[i]) && cfg->nauth == 0 && !cfg->allow_remote) {
+			fail(err, errlen,
+			     "refusing to listen on %s without client authentication: anyone who can reach it "
+			     "could use your proxy; add --socks-auth FILE, or --allow-remote if that is intended",
+			     cfg->listen[i].text);
+			return 1;
+		}
+	}
 	const char *pw = getenv_fn("SOCKS2HTTP_PROXY_PASSWORD");
 	for (size_t i = 0; i < cfg->nproxies; i++) {
 		struct proxy_spec *p = &cfg->proxies[i];
@@ -494,6 +571,109 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 		}
 	}
 	return 0;
+}
+
+int config_listen_is_local(const struct listen_spec *l)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&l->addr;
+	if (sa->sa_family == AF_UNIX)
+		return 1;
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+	}
+	return 0;
+}
+
+void config_free(struct config *cfg)
+{
+	if (cfg->auth != NULL) {
+		memset(cfg->auth, 0, cfg->nauth * sizeof(*cfg->auth));
+		free(cfg->auth);
+	}
+	cfg->auth = NULL;
+	cfg->nauth = 0;
+}
+
+/* Reads at most cap-1 bytes of a file that only its owner may read. */
+static int read_private_file(const char *path, const char *what, char *buf, size_t cap, size_t *len, char *err,
+			     size_t errlen)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(err, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
+	if (fstat(fd, &st) < 0 || (st.st_mode & 077) != 0) {
+		close(fd);
+		return fail(err, errlen, "%s %s may be read by other users (mode %03o): run chmod 600 %s", what, path,
+			    (unsigned)(st.st_mode & 0777), path);
+	}
+	*len = 0;
+	for (;;) {
+		ssize_t r = read(fd, buf + *len, cap - 1 - *len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			close(fd);
+			return fail(err, errlen, "cannot read %s %s: %s", what, path, strerror(e));
+		}
+		if (r == 0)
+			break;
+		*len += (size_t)r;
+		if (*len == cap - 1) {
+			close(fd);
+			return fail(err, errlen, "%s %s is larger than %zu bytes", what, path, cap - 2);
+		}
+	}
+	close(fd);
+	buf[*len] = '\0';
+	return 0;
+}
+
+int config_load_auth(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+	char buf[32768];
+	size_t len = 0, pos = 0;
+	int line_no = 0, rc = 0;
+
+	if (read_private_file(path, "credentials file", buf, sizeof(buf), &len, err, errlen) < 0)
+		return -1;
+	config_free(cfg);
+	cfg->auth = calloc(CONFIG_MAX_AUTH, sizeof(*cfg->auth));
+	if (cfg->auth == NULL)
+		return fail(err, errlen, "out of memory");
+	while (pos < len && rc == 0) {
+		char *line = buf + pos;
+		char *nl = memchr(line, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - line) : len - pos;
+		pos += n + 1;
+		line_no++;
+		line[n] = '\0';
+		if (n > 0 && line[n - 1] == '\r')
+			line[--n] = '\0';
+		if (n == 0 || line[0] == '#')
+			continue;
+		char *colon = strchr(line, ':');
+		if (colon == NULL || colon == line || (size_t)(colon - line) > 255 || strlen(colon + 1) > 255 ||
+		    colon[1] == '\0')
+			rc = fail(err, errlen, "%s:%d: expected user:password (each 1 to 255 bytes)", path, line_no);
+		else if (cfg->nauth == CONFIG_MAX_AUTH)
+			rc = fail(err, errlen, "%s: at most %d users", path, CONFIG_MAX_AUTH);
+		else {
+			struct auth_user *a = &cfg->auth[cfg->nauth++];
+			memcpy(a->user, line, (size_t)(colon - line));
+			snprintf(a->pass, sizeof(a->pass), "%s", colon + 1);
+		}
+	}
+	memset(buf, 0, sizeof(buf));
+	if (rc == 0 && cfg->nauth == 0)
+		rc = fail(err, errlen, "%s: no user:password lines", path);
+	if (rc < 0)
+		config_free(cfg);
+	return rc;
 }
 
 static void scrub_url(char *v)

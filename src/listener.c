@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -65,31 +67,78 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+/* A socket file left by a process that is gone may be replaced; a live one may not. */
+static int clear_unix_path(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen, "cannot listen on unix:%s: the file exists and is not a socket", path);
+		return -1;
+	}
+	int probe = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (probe < 0)
+		return -1;
+	struct sockaddr_un su;
+	memset(&su, 0, sizeof(su));
+	su.sun_family = AF_UNIX;
+	snprintf(su.sun_path, sizeof(su.sun_path), "%s", path);
+	int live = connect(probe, (struct sockaddr *)&su, sizeof(su)) == 0;
+	close(probe);
+	if (live) {
+		snprintf(err, errlen, "cannot listen on unix:%s: another process is listening there", path);
+		return -1;
+	}
+	return unlink(path);
+}
+
 int listener_open(struct listener *l, struct server *srv, const struct listen_spec *spec, char *err, size_t errlen)
 {
 	int one = 1;
 	int family = spec->addr.ss_family;
+	const char *path = family == AF_UNIX ? ((const struct sockaddr_un *)&spec->addr)->sun_path : NULL;
 
 	memset(l, 0, sizeof(*l));
 	l->srv = srv;
+	err[0] = '\0';
 	l->fd = socket(family, SOCK_STREAM, 0);
 	if (l->fd < 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", spec->text, strerror(errno));
 		return -1;
 	}
-	(void)setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (family != AF_UNIX)
+		(void)setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (family == AF_INET6)
 		(void)setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (server_set_nonblock(l->fd) < 0 || bind(l->fd, (const struct sockaddr *)&spec->addr, spec->addrlen) < 0 ||
-	    listen(l->fd, SOMAXCONN) < 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", spec->text, strerror(errno));
+	int rc = server_set_nonblock(l->fd);
+	if (rc == 0 && path != NULL)
+		rc = clear_unix_path(path, err, errlen);
+	if (rc == 0) {
+		/* a Unix socket is born with mode 0600: no window where others may connect */
+		mode_t old = umask(0177);
+		rc = bind(l->fd, (const struct sockaddr *)&spec->addr, spec->addrlen);
+		umask(old);
+		if (rc == 0 && path != NULL) {
+			l->is_unix = 1;
+			rc = chmod(path, 0600);
+		}
+	}
+	if (rc == 0)
+		rc = listen(l->fd, SOMAXCONN);
+	if (rc < 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "cannot listen on %s: %s", spec->text, strerror(errno));
+		if (l->is_unix)
+			unlink(path);
 		close(l->fd);
 		l->fd = -1;
+		l->is_unix = 0;
 		return -1;
 	}
 	struct sockaddr_storage bound;
 	socklen_t blen = sizeof(bound);
-	if (getsockname(l->fd, (struct sockaddr *)&bound, &blen) == 0)
+	if (path == NULL && getsockname(l->fd, (struct sockaddr *)&bound, &blen) == 0)
 		log_addr((struct sockaddr *)&bound, l->text, sizeof(l->text));
 	else
 		snprintf(l->text, sizeof(l->text), "%s", spec->text);
@@ -114,5 +163,7 @@ void listener_close(struct listener *l)
 	listener_stop(l);
 	if (l->fd >= 0)
 		close(l->fd);
+	if (l->fd >= 0 && l->is_unix)
+		unlink(l->text + 5);
 	l->fd = -1;
 }

@@ -55,6 +55,7 @@ int main(int argc, char **argv)
 	int rc = config_finish(cfg, config_getenv, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "socks2http: %s\n", err);
+		config_free(cfg);
 		free(cfg);
 		return rc < 0 ? 2 : 1;
 	}

@@ -131,6 +131,7 @@ void server_gen_put(struct generation *g)
 		return;
 	resolver_free(g->resolver);
 	upstream_list_free(g->upstreams, g->nupstreams);
+	config_free(g->cfg);
 	memset(g->cfg, 0, sizeof(*g->cfg)); /* credentials */
 	free(g->cfg);
 	free(g);
@@ -192,6 +193,7 @@ static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		rc = config_finish(cfg, config_getenv, err, sizeof(err));
 	if (rc != 0) {
 		log_error("reload failed, keeping the running configuration: %s", err);
+		config_free(cfg);
 		memset(cfg, 0, sizeof(*cfg));
 		free(cfg);
 		return;

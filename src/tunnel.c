@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "httpc.h"
 #include "log.h"
 #include "server.h"
@@ -27,6 +28,8 @@
 #define container_of(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
 
 #define REPLY_FAIL_LINGER 2.0 /* seconds to wait for the client to close after a failure reply */
+
+enum { V5_GREETING, V5_AUTH, V5_REQUEST };
 
 enum tunnel_state { ST_HANDSHAKE, ST_RESOLVING, ST_CONNECTING, ST_PROXY_REPLY, ST_RELAY, ST_REPLY_FAIL };
 
@@ -44,7 +47,8 @@ struct tunnel {
 	struct tunnel *prev, *next;
 	enum tunnel_state state;
 	uint8_t socks_version; /* 0 until the first byte arrived */
-	uint8_t v5_greeted;    /* SOCKS5 method chosen: the request comes next */
+	uint8_t v5_stage;      /* SOCKS5: V5_GREETING, V5_AUTH (RFC 1929), V5_REQUEST */
+	uint8_t access;        /* enum access_verdict */
 	int16_t reply;         /* SOCKS reply code sent; -1 none */
 	int http_status;       /* 0 until the proxy answered */
 	struct side client, up;
@@ -82,7 +86,7 @@ static struct ev_loop *loop_of(struct tunnel *t)
 
 static const char *proxy_name(const struct tunnel *t)
 {
-	if (t->socks_version == 0 || t->target[0] == '\0' || t->proxy_idx >= t->gen->nupstreams)
+	if (t->tried == 0 || t->proxy_idx >= t->gen->nupstreams)
 		return "-";
 	return t->gen->upstreams[t->proxy_idx].display;
 }
@@ -464,25 +468,47 @@ static int handshake(struct tunnel *t)
 			t->socks_version = p[0];
 		}
 
-		if (t->socks_version == 5 && !t->v5_greeted) {
+		if (t->socks_version == 5 && t->v5_stage == V5_GREETING) {
 			uint32_t methods = 0;
+			/* the method must be one the client offered (RFC 1928 section 3) */
+			uint8_t want = t->access == ACCESS_AUTH ? SOCKS5_METHOD_USERPASS : SOCKS5_METHOD_NONE;
 			rc = socks5_parse_greeting(p, len, &methods, &used);
-			if (rc == SOCKS_DONE && (methods & (UINT32_C(1) << SOCKS5_METHOD_NONE))) {
+			if (rc == SOCKS_DONE && (methods & (UINT32_C(1) << want))) {
 				consume(t, &t->c2u, used);
-				t->ctl_len = (uint8_t)socks5_encode_method(t->ctl, SOCKS5_METHOD_NONE);
+				t->ctl_len = (uint8_t)socks5_encode_method(t->ctl, want);
 				t->ctl_off = 0;
-				t->v5_greeted = 1;
+				t->v5_stage = want == SOCKS5_METHOD_USERPASS ? V5_AUTH : V5_REQUEST;
 				if (flush_client(t) < 0)
 					return -1;
 				continue;
 			}
 			if (rc == SOCKS_DONE || rc == SOCKS_ERR_PROTOCOL) {
-				log_info("%s: SOCKS5 client offers no method we accept (we take 'no authentication')",
-					 t->client_text);
+				log_info("%s: SOCKS5 client does not offer %s", t->client_text,
+					 want == SOCKS5_METHOD_NONE ? "'no authentication' (we take no other)"
+								    : "username/password login, which --socks-auth requires");
 				t->ctl_len = (uint8_t)socks5_encode_method(t->ctl, SOCKS5_METHOD_UNACCEPTABLE);
 				t->ctl_off = 0;
 				t->reply = SOCKS5_METHOD_UNACCEPTABLE;
 				return fail_after_ctl(t, "no-acceptable-method");
+			}
+		} else if (t->socks_version == 5 && t->v5_stage == V5_AUTH) {
+			char user[256], pass[256];
+			rc = socks5_parse_userpass(p, len, user, pass, &used);
+			if (rc == SOCKS_DONE) {
+				int ok = access_password_ok(t->gen->cfg, user, pass);
+				memset(pass, 0, sizeof(pass));
+				consume(t, &t->c2u, used);
+				t->ctl_len = (uint8_t)socks5_encode_userpass_status(t->ctl, ok ? 0 : 1);
+				t->ctl_off = 0;
+				if (!ok) {
+					log_info("%s: SOCKS5 login failed for user '%.64s'", t->client_text, user);
+					return fail_after_ctl(t, "login-failed");
+				}
+				t->access = ACCESS_ALLOW;
+				t->v5_stage = V5_REQUEST;
+				if (flush_client(t) < 0)
+					return -1;
+				continue;
 			}
 		} else if (t->socks_version == 5) {
 			rc = socks5_parse_request(p, len, &req, &used);
@@ -508,6 +534,13 @@ static int handshake(struct tunnel *t)
 			log_info("%s: SOCKS%d command %d to %s not supported (only CONNECT)", t->client_text,
 				 t->socks_version, req.cmd, t->target);
 			return fail_reply(t, SOCKS5_REP_CMD_NOT_SUPPORTED, "command-not-supported");
+		}
+		if (t->access != ACCESS_ALLOW) {
+			/* SOCKS4 cannot log in; others were refused at accept */
+			log_info("%s: SOCKS%d CONNECT %s refused: %s", t->client_text, t->socks_version, t->target,
+				 t->access == ACCESS_AUTH ? "SOCKS4 has no login, and --socks-auth requires one"
+							  : "client not allowed");
+			return fail_reply(t, SOCKS5_REP_NOT_ALLOWED, "access-denied");
 		}
 		log_debug("%s: SOCKS%d CONNECT %s", t->client_text, t->socks_version, t->target);
 		t->proxy_idx = 0;
@@ -936,8 +969,16 @@ int tunnel_accept(struct server *srv, int fd, const struct sockaddr *peer, sockl
 	ev_io_init(&t->client.io, client_cb, fd, 0);
 	ev_io_init(&t->up.io, up_cb, -1, 0);
 	ev_timer_init(&t->timer, timer_cb, 0, 0);
-	tune_socket(fd);
-	log_addr(peer, t->client_text, sizeof(t->client_text));
+	if (peer->sa_family != AF_UNIX)
+		tune_socket(fd);
+	char who[96];
+	t->access = (uint8_t)access_check(t->gen->cfg, fd, peer, who, sizeof(who));
+	if (peer->sa_family == AF_UNIX)
+		snprintf(t->client_text, sizeof(t->client_text), "unix(%.32s)", who[0] ? who : "?");
+	else
+		log_addr(peer, t->client_text, sizeof(t->client_text));
+	if (t->access == ACCESS_DENY)
+		log_info("%s: refusing client: %s", t->client_text, who);
 
 	t->next = srv->tunnels;
 	if (srv->tunnels)

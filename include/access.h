@@ -1,0 +1,26 @@
+/* access: who may use the bridge.  The bridge spends the user's proxy credentials, so by
+ * default only the user running it may connect: loopback TCP and Unix-domain peers are
+ * identified by uid (peercred); others must log in with RFC 1929 or be allowed outright. */
+#ifndef SOCKS2HTTP_ACCESS_H
+#define SOCKS2HTTP_ACCESS_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "config.h"
+
+enum access_verdict {
+	ACCESS_ALLOW = 0, /* may go ahead without logging in */
+	ACCESS_AUTH = 1,  /* must log in with RFC 1929 username/password */
+	ACCESS_DENY = 2,  /* refused: SOCKS5 02 / SOCKS4 91 once the request is read */
+};
+
+/* Decides for a newly accepted client.  who receives a short description for logs
+ * ("uid 1000", "uid 65534 not allowed", ...). */
+enum access_verdict access_check(const struct config *cfg, int fd, const struct sockaddr *peer, char *who,
+				 size_t cap);
+
+/* Does user/pass match a line of the --socks-auth file?  Compares in constant time. */
+int access_password_ok(const struct config *cfg, const char *user, const char *pass);
+
+#endif

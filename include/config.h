@@ -51,6 +51,7 @@ struct config {
 	double proxy_retry;       /* a proxy that failed is tried last for this long */
 	unsigned max_tunnels;
 	size_t buffer_size;       /* per direction, per tunnel */
+	int splice;               /* relay with splice(2) where the system has it */
 	size_t max_header;        /* proxy response header bound */
 	char user_agent[128];     /* "" sends none */
 

@@ -42,6 +42,7 @@ void config_init(struct config *cfg)
 	cfg->proxy_retry = 30;
 	cfg->max_tunnels = 1024;
 	cfg->buffer_size = 32768;
+	cfg->splice = 1;
 	cfg->max_header = 32768;
 	snprintf(cfg->user_agent, sizeof(cfg->user_agent), "%s/%s", PACKAGE_NAME, PACKAGE_VERSION);
 }
@@ -220,6 +221,10 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 		}
 		return 0;
 	}
+	if (strcmp(name, "no-splice") == 0) {
+		cfg->splice = !(value == NULL || strcasecmp(value, "yes") == 0);
+		return 0;
+	}
 	if (strcmp(name, "allow-remote") == 0) {
 		cfg->allow_remote = value == NULL || strcasecmp(value, "yes") == 0;
 		return 0;
@@ -358,7 +363,7 @@ static const struct opt options[] = {
 	{0, "dns-timeout", 1},      {0, "dns-cache-ttl", 1},     {0, "max-tunnels", 1},
 	{0, "buffer-size", 1},      {0, "user-agent", 1},        {0, "shutdown-grace", 1},
 	{0, "proxy-retry", 1},      {0, "allow-users", 1},       {0, "allow-remote", 0},
-	{0, "socks-auth", 1},
+	{0, "socks-auth", 1},       {0, "no-splice", 0},
 };
 
 void config_usage(FILE *out)
@@ -395,6 +400,7 @@ void config_usage(FILE *out)
 		"      --shutdown-grace S   on SIGTERM/SIGINT, live tunnels may finish within S seconds (5)\n"
 		"      --max-tunnels N      concurrent tunnels at most (1024)\n"
 		"      --buffer-size BYTES  per direction and tunnel (32768)\n"
+		"      --no-splice          relay through buffers even where splice(2) is available\n"
 		"      --user-agent TEXT    User-Agent sent with CONNECT (socks2http/VERSION)\n");
 }
 

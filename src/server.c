@@ -14,7 +14,11 @@
 
 #define FD_RETRY_SECONDS 0.5  /* accepting resumes this soon after running out of fds */
 #define FD_WARN_INTERVAL 30.0 /* the out-of-fds error is logged at most this often */
+#ifdef HAVE_SPLICE
+#define FDS_PER_TUNNEL 6 /* two sockets, two pipes */
+#else
 #define FDS_PER_TUNNEL 2
+#endif
 #define FDS_RESERVED 32       /* listeners, DNS sockets, stdio, log */
 #define POOL_SPARES 64        /* relay buffers kept for reuse */
 

@@ -7,6 +7,7 @@
 #include "tunnel.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
@@ -30,6 +31,21 @@
 #define REPLY_FAIL_LINGER 2.0 /* seconds to wait for the client to close after a failure reply */
 
 enum { V5_GREETING, V5_AUTH, V5_REQUEST };
+
+/* The relay's two directions. */
+enum { DIR_UP = 0 /* client to proxy */, DIR_DOWN = 1 /* proxy to client */ };
+
+/* Zero-copy relay on Linux: a direction whose buffer has drained moves on to splice(2)
+ * through a pipe of its own, taken the first time data flows. */
+enum { SP_OFF = 0, SP_ON, SP_NEVER };
+#define PIPE_BYTES 65536 /* what a pipe holds by default */
+
+struct splice_pipe {
+	int rd, wr;
+	uint32_t bytes;   /* in the pipe, not yet written out */
+	uint8_t state;    /* SP_* */
+	uint8_t stalled;  /* the pipe refused more (its slots are full): wait until it drains */
+};
 
 enum tunnel_state { ST_HANDSHAKE, ST_RESOLVING, ST_CONNECTING, ST_PROXY_REPLY, ST_RELAY, ST_REPLY_FAIL };
 
@@ -57,6 +73,7 @@ struct tunnel {
 	ev_tstamp last_io;
 	ev_tstamp started;
 	struct buf c2u, u2c;
+	struct splice_pipe sp[2]; /* by DIR_* */
 	uint8_t ctl[SOCKS5_REPLY_MAX]; /* SOCKS messages to the client, sent ahead of u2c */
 	uint8_t ctl_len, ctl_off;
 	char *req;                     /* the CONNECT request while it is being sent */
@@ -130,6 +147,26 @@ static int ctl_pending(const struct tunnel *t)
 	return t->ctl_off < t->ctl_len;
 }
 
+static struct buf *dir_buf(struct tunnel *t, int dir)
+{
+	return dir == DIR_UP ? &t->c2u : &t->u2c;
+}
+
+/* Bytes read from one side and not yet written to the other. */
+static size_t dir_pending(struct tunnel *t, int dir)
+{
+	return buf_len(dir_buf(t, dir)) + t->sp[dir].bytes;
+}
+
+/* May the direction take more bytes in? */
+static int dir_room(struct tunnel *t, int dir)
+{
+	const struct splice_pipe *sp = &t->sp[dir];
+	if (sp->state == SP_ON)
+		return sp->bytes < PIPE_BYTES && !sp->stalled;
+	return buf_len(dir_buf(t, dir)) < t->srv->pool.size;
+}
+
 static void update_watchers(struct tunnel *t)
 {
 	size_t size = t->srv->pool.size;
@@ -152,9 +189,10 @@ static void update_watchers(struct tunnel *t)
 		u = (t->req_off < t->req_len ? EV_WRITE : 0) | (buf_len(&t->u2c) < size ? EV_READ : 0);
 		break;
 	case ST_RELAY:
-		c = (c2u_room ? EV_READ : 0) | ((ctl_pending(t) || buf_len(&t->u2c) > 0) ? EV_WRITE : 0);
-		u = ((!t->up.rd_eof && buf_len(&t->u2c) < size) ? EV_READ : 0) |
-		    (buf_len(&t->c2u) > 0 ? EV_WRITE : 0);
+		c = ((!t->client.rd_eof && dir_room(t, DIR_UP)) ? EV_READ : 0) |
+		    ((ctl_pending(t) || dir_pending(t, DIR_DOWN) > 0) ? EV_WRITE : 0);
+		u = ((!t->up.rd_eof && dir_room(t, DIR_DOWN)) ? EV_READ : 0) |
+		    (dir_pending(t, DIR_UP) > 0 ? EV_WRITE : 0);
 		break;
 	case ST_REPLY_FAIL:
 		c = ctl_pending(t) ? EV_WRITE : EV_READ;
@@ -186,6 +224,12 @@ static void tunnel_close(struct tunnel *t, const char *reason)
 	if (t->up.fd >= 0)
 		close(t->up.fd);
 	t->client.fd = t->up.fd = -1;
+	for (int d = 0; d < 2; d++) {
+		if (t->sp[d].state == SP_ON) {
+			close(t->sp[d].rd);
+			close(t->sp[d].wr);
+		}
+	}
 	buf_release(&srv->pool, &t->c2u, 1);
 	buf_release(&srv->pool, &t->u2c, 1);
 	free(t->req);
@@ -700,36 +744,136 @@ static void relay_timer(struct tunnel *t)
 	}
 }
 
+/* Reads from a socket into the direction's pipe.  Returns as fill() does. */
+static ssize_t splice_in(struct tunnel *t, struct side *from, struct splice_pipe *sp)
+{
+#ifdef HAVE_SPLICE
+	ssize_t n;
+	do
+		n = splice(from->fd, NULL, sp->wr, NULL, PIPE_BYTES - sp->bytes, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		sp->bytes += (uint32_t)n;
+		t->last_io = ev_now(loop_of(t));
+		return n;
+	}
+	if (n == 0) {
+		from->rd_eof = 1;
+		return 0;
+	}
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		/* the socket is empty, or the pipe full: only the second can be true with bytes */
+		if (sp->bytes > 0)
+			sp->stalled = 1;
+		return -EAGAIN;
+	}
+	return -errno;
+#else
+	(void)t;
+	(void)from;
+	(void)sp;
+	return -ENOSYS;
+#endif
+}
+
+/* Writes the direction's pipe out to a socket.  Returns 0 or -errno. */
+static int splice_out(struct tunnel *t, struct splice_pipe *sp, struct side *to, uint64_t *counter)
+{
+#ifdef HAVE_SPLICE
+	while (sp->bytes > 0) {
+		ssize_t n = splice(sp->rd, NULL, to->fd, NULL, sp->bytes, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		sp->bytes -= (uint32_t)n;
+		sp->stalled = 0;
+		*counter += (uint64_t)n;
+		t->last_io = ev_now(loop_of(t));
+	}
+	return 0;
+#else
+	(void)t;
+	(void)sp;
+	(void)to;
+	(void)counter;
+	return 0;
+#endif
+}
+
+/* Moves one direction on to splice once its buffer (and, towards the client, the SOCKS
+ * reply) has gone out; a pipe that cannot be had leaves it on the buffer for good. */
+static void maybe_splice(struct tunnel *t, int dir)
+{
+	struct splice_pipe *sp = &t->sp[dir];
+	if (sp->state != SP_OFF || buf_len(dir_buf(t, dir)) > 0 || (dir == DIR_DOWN && ctl_pending(t)))
+		return;
+#ifdef HAVE_SPLICE
+	int fds[2];
+	if (t->gen->cfg->splice && pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
+		sp->rd = fds[0];
+		sp->wr = fds[1];
+		sp->state = SP_ON;
+		buf_release(&t->srv->pool, dir_buf(t, dir), 1);
+		return;
+	}
+#endif
+	sp->state = SP_NEVER;
+}
+
+/* One direction of the relay, from one side to the other: read if asked, then write what is
+ * pending.  Returns -1 if the tunnel was closed. */
+static int pump(struct tunnel *t, int dir, int readable)
+{
+	struct side *from = dir == DIR_UP ? &t->client : &t->up;
+	struct side *to = dir == DIR_UP ? &t->up : &t->client;
+	struct splice_pipe *sp = &t->sp[dir];
+
+	if (readable) {
+		maybe_splice(t, dir);
+		ssize_t n = sp->state == SP_ON ? splice_in(t, from, sp) : fill(t, from, dir_buf(t, dir));
+		if ((n == -EINVAL || n == -ENOSYS) && sp->state == SP_ON) { /* a socket that cannot splice */
+			if (sp->bytes == 0) {
+				close(sp->rd);
+				close(sp->wr);
+				sp->state = SP_NEVER;
+				n = fill(t, from, dir_buf(t, dir));
+			}
+		}
+		if (n < 0 && n != -EAGAIN) {
+			log_debug("%s: read from %s: %s", t->client_text, dir == DIR_UP ? "client" : "proxy",
+				  strerror((int)-n));
+			tunnel_close(t, dir == DIR_UP ? "client-error" : "upstream-error");
+			return -1;
+		}
+	}
+	if (sp->state == SP_ON && sp->bytes > 0) {
+		int rc = splice_out(t, sp, to, dir == DIR_UP ? &t->up_bytes : &t->down_bytes);
+		if (rc < 0) {
+			log_debug("%s: write to %s: %s", t->client_text, dir == DIR_UP ? "proxy" : "client", strerror(-rc));
+			tunnel_close(t, dir == DIR_UP ? "upstream-error" : "client-error");
+			return -1;
+		}
+		return 0;
+	}
+	return dir == DIR_UP ? flush_up(t) : flush_client(t);
+}
+
 static int relay(struct tunnel *t, int crev, int urev)
 {
 	struct bufpool *pool = &t->srv->pool;
-	ssize_t n;
 
-	if (crev & EV_READ) {
-		n = fill(t, &t->client, &t->c2u);
-		if (n < 0 && n != -EAGAIN) {
-			log_debug("%s: read from client: %s", t->client_text, strerror((int)-n));
-			tunnel_close(t, "client-error");
-			return -1;
-		}
-	}
-	if (urev & EV_READ) {
-		n = fill(t, &t->up, &t->u2c);
-		if (n < 0 && n != -EAGAIN) {
-			log_debug("%s: read from proxy %s: %s", t->client_text, proxy_name(t), strerror((int)-n));
-			tunnel_close(t, "upstream-error");
-			return -1;
-		}
-	}
-	if (flush_up(t) < 0 || flush_client(t) < 0)
+	if (pump(t, DIR_UP, crev & EV_READ) < 0 || pump(t, DIR_DOWN, urev & EV_READ) < 0)
 		return -1;
 
 	/* half-close: what one side finished sending is delivered, then its FIN passed on */
-	if (t->client.rd_eof && buf_len(&t->c2u) == 0 && !t->up.wr_shut) {
+	if (t->client.rd_eof && dir_pending(t, DIR_UP) == 0 && !t->up.wr_shut) {
 		(void)shutdown(t->up.fd, SHUT_WR);
 		t->up.wr_shut = 1;
 	}
-	if (t->up.rd_eof && buf_len(&t->u2c) == 0 && !ctl_pending(t) && !t->client.wr_shut) {
+	if (t->up.rd_eof && dir_pending(t, DIR_DOWN) == 0 && !ctl_pending(t) && !t->client.wr_shut) {
 		(void)shutdown(t->client.fd, SHUT_WR);
 		t->client.wr_shut = 1;
 	}

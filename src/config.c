@@ -373,7 +373,7 @@ void config_usage(FILE *out)
 		"Accepts SOCKS4, SOCKS4a and SOCKS5 clients and carries each connection through an\n"
 		"HTTP proxy with CONNECT.\n\n"
 		"  -l, --listen ADDR:PORT   accept SOCKS clients here; repeatable; default 127.0.0.1:1080;\n"
-		"                           IPv6 as [::1]:1080\n"
+		"                           IPv6 as [::1]:1080; unix:/path for a Unix-domain socket (0600)\n"
 		"  -x, --proxy URL          upstream HTTP proxy, http://[user[:password]@]host[:port];\n"
 		"                           repeatable: when one cannot be reached the next is tried.\n"
 		"                           Without -x: https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY,\n"

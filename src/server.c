@@ -273,6 +273,16 @@ int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int 
 		s->listeners[i].fd = -1;
 	ev_timer_init(&s->accept_retry, accept_retry_cb, 0, 0);
 	ev_timer_init(&s->grace, grace_cb, 0, 0);
+	/* handlers first: whoever sees "listening on" may signal us at once */
+	ev_signal_init(&s->sigint, stop_cb, SIGINT);
+	ev_signal_init(&s->sigterm, stop_cb, SIGTERM);
+	ev_signal_init(&s->sighup, reload_cb, SIGHUP);
+	ev_signal_init(&s->sigusr1, report_cb, SIGUSR1);
+	s->sigint.data = s->sigterm.data = s->sighup.data = s->sigusr1.data = s;
+	ev_signal_start(loop, &s->sigint);
+	ev_signal_start(loop, &s->sigterm);
+	ev_signal_start(loop, &s->sighup);
+	ev_signal_start(loop, &s->sigusr1);
 	fit_fd_limit(s);
 
 	if (bufpool_init(&s->pool, cfg->buffer_size, POOL_SPARES) < 0) {
@@ -296,15 +306,6 @@ int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int 
 		log_info("upstream proxy %s%s (from %s)", s->gen->upstreams[i].display,
 			 s->gen->upstreams[i].auth ? " with Basic authentication" : "", cfg->proxy_source);
 
-	ev_signal_init(&s->sigint, stop_cb, SIGINT);
-	ev_signal_init(&s->sigterm, stop_cb, SIGTERM);
-	ev_signal_init(&s->sighup, reload_cb, SIGHUP);
-	ev_signal_init(&s->sigusr1, report_cb, SIGUSR1);
-	s->sigint.data = s->sigterm.data = s->sighup.data = s->sigusr1.data = s;
-	ev_signal_start(loop, &s->sigint);
-	ev_signal_start(loop, &s->sigterm);
-	ev_signal_start(loop, &s->sighup);
-	ev_signal_start(loop, &s->sigusr1);
 	return 0;
 }
 

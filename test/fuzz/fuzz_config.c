@@ -32,7 +32,7 @@ static void check_listen(const struct listen_spec *ls)
 {
 	size_t n = strnlen(ls->text, sizeof(ls->text));
 	FUZZ_ASSERT(n > 0 && n < sizeof(ls->text));
-	FUZZ_ASSERT(ls->addr.ss_family == AF_INET || ls->addr.ss_family == AF_INET6);
+	FUZZ_ASSERT(ls->addr.ss_family == AF_INET || ls->addr.ss_family == AF_INET6 || ls->addr.ss_family == AF_UNIX);
 	/* the normalised text parses to the same address */
 	struct listen_spec again;
 	char err[CONFIG_ERR_MAX];
@@ -105,11 +105,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(strncmp(err, "fuzz.conf:", 10) == 0 && strnlen(err, sizeof(err)) < sizeof(err));
 	check_config(&cfg);
 
-	/* finishing adds the default listener; without a proxy it is a start failure */
+	/* finishing adds the default listener; without a proxy it is a start failure, and so is
+	 * a listener beyond loopback without client authentication (no files are read here) */
+	cfg.socks_auth_file[0] = '\0';
 	rc = config_finish(&cfg, no_env, err, sizeof(err));
-	FUZZ_ASSERT(rc == (cfg.nproxies > 0 ? 0 : 1));
+	if (cfg.nproxies == 0)
+		FUZZ_ASSERT(rc == 1);
+	else
+		FUZZ_ASSERT(rc == 0 || (rc == 1 && !cfg.allow_remote));
 	FUZZ_ASSERT(cfg.nlisten >= 1);
 	check_config(&cfg);
+	config_free(&cfg);
 
 	/* the input as a listen address */
 	char *addr = malloc(size + 1);

@@ -569,6 +569,11 @@ static void test_finish(void)
 	env_set("https_proxy", "http://envproxy:1");
 	CHECK_EQ_INT(set("proxy", "http://cliproxy:2"), 0);
 	CHECK_EQ_INT(set("listen", "1.2.3.4:5"), 0);
+	/* beyond loopback without client authentication: refused unless asked for */
+	CHECK_EQ_INT(finish(), 1);
+	check_err("1.2.3.4:5");
+	check_err("--allow-remote");
+	CHECK_EQ_INT(set("allow-remote", NULL), 0);
 	CHECK_EQ_INT(finish(), 0);
 	CHECK_EQ_INT(cfg.nproxies, 1);
 	CHECK_EQ_STR(cfg.proxies[0].host, "cliproxy");

@@ -47,6 +47,7 @@ struct config {
 	double dns_timeout;       /* one DNS attempt (c-ares), tried dns_tries times */
 	int dns_tries;
 	double dns_cache_ttl;     /* proxy host addresses are reused this long at most */
+	char dns_servers[256];    /* "" = the system's (resolv.conf); else c-ares' CSV form */
 	double shutdown_grace;    /* live tunnels may run this long after SIGTERM/SIGINT */
 	double proxy_retry;       /* a proxy that failed is tried last for this long */
 	unsigned max_tunnels;

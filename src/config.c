@@ -221,6 +221,13 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 		}
 		return 0;
 	}
+	if (strcmp(name, "dns-servers") == 0) {
+		if (value == NULL || strlen(value) >= sizeof(cfg->dns_servers) ||
+		    strspn(value, "0123456789abcdefABCDEF.:[],") != strlen(value))
+			return fail(err, errlen, "option 'dns-servers' needs addresses like 127.0.0.1:53,[::1]:53");
+		snprintf(cfg->dns_servers, sizeof(cfg->dns_servers), "%s", value);
+		return 0;
+	}
 	if (strcmp(name, "no-splice") == 0) {
 		cfg->splice = !(value == NULL || strcasecmp(value, "yes") == 0);
 		return 0;
@@ -363,7 +370,7 @@ static const struct opt options[] = {
 	{0, "dns-timeout", 1},      {0, "dns-cache-ttl", 1},     {0, "max-tunnels", 1},
 	{0, "buffer-size", 1},      {0, "user-agent", 1},        {0, "shutdown-grace", 1},
 	{0, "proxy-retry", 1},      {0, "allow-users", 1},       {0, "allow-remote", 0},
-	{0, "socks-auth", 1},       {0, "no-splice", 0},
+	{0, "socks-auth", 1},       {0, "no-splice", 0},         {0, "dns-servers", 1},
 };
 
 void config_usage(FILE *out)
@@ -395,6 +402,8 @@ void config_usage(FILE *out)
 		"      --idle-timeout S     close tunnels idle for S seconds; 0 = never (0)\n"
 		"      --linger-timeout S   close half-closed tunnels idle for S seconds (30)\n"
 		"      --dns-timeout S      one DNS attempt for the proxy's name (2.5), tried twice\n"
+		"      --dns-servers LIST   DNS servers for the proxies' names, e.g. 10.0.0.53,[::1]:53\n"
+		"                           (default: the system's, from /etc/resolv.conf)\n"
 		"      --dns-cache-ttl S    reuse the proxy's addresses at most S seconds (60)\n"
 		"      --proxy-retry S      a proxy that could not be reached is tried last for S seconds (30)\n"
 		"      --shutdown-grace S   on SIGTERM/SIGINT, live tunnels may finish within S seconds (5)\n"

@@ -309,6 +309,13 @@ struct resolver *resolver_new(struct ev_loop *loop, const struct config *cfg, ch
 	r->busy.status = ARES_ENOMEM;
 	snprintf(r->busy.errmsg, sizeof(r->busy.errmsg), "too many host names being resolved");
 	list_init(&r->busy.waiters);
+	if (cfg->dns_servers[0] != '\0' && (rc = ares_set_servers_ports_csv(r->channel, cfg->dns_servers)) != ARES_SUCCESS) {
+		snprintf(err, errlen, "--dns-servers %s: %s", cfg->dns_servers, ares_strerror(rc));
+		ares_destroy(r->channel);
+		ares_library_cleanup();
+		free(r);
+		return NULL;
+	}
 	ev_timer_init(&r->timer, timer_cb, 0, 0);
 	ev_idle_init(&r->deliver, deliver_cb);
 	return r;

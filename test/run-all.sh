@@ -62,5 +62,16 @@ for variant in plain sanitize; do
 	failed=$((failed + f))
 done
 
+# Fuzzing for a bounded time (FUZZ_SECONDS per parser; CI sets it), with clang.
+if [ "${FUZZ_SECONDS:-0}" -gt 0 ]; then
+	echo "=== fuzzing each parser for ${FUZZ_SECONDS}s"
+	make -C build/plain fuzz FUZZ_SECONDS="$FUZZ_SECONDS" 2>&1 | tee build/plain/fuzz.out
+	p=$(grep -c ', no crash$' build/plain/fuzz.out)
+	f=$(grep -c ': CRASH' build/plain/fuzz.out)
+	[ "$p" -eq 0 ] && [ "$f" -eq 0 ] && f=1 # the fuzzers did not build
+	passed=$((passed + p))
+	failed=$((failed + f))
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

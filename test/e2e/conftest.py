@@ -9,6 +9,7 @@ The binary comes from $SOCKS2HTTP_BIN.
 import os
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 
@@ -20,6 +21,7 @@ import daemon as daemon_mod  # noqa: E402
 import origin as origin_mod  # noqa: E402
 import procs  # noqa: E402
 import upstreams  # noqa: E402
+from clients import curl  # noqa: E402
 from fakeproxy import FakeProxy  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
@@ -50,6 +52,27 @@ def binary():
 def _reap_everything():
     yield
     procs.kill_all_leftovers()
+
+
+TEST_DEADLINE = 120  # seconds; every test has its own, much shorter, timeouts as well
+
+
+class DeadlineExceeded(Exception):
+    pass
+
+
+@pytest.fixture(autouse=True)
+def _deadline():
+    """A last resort against hangs: SIGALRM raises in the test, so finalizers still run."""
+
+    def expired(signum, frame):
+        raise DeadlineExceeded(f"test still running after {TEST_DEADLINE}s")
+
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(TEST_DEADLINE)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
 
 
 @pytest.fixture(scope="session")
@@ -123,23 +146,33 @@ def acceptor():
 
 # ---------------------------------------------------------------- upstream proxies
 
+def _verified(u, origin):
+    """A proxy fixture is trusted only once curl got the origin's content through it."""
+    r = curl(*u.curl_proxy_args(), origin.url())
+    if r.returncode != 0 or r.stdout != origin.body:
+        out = u.proc.output()[-3000:]
+        u.stop()
+        pytest.fail(f"{u.name} does not work with curl directly: {r.stderr!r}\n{out}", pytrace=False)
+    return u
+
+
 @pytest.fixture(scope="session")
-def tinyproxy(session_dir):
-    u = upstreams.start_tinyproxy(os.path.join(session_dir, "tinyproxy"))
+def tinyproxy(session_dir, origin):
+    u = _verified(upstreams.start_tinyproxy(os.path.join(session_dir, "tinyproxy")), origin)
     yield u
     u.stop()
 
 
 @pytest.fixture(scope="session")
-def tinyproxy_auth(session_dir):
-    u = upstreams.start_tinyproxy(os.path.join(session_dir, "tinyproxy-auth"), auth=True)
+def tinyproxy_auth(session_dir, origin):
+    u = _verified(upstreams.start_tinyproxy(os.path.join(session_dir, "tinyproxy-auth"), auth=True), origin)
     yield u
     u.stop()
 
 
 @pytest.fixture(scope="session")
-def squid(session_dir):
-    u = upstreams.start_squid(os.path.join(session_dir, "squid"))
+def squid(session_dir, origin):
+    u = _verified(upstreams.start_squid(os.path.join(session_dir, "squid")), origin)
     yield u
     u.stop()
 

@@ -112,8 +112,10 @@ def test_tunnel_bytes_in_same_segment_as_200(socks2http, fake_proxy, version):
     b"HTTP/1.1 299 Whatever\r\n\r\n",
     b"HTTP/1.1 200 \r\n\r\n",
     b"HTTP/1.1 200 Connection established\r\nProxy-Agent: x\nX-Mixed: bare-lf\r\n\r\n",
+    b"HTTP/1.1 200\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX-Long: part one\r\n  folded part two\r\n\r\n",
 ], ids=["plain", "http10-bare-lf", "content-length", "chunked", "extra-headers", "201", "299",
-        "empty-reason", "mixed-endings"])
+        "empty-reason", "mixed-endings", "no-reason", "obs-fold"])
 def test_any_2xx_opens_tunnel(socks2http, fake_proxy, head):
     tunnel = b"0123456789-after-header"
     fp = fake_proxy(ok(head, tunnel=tunnel))
@@ -125,7 +127,7 @@ def test_any_2xx_opens_tunnel(socks2http, fake_proxy, head):
     echo_check(s, b"x" * 5000)
     s.close()
     t = d.wait_tunnel()
-    assert t["http"] == head.split(b" ")[1].decode()
+    assert t["http"] == head.split(b" ")[1][:3].decode()
 
 
 @pytest.mark.parametrize("version", [5, 4])
@@ -231,7 +233,7 @@ def test_socks5_code_for_error_answer(socks2http, fake_proxy, head, code):
     assert recv_until_eof(s, 5) == b"", "bytes after a failure reply"
     s.close()
     t = d.wait_tunnel()
-    assert t["http"] == head.split(b" ")[1].decode()
+    assert t["http"] == head.split(b" ")[1][:3].decode()
     assert t["reply"] == f"0x{code:02x}"
 
 

@@ -50,7 +50,8 @@ struct config {
 	char dns_servers[256];    /* "" = the system's (resolv.conf); else c-ares' CSV form */
 	double shutdown_grace;    /* live tunnels may run this long after SIGTERM/SIGINT */
 	double proxy_retry;       /* a proxy that failed is tried last for this long */
-	unsigned max_tunnels;
+	unsigned max_tunnels;     /* per worker process */
+	unsigned workers;         /* processes sharing the listen ports (SO_REUSEPORT) */
 	size_t buffer_size;       /* per direction, per tunnel */
 	int splice;               /* relay with splice(2) where the system has it */
 	size_t max_header;        /* proxy response header bound */

@@ -41,6 +41,7 @@ void config_init(struct config *cfg)
 	cfg->shutdown_grace = 5;
 	cfg->proxy_retry = 30;
 	cfg->max_tunnels = 1024;
+	cfg->workers = 1;
 	cfg->buffer_size = 32768;
 	cfg->splice = 1;
 	cfg->max_header = 32768;
@@ -252,6 +253,12 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 		cfg->max_tunnels = (unsigned)n;
 		return 0;
 	}
+	if (strcmp(name, "workers") == 0) {
+		if (parse_uint(name, value, 1, 64, &n, err, errlen) < 0)
+			return -1;
+		cfg->workers = (unsigned)n;
+		return 0;
+	}
 	if (strcmp(name, "buffer-size") == 0) {
 		if (parse_uint(name, value, 4096, 1 << 20, &n, err, errlen) < 0)
 			return -1;
@@ -371,6 +378,7 @@ static const struct opt options[] = {
 	{0, "buffer-size", 1},      {0, "user-agent", 1},        {0, "shutdown-grace", 1},
 	{0, "proxy-retry", 1},      {0, "allow-users", 1},       {0, "allow-remote", 0},
 	{0, "socks-auth", 1},       {0, "no-splice", 0},         {0, "dns-servers", 1},
+	{0, "workers", 1},
 };
 
 void config_usage(FILE *out)
@@ -407,7 +415,8 @@ void config_usage(FILE *out)
 		"      --dns-cache-ttl S    reuse the proxy's addresses at most S seconds (60)\n"
 		"      --proxy-retry S      a proxy that could not be reached is tried last for S seconds (30)\n"
 		"      --shutdown-grace S   on SIGTERM/SIGINT, live tunnels may finish within S seconds (5)\n"
-		"      --max-tunnels N      concurrent tunnels at most (1024)\n"
+		"      --max-tunnels N      concurrent tunnels at most, per worker (1024)\n"
+		"      --workers N          N processes share the TCP listen ports (SO_REUSEPORT) (1)\n"
 		"      --buffer-size BYTES  per direction and tunnel (32768)\n"
 		"      --no-splice          relay through buffers even where splice(2) is available\n"
 		"      --user-agent TEXT    User-Agent sent with CONNECT (socks2http/VERSION)\n");
@@ -574,6 +583,12 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 			     "could use your proxy; add --socks-auth FILE, or --allow-remote if that is intended",
 			     cfg->listen[i].text);
 			return 1;
+		}
+	}
+	for (size_t i = 0; cfg->workers > 1 && i < cfg->nlisten; i++) {
+		if (cfg->listen[i].addr.ss_family == AF_UNIX) {
+			fail(err, errlen, "--workers needs TCP listeners: %s is a Unix-domain socket", cfg->listen[i].text);
+			return -1;
 		}
 	}
 	const char *pw = getenv_fn("SOCKS2HTTP_PROXY_PASSWORD");

@@ -109,6 +109,11 @@ int listener_open(struct listener *l, struct server *srv, const struct listen_sp
 	}
 	if (family != AF_UNIX)
 		(void)setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+#ifdef SO_REUSEPORT
+	/* worker processes each have their own socket; the kernel spreads the clients */
+	if (family != AF_UNIX && srv->gen->cfg->workers > 1)
+		(void)setsockopt(l->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+#endif
 	if (family == AF_INET6)
 		(void)setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	int rc = server_set_nonblock(l->fd);

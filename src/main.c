@@ -7,6 +7,7 @@
 #include "config.h"
 #include "log.h"
 #include "server.h"
+#include "workers.h"
 
 /* A private copy of the command line: SIGHUP parses it again, after the visible one has had
  * its passwords overwritten. */
@@ -30,10 +31,30 @@ static void free_argv(int argc, char **argv)
 	free(argv);
 }
 
-int main(int argc, char **argv)
+/* The daemon proper: one event loop serving cfg (taken).  Returns the exit status. */
+static int serve(struct config *cfg, int argc, char **argv)
 {
 	char err[CONFIG_ERR_MAX];
 	struct server srv;
+	struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
+
+	if (loop == NULL) {
+		fprintf(stderr, "socks2http: cannot start the event loop\n");
+		return 1;
+	}
+	int rc = server_init(&srv, loop, cfg, argc, argv, err, sizeof(err));
+	if (rc == 0)
+		ev_run(loop, 0);
+	else
+		fprintf(stderr, "socks2http: %s\n", err);
+	server_destroy(&srv);
+	ev_loop_destroy(loop);
+	return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	char err[CONFIG_ERR_MAX];
 	struct config *cfg = malloc(sizeof(*cfg));
 
 	if (cfg == NULL) {
@@ -71,18 +92,13 @@ int main(int argc, char **argv)
 			 "prefer https_proxy in the environment, SOCKS2HTTP_PROXY_PASSWORD, or a config file only you can read");
 
 	signal(SIGPIPE, SIG_IGN);
-	struct ev_loop *loop = ev_default_loop(EVFLAG_AUTO);
-	if (loop == NULL) {
-		fprintf(stderr, "socks2http: cannot start the event loop\n");
-		return 1;
+	if (cfg->workers > 1) {
+		rc = workers_run(cfg, argc, saved, serve);
+		config_free(cfg);
+		free(cfg);
+	} else {
+		rc = serve(cfg, argc, saved); /* takes cfg */
 	}
-	rc = server_init(&srv, loop, cfg, argc, saved, err, sizeof(err));
-	if (rc == 0)
-		ev_run(loop, 0);
-	else
-		fprintf(stderr, "socks2http: %s\n", err);
-	server_destroy(&srv);
-	ev_loop_destroy(loop);
 	free_argv(argc, saved);
-	return rc == 0 ? 0 : 1;
+	return rc;
 }

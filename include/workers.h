@@ -1,0 +1,15 @@
+/* workers: --workers N, a supervisor process that forks N workers sharing the TCP listen
+ * ports through SO_REUSEPORT, passes signals on to them and restarts one that dies. */
+#ifndef SOCKS2HTTP_WORKERS_H
+#define SOCKS2HTTP_WORKERS_H
+
+#include "config.h"
+
+/* Runs one worker: the whole daemon on cfg (which it takes).  Returns the exit status. */
+typedef int (*workers_serve_fn)(struct config *cfg, int argc, char **argv);
+
+/* Starts cfg->workers workers and supervises them until they have all stopped after
+ * SIGTERM/SIGINT.  Returns the exit status for the supervisor. */
+int workers_run(struct config *cfg, int argc, char **argv, workers_serve_fn serve);
+
+#endif

@@ -1,0 +1,189 @@
+/* workers: the supervisor of --workers N (see include/workers.h).  It runs no event loop:
+ * it waits in sigsuspend for signals and child exits, which keeps it trivially correct. */
+#include "workers.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define RESTART_WINDOW 10.0 /* seconds */
+#define RESTARTS_MAX 5      /* worker deaths within the window before the supervisor gives up */
+
+static volatile sig_atomic_t pending_signals; /* bit per signal number, set by the handler */
+
+static void on_signal(int sig)
+{
+	pending_signals |= 1 << sig;
+}
+
+/* Port 0 means "any free port": the supervisor picks it once, with a bound socket it keeps,
+ * so that every worker listens on the same one. */
+static int pin_ports(struct config *cfg, int *holders, char *err, size_t errlen)
+{
+	int one = 1;
+	for (size_t i = 0; i < cfg->nlisten; i++) {
+		struct listen_spec *ls = &cfg->listen[i];
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ls->addr;
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ls->addr;
+		in_port_t port = ls->addr.ss_family == AF_INET ? s4->sin_port : s6->sin6_port;
+		holders[i] = -1;
+		if (port != 0)
+			continue;
+		int fd = socket(ls->addr.ss_family, SOCK_STREAM, 0);
+		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+		    bind(fd, (struct sockaddr *)&ls->addr, ls->addrlen) < 0) {
+			snprintf(err, errlen, "cannot listen on %s: %s", ls->text, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		struct sockaddr_storage b;
+		socklen_t blen = sizeof(b);
+		if (getsockname(fd, (struct sockaddr *)&b, &blen) < 0) {
+			snprintf(err, errlen, "cannot listen on %s: %s", ls->text, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		memcpy(&ls->addr, &b, blen);
+		holders[i] = fd;
+	}
+	return 0;
+}
+
+static pid_t spawn(struct config *cfg, int argc, char **argv, workers_serve_fn serve, const int *holders,
+		   const sigset_t *orig)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		if (holders[i] >= 0)
+			close(holders[i]);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < 32; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGPIPE)
+			(void)sigaction(sig, &sa, NULL);
+	sigprocmask(SIG_SETMASK, orig, NULL);
+	struct config *mine = malloc(sizeof(*mine));
+	if (mine == NULL)
+		_exit(1);
+	*mine = *cfg;
+	_exit(serve(mine, argc, argv));
+}
+
+int workers_run(struct config *cfg, int argc, char **argv, workers_serve_fn serve)
+{
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD};
+	int holders[CONFIG_MAX_LISTEN];
+	pid_t pids[64];
+	unsigned n = cfg->workers, alive = 0, deaths = 0;
+	int stopping = 0, status = 0;
+	char err[CONFIG_ERR_MAX];
+	sigset_t block, orig;
+	struct timespec window_start;
+
+	if (pin_ports(cfg, holders, err, sizeof(err)) < 0) {
+		fprintf(stderr, "socks2http: %s\n", err);
+		return 1;
+	}
+	sigemptyset(&block);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sigaddset(&block, sigs[i]);
+		sigaction(sigs[i], &sa, NULL);
+	}
+	sigprocmask(SIG_BLOCK, &block, &orig);
+
+	log_info("supervising %u workers", n);
+	for (unsigned i = 0; i < n; i++) {
+		pids[i] = spawn(cfg, argc, argv, serve, holders, &orig);
+		if (pids[i] > 0)
+			alive++;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &window_start);
+
+	while (alive > 0) {
+		sigset_t wait_mask = orig;
+		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+			sigdelset(&wait_mask, sigs[i]);
+		sigsuspend(&wait_mask); /* returns with the signals blocked again */
+		int got = pending_signals;
+		pending_signals = 0;
+
+		int fwd = 0;
+		if (got & (1 << SIGTERM))
+			fwd = SIGTERM;
+		else if (got & (1 << SIGINT))
+			fwd = SIGINT;
+		if (fwd) {
+			/* a second one tells the workers to stop at once, as it does with one process */
+			stopping = 1;
+			for (unsigned i = 0; i < n; i++)
+				if (pids[i] > 0)
+					kill(pids[i], fwd);
+		}
+		static const int passed_on[] = {SIGHUP, SIGUSR1};
+		for (size_t k = 0; k < 2; k++)
+			if (got & (1 << passed_on[k]))
+				for (unsigned i = 0; i < n; i++)
+					if (pids[i] > 0)
+						kill(pids[i], passed_on[k]);
+
+		pid_t pid;
+		int ws;
+		while ((pid = waitpid(-1, &ws, WNOHANG)) > 0) {
+			for (unsigned i = 0; i < n; i++) {
+				if (pids[i] != pid)
+					continue;
+				pids[i] = -1;
+				alive--;
+				if (stopping)
+					break;
+				if (WIFSIGNALED(ws))
+					log_error("worker %ld died of signal %d", (long)pid, WTERMSIG(ws));
+				else
+					log_error("worker %ld exited with status %d", (long)pid, WEXITSTATUS(ws));
+				struct timespec now;
+				clock_gettime(CLOCK_MONOTONIC, &now);
+				double since = (double)(now.tv_sec - window_start.tv_sec) +
+					       (double)(now.tv_nsec - window_start.tv_nsec) / 1e9;
+				if (since > RESTART_WINDOW) {
+					window_start = now;
+					deaths = 0;
+				}
+				if (++deaths > RESTARTS_MAX) {
+					log_error("workers keep dying: stopping");
+					stopping = 1;
+					status = 1;
+					for (unsigned j = 0; j < n; j++)
+						if (pids[j] > 0)
+							kill(pids[j], SIGTERM);
+					break;
+				}
+				sleep(1); /* no fork storm */
+				pids[i] = spawn(cfg, argc, argv, serve, holders, &orig);
+				if (pids[i] > 0)
+					alive++;
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < cfg->nlisten; i++)
+		if (holders[i] >= 0)
+			close(holders[i]);
+	log_info("all workers stopped");
+	return status;
+}

@@ -51,7 +51,8 @@ struct config {
 	double shutdown_grace;    /* live tunnels may run this long after SIGTERM/SIGINT */
 	double proxy_retry;       /* a proxy that failed is tried last for this long */
 	unsigned max_tunnels;     /* per worker process */
-	unsigned workers;         /* processes sharing the listen ports (SO_REUSEPORT) */
+	unsigned workers;
+	unsigned prewarm;         /* spare connections kept open to the first healthy proxy */         /* processes sharing the listen ports (SO_REUSEPORT) */
 	size_t buffer_size;       /* per direction, per tunnel */
 	int splice;               /* relay with splice(2) where the system has it */
 	size_t max_header;        /* proxy response header bound */

@@ -21,6 +21,7 @@ struct generation {
 	struct upstream *upstreams;
 	size_t nupstreams;
 	struct resolver *resolver; /* rebuilt per generation: resolv.conf is read anew */
+	struct prewarm *prewarm;   /* spare upstream connections (current generation only) */
 	unsigned refs;             /* tunnels using it, +1 while it is the current one */
 };
 

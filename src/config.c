@@ -253,6 +253,12 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 		cfg->max_tunnels = (unsigned)n;
 		return 0;
 	}
+	if (strcmp(name, "prewarm") == 0) {
+		if (parse_uint(name, value, 0, 64, &n, err, errlen) < 0)
+			return -1;
+		cfg->prewarm = (unsigned)n;
+		return 0;
+	}
 	if (strcmp(name, "workers") == 0) {
 		if (parse_uint(name, value, 1, 64, &n, err, errlen) < 0)
 			return -1;
@@ -378,7 +384,7 @@ static const struct opt options[] = {
 	{0, "buffer-size", 1},      {0, "user-agent", 1},        {0, "shutdown-grace", 1},
 	{0, "proxy-retry", 1},      {0, "allow-users", 1},       {0, "allow-remote", 0},
 	{0, "socks-auth", 1},       {0, "no-splice", 0},         {0, "dns-servers", 1},
-	{0, "workers", 1},
+	{0, "workers", 1},          {0, "prewarm", 1},
 };
 
 void config_usage(FILE *out)
@@ -416,6 +422,7 @@ void config_usage(FILE *out)
 		"      --proxy-retry S      a proxy that could not be reached is tried last for S seconds (30)\n"
 		"      --shutdown-grace S   on SIGTERM/SIGINT, live tunnels may finish within S seconds (5)\n"
 		"      --max-tunnels N      concurrent tunnels at most, per worker (1024)\n"
+		"      --prewarm N          keep N spare connections open to the proxy, recycled every 15s (0)\n"
 		"      --workers N          N processes share the TCP listen ports (SO_REUSEPORT) (1)\n"
 		"      --buffer-size BYTES  per direction and tunnel (32768)\n"
 		"      --no-splice          relay through buffers even where splice(2) is available\n"

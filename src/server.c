@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "prewarm.h"
 #include "tunnel.h"
 
 #define FD_RETRY_SECONDS 0.5  /* accepting resumes this soon after running out of fds */
@@ -115,7 +116,9 @@ static struct generation *gen_new(struct ev_loop *loop, struct config *cfg, char
 	g->nupstreams = cfg->nproxies;
 	if (g->upstreams != NULL)
 		g->resolver = resolver_new(loop, cfg, err, errlen);
-	if (g->upstreams == NULL || g->resolver == NULL) {
+	if (g->resolver != NULL && cfg->prewarm > 0 && (g->prewarm = prewarm_new(loop, g)) == NULL)
+		snprintf(err, errlen, "out of memory");
+	if (g->upstreams == NULL || g->resolver == NULL || (cfg->prewarm > 0 && g->prewarm == NULL)) {
 		g->refs = 0;
 		server_gen_put(g);
 		return NULL;
@@ -133,6 +136,7 @@ void server_gen_put(struct generation *g)
 {
 	if (g == NULL || (g->refs > 0 && --g->refs > 0))
 		return;
+	prewarm_free(g->prewarm);
 	resolver_free(g->resolver);
 	upstream_list_free(g->upstreams, g->nupstreams);
 	config_free(g->cfg);
@@ -215,6 +219,8 @@ static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		return;
 	}
 	log_set_level(cfg->log_level);
+	prewarm_free(s->gen->prewarm); /* the old generation's tunnels need no spares */
+	s->gen->prewarm = NULL;
 	server_gen_put(s->gen);
 	s->gen = g;
 	for (size_t i = 0; i < g->nupstreams; i++)
@@ -322,6 +328,10 @@ void server_destroy(struct server *s)
 	ev_signal_stop(s->loop, &s->sigterm);
 	ev_signal_stop(s->loop, &s->sighup);
 	ev_signal_stop(s->loop, &s->sigusr1);
+	if (s->gen != NULL) {
+		prewarm_free(s->gen->prewarm);
+		s->gen->prewarm = NULL;
+	}
 	server_gen_put(s->gen);
 	s->gen = NULL;
 	bufpool_destroy(&s->pool);

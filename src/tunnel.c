@@ -19,6 +19,7 @@
 #include "access.h"
 #include "httpc.h"
 #include "log.h"
+#include "prewarm.h"
 #include "server.h"
 #include "socks.h"
 
@@ -83,6 +84,7 @@ struct tunnel {
 	unsigned proxy_idx;
 	uint16_t tried;        /* proxies tried for this tunnel (bit per index) */
 	uint8_t last_resort;   /* second pass: the proxies marked down */
+	uint8_t spare_tried;   /* asked prewarm for a ready connection */
 	struct resolver_waiter rw;
 	size_t hdr_scan;
 	uint64_t up_bytes, down_bytes;
@@ -94,6 +96,7 @@ struct tunnel {
 static int handshake(struct tunnel *t);
 static int try_proxy(struct tunnel *t);
 static void proxy_failed(struct tunnel *t);
+static int connected(struct tunnel *t);
 static int try_connect(struct tunnel *t);
 
 static struct ev_loop *loop_of(struct tunnel *t)
@@ -657,6 +660,16 @@ static int try_proxy(struct tunnel *t)
 	}
 	const struct upstream *up = &t->gen->upstreams[t->proxy_idx];
 	t->tried |= (uint16_t)(1u << t->proxy_idx);
+	if (!t->spare_tried) {
+		int fd = prewarm_take(t->gen->prewarm, t->proxy_idx);
+		t->spare_tried = 1;
+		if (fd >= 0) { /* a connection made ahead of time: CONNECT goes out at once */
+			log_debug("%s: using a spare connection to proxy %s", t->client_text, up->display);
+			t->up.fd = fd;
+			tune_socket(fd);
+			return connected(t);
+		}
+	}
 	t->state = ST_RESOLVING;
 	arm_timer(t, t->gen->cfg->connect_timeout);
 	resolver_lookup(t->gen->resolver, up->spec->host, up->spec->port, &t->rw, resolved_cb);
@@ -706,6 +719,12 @@ static int next_address(struct tunnel *t, const char *what, int err)
 {
 	char addr[64];
 	const struct upstream *up = &t->gen->upstreams[t->proxy_idx];
+	if (t->addrs == NULL) { /* a spare connection went stale: the normal way, same proxy */
+		log_debug("%s: spare connection to proxy %s: %s", t->client_text, up->display, what);
+		drop_upstream(t);
+		t->tried &= (uint16_t)~(1u << t->proxy_idx);
+		return try_proxy(t);
+	}
 	log_warn("proxy %s (%s): %s%s%s", up->display,
 		 log_addr((const struct sockaddr *)&t->addrs->addr[t->addr_idx], addr, sizeof(addr)), what,
 		 err ? ": " : "", err ? strerror(err) : "");

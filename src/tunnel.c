@@ -80,7 +80,10 @@ struct tunnel {
 	char *req;                     /* the CONNECT request while it is being sent */
 	uint32_t req_len, req_off;
 	struct resolver_result *addrs; /* the current proxy's addresses while connecting */
-	unsigned addr_idx;
+	unsigned addr_idx;             /* the next address to try */
+	struct side alt;               /* a second connect attempt in flight (Happy Eyeballs) */
+	uint8_t up_addr, alt_addr;     /* which address each attempt goes to */
+	ev_tstamp up_deadline, alt_deadline, next_attempt_at;
 	unsigned proxy_idx;
 	uint16_t tried;        /* proxies tried for this tunnel (bit per index) */
 	uint8_t last_resort;   /* second pass: the proxies marked down */
@@ -97,7 +100,7 @@ static int handshake(struct tunnel *t);
 static int try_proxy(struct tunnel *t);
 static void proxy_failed(struct tunnel *t);
 static int connected(struct tunnel *t);
-static int try_connect(struct tunnel *t);
+static int connect_step(struct tunnel *t);
 
 static struct ev_loop *loop_of(struct tunnel *t)
 {
@@ -203,6 +206,7 @@ static void update_watchers(struct tunnel *t)
 	}
 	side_watch(t, &t->client, c);
 	side_watch(t, &t->up, u);
+	side_watch(t, &t->alt, t->state == ST_CONNECTING ? EV_WRITE : 0);
 }
 
 static void arm_timer(struct tunnel *t, double secs)
@@ -220,7 +224,10 @@ static void tunnel_close(struct tunnel *t, const char *reason)
 
 	side_watch(t, &t->client, 0);
 	side_watch(t, &t->up, 0);
+	side_watch(t, &t->alt, 0);
 	ev_timer_stop(srv->loop, &t->timer);
+	if (t->alt.fd >= 0)
+		close(t->alt.fd);
 	resolver_cancel(t->gen->resolver, &t->rw);
 	if (t->client.fd >= 0)
 		close(t->client.fd);
@@ -408,6 +415,11 @@ static int flush_up(struct tunnel *t)
 
 static void drop_upstream(struct tunnel *t)
 {
+	if (t->alt.fd >= 0) {
+		side_watch(t, &t->alt, 0);
+		close(t->alt.fd);
+		t->alt.fd = -1;
+	}
 	side_watch(t, &t->up, 0);
 	if (t->up.fd >= 0)
 		close(t->up.fd);
@@ -617,7 +629,7 @@ static void resolved_cb(struct resolver_waiter *w, int status, const char *errms
 	}
 	*t->addrs = *res;
 	t->addr_idx = 0;
-	if (try_connect(t) == 0)
+	if (connect_step(t) == 0)
 		update_watchers(t);
 }
 
@@ -676,45 +688,113 @@ static int try_proxy(struct tunnel *t)
 	return 0;
 }
 
-/* Connects to address addr_idx of the current proxy, or moves on to the next proxy. */
-static int try_connect(struct tunnel *t)
+static void close_attempt(struct tunnel *t, struct side *a)
 {
-	const struct upstream *up = &t->gen->upstreams[t->proxy_idx];
-	char addr[64];
-
-	while (t->addr_idx < t->addrs->n) {
-		const struct sockaddr_storage *a = &t->addrs->addr[t->addr_idx];
-		int fd = socket(a->ss_family, SOCK_STREAM, 0);
-		if (fd < 0) {
-			int e = errno;
-			log_error("%s: cannot create a socket for proxy %s: %s", t->client_text, up->display, strerror(e));
-			if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
-				return fail_reply(t, SOCKS5_REP_GENERAL_FAILURE, "out-of-resources");
-			t->addr_idx++;
-			continue;
-		}
-		if (server_set_nonblock(fd) < 0) {
-			close(fd);
-			return fail_reply(t, SOCKS5_REP_GENERAL_FAILURE, "out-of-resources");
-		}
-		tune_socket(fd);
-		if (connect(fd, (const struct sockaddr *)a, sockaddr_len(a)) == 0 || errno == EINPROGRESS) {
-			t->up.fd = fd;
-			ev_io_set(&t->up.io, fd, 0);
-			t->state = ST_CONNECTING;
-			arm_timer(t, t->gen->cfg->connect_timeout);
-			return 0;
-		}
-		log_warn("proxy %s (%s): connect: %s", up->display,
-			 log_addr((const struct sockaddr *)a, addr, sizeof(addr)), strerror(errno));
-		close(fd);
-		t->addr_idx++;
-	}
-	proxy_failed(t);
-	return try_proxy(t);
+	side_watch(t, a, 0);
+	if (a->fd >= 0)
+		close(a->fd);
+	a->fd = -1;
 }
 
-/* The current address failed before the proxy answered: the next one, or the next proxy. */
+/* Starts a non-blocking connect to address addr_idx in slot a.  Returns 0 when under way,
+ * -1 when that address failed at once (logged), -2 when the tunnel was closed. */
+static int start_attempt(struct tunnel *t, struct side *a, uint8_t *which, ev_tstamp *deadline)
+{
+	const struct upstream *up = &t->gen->upstreams[t->proxy_idx];
+	const struct sockaddr_storage *sa = &t->addrs->addr[t->addr_idx];
+	char addr[64];
+
+	*which = (uint8_t)t->addr_idx++;
+	int fd = socket(sa->ss_family, SOCK_STREAM, 0);
+	if (fd < 0) {
+		int e = errno;
+		log_error("%s: cannot create a socket for proxy %s: %s", t->client_text, up->display, strerror(e));
+		if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+			fail_reply(t, SOCKS5_REP_GENERAL_FAILURE, "out-of-resources");
+			return -2;
+		}
+		return -1;
+	}
+	if (server_set_nonblock(fd) < 0) {
+		close(fd);
+		fail_reply(t, SOCKS5_REP_GENERAL_FAILURE, "out-of-resources");
+		return -2;
+	}
+	tune_socket(fd);
+	if (connect(fd, (const struct sockaddr *)sa, sockaddr_len(sa)) < 0 && errno != EINPROGRESS) {
+		log_warn("proxy %s (%s): connect: %s", up->display, log_addr((const struct sockaddr *)sa, addr, sizeof(addr)),
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	a->fd = fd;
+	*deadline = ev_now(loop_of(t)) + t->gen->cfg->connect_timeout;
+	return 0;
+}
+
+/* Drives the connect attempts to the current proxy's addresses (RFC 8305): one at a time,
+ * a second one once the first has had HE_DELAY to answer, the next whenever one fails.
+ * When every address has failed, the next proxy. */
+#define HE_DELAY 0.25
+static int connect_step(struct tunnel *t)
+{
+	ev_tstamp now = ev_now(loop_of(t));
+
+	for (;;) {
+		int active = (t->up.fd >= 0) + (t->alt.fd >= 0);
+		int more = t->addr_idx < t->addrs->n;
+		if (active == 0 && !more) {
+			proxy_failed(t);
+			return try_proxy(t);
+		}
+		if (!more || active == 2 || (active == 1 && now < t->next_attempt_at))
+			break;
+		int rc = t->up.fd < 0 ? start_attempt(t, &t->up, &t->up_addr, &t->up_deadline)
+				      : start_attempt(t, &t->alt, &t->alt_addr, &t->alt_deadline);
+		if (rc == -2)
+			return -1;
+		if (rc == 0)
+			t->next_attempt_at = now + HE_DELAY;
+	}
+	t->state = ST_CONNECTING;
+	ev_tstamp next = 1e300;
+	if (t->up.fd >= 0 && t->up_deadline < next)
+		next = t->up_deadline;
+	if (t->alt.fd >= 0 && t->alt_deadline < next)
+		next = t->alt_deadline;
+	if (t->addr_idx < t->addrs->n && t->next_attempt_at < next)
+		next = t->next_attempt_at;
+	arm_timer(t, next - now > 0.001 ? next - now : 0.001);
+	return 0;
+}
+
+/* Attempt a has finished connecting (err 0) or failed. */
+static int attempt_done(struct tunnel *t, struct side *a, int err, const char *what)
+{
+	char addr[64];
+	const struct upstream *up = &t->gen->upstreams[t->proxy_idx];
+	uint8_t which = a == &t->up ? t->up_addr : t->alt_addr;
+
+	if (err != 0 || what != NULL) {
+		log_warn("proxy %s (%s): %s%s%s", up->display,
+			 log_addr((const struct sockaddr *)&t->addrs->addr[which], addr, sizeof(addr)),
+			 what ? what : "connect", err ? ": " : "", err ? strerror(err) : "");
+		close_attempt(t, a);
+		return connect_step(t);
+	}
+	if (a == &t->alt) { /* the second attempt won: it becomes the upstream socket */
+		close_attempt(t, &t->up);
+		side_watch(t, &t->alt, 0);
+		t->up.fd = t->alt.fd;
+		t->alt.fd = -1;
+		t->up_addr = t->alt_addr;
+	} else {
+		close_attempt(t, &t->alt);
+	}
+	return connected(t);
+}
+
+/* The proxy failed on the current connection before answering: next address, or proxy. */
 static int next_address(struct tunnel *t, const char *what, int err)
 {
 	char addr[64];
@@ -726,11 +806,10 @@ static int next_address(struct tunnel *t, const char *what, int err)
 		return try_proxy(t);
 	}
 	log_warn("proxy %s (%s): %s%s%s", up->display,
-		 log_addr((const struct sockaddr *)&t->addrs->addr[t->addr_idx], addr, sizeof(addr)), what,
+		 log_addr((const struct sockaddr *)&t->addrs->addr[t->up_addr], addr, sizeof(addr)), what,
 		 err ? ": " : "", err ? strerror(err) : "");
 	drop_upstream(t);
-	t->addr_idx++;
-	return try_connect(t);
+	return connect_step(t);
 }
 
 static int connected(struct tunnel *t)
@@ -1053,7 +1132,7 @@ static void up_cb(struct ev_loop *loop, ev_io *w, int revents)
 		socklen_t len = sizeof(err);
 		if (getsockopt(t->up.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 			err = errno;
-		if ((err != 0 ? next_address(t, "connect", err) : connected(t)) < 0)
+		if (attempt_done(t, &t->up, err, NULL) < 0)
 			return;
 		break;
 	}
@@ -1068,6 +1147,19 @@ static void up_cb(struct ev_loop *loop, ev_io *w, int revents)
 		break;
 	}
 	update_watchers(t);
+}
+
+static void alt_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct tunnel *t = container_of(w, struct tunnel, alt.io);
+	int err = 0;
+	socklen_t len = sizeof(err);
+	(void)loop;
+	(void)revents;
+	if (getsockopt(t->alt.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (attempt_done(t, &t->alt, err, NULL) == 0)
+		update_watchers(t);
 }
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -1088,9 +1180,18 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		proxy_failed(t);
 		rc = try_proxy(t);
 		break;
-	case ST_CONNECTING:
-		rc = next_address(t, "connect timed out", 0);
+	case ST_CONNECTING: {
+		ev_tstamp now = ev_now(loop);
+		if (t->alt.fd >= 0 && t->alt_deadline <= now) {
+			close_attempt(t, &t->alt); /* logged below with the primary, or alone */
+			log_warn("proxy %s: connect timed out after %gs", proxy_name(t), cfg->connect_timeout);
+		}
+		if (t->up.fd >= 0 && t->up_deadline <= now)
+			rc = attempt_done(t, &t->up, 0, "connect timed out");
+		else
+			rc = connect_step(t); /* time for the next attempt, or the alt one timed out */
 		break;
+	}
 	case ST_PROXY_REPLY:
 		log_warn("%s: proxy %s did not answer CONNECT %s within %gs", t->client_text, proxy_name(t), t->target,
 			 cfg->reply_timeout);
@@ -1126,11 +1227,13 @@ int tunnel_accept(struct server *srv, int fd, const struct sockaddr *peer, sockl
 	t->gen = server_gen_get(srv);
 	t->client.fd = fd;
 	t->up.fd = -1;
+	t->alt.fd = -1;
 	t->reply = -1;
 	t->state = ST_HANDSHAKE;
 	t->started = t->last_io = ev_now(srv->loop);
 	ev_io_init(&t->client.io, client_cb, fd, 0);
 	ev_io_init(&t->up.io, up_cb, -1, 0);
+	ev_io_init(&t->alt.io, alt_cb, -1, 0);
 	ev_timer_init(&t->timer, timer_cb, 0, 0);
 	if (peer->sa_family != AF_UNIX)
 		tune_socket(fd);

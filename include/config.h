@@ -108,6 +108,8 @@ int config_load_auth(struct config *cfg, const char *path, char *err, size_t err
 
 /* Is the listen address a loopback or unix-domain one? */
 int config_listen_is_local(const struct listen_spec *l);
+/* Is the address loopback (127/8, ::1, v4-mapped 127/8) or unix-domain? */
+int config_addr_is_local(const struct sockaddr *sa);
 
 /* Parses "ADDR:PORT", "[V6]:PORT", "localhost:PORT", a bare "PORT" (127.0.0.1), or
  * "unix:/path" (a Unix-domain socket). */

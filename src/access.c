@@ -2,25 +2,11 @@
 #include "access.h"
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "peercred.h"
-
-static int peer_is_local(const struct sockaddr *sa)
-{
-	if (sa->sa_family == AF_UNIX)
-		return 1;
-	if (sa->sa_family == AF_INET)
-		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-		return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
-	}
-	return 0;
-}
 
 enum access_verdict access_check(const struct config *cfg, int fd, const struct sockaddr *peer, char *who,
 				 size_t cap)
@@ -30,7 +16,7 @@ enum access_verdict access_check(const struct config *cfg, int fd, const struct 
 	who[0] = '\0';
 	if (cfg->nauth > 0)
 		return ACCESS_AUTH;
-	if (!peer_is_local(peer)) {
+	if (!config_addr_is_local(peer)) {
 		/* only reachable with --allow-remote: config refuses such listeners otherwise */
 		snprintf(who, cap, "remote");
 		return cfg->allow_remote ? ACCESS_ALLOW : ACCESS_DENY;

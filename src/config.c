@@ -612,7 +612,11 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 
 int config_listen_is_local(const struct listen_spec *l)
 {
-	const struct sockaddr *sa = (const struct sockaddr *)&l->addr;
+	return config_addr_is_local((const struct sockaddr *)&l->addr);
+}
+
+int config_addr_is_local(const struct sockaddr *sa)
+{
 	if (sa->sa_family == AF_UNIX)
 		return 1;
 	if (sa->sa_family == AF_INET)

@@ -69,7 +69,8 @@ struct config {
 	int password_on_cmdline;  /* a -x URL carried a password: warn at start */
 };
 
-enum config_action { CONFIG_RUN = 0, CONFIG_EXIT_OK = 1, CONFIG_USAGE = 2 };
+/* CONFIG_FAIL: a config file that cannot be read or may be read by others (exit 1). */
+enum config_action { CONFIG_RUN = 0, CONFIG_EXIT_OK = 1, CONFIG_USAGE = 2, CONFIG_FAIL = 3 };
 
 void config_init(struct config *cfg);
 
@@ -82,7 +83,8 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 int config_parse_text(struct config *cfg, const char *text, size_t len, const char *source,
 		      char *err, size_t errlen);
 
-/* Reads and applies a file (at most 64 KiB).  Returns 0 or -1 with err filled. */
+/* Reads and applies a file (under 64 KiB).  Returns 0; -1 with err for a bad option in it;
+ * -2 with err when it cannot be read or holds a password that others may read. */
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
 
 /* Parses argv.  Prints --help/--version text to stdout itself (CONFIG_EXIT_OK); on a usage

@@ -337,8 +337,10 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 	size_t len = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
-		return fail(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
+	if (fd < 0) {
+		fail(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
+		return -2;
+	}
 	for (;;) {
 		ssize_t r = read(fd, buf + len, sizeof(buf) - len);
 		if (r < 0 && errno == EINTR)
@@ -346,14 +348,16 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 		if (r < 0) {
 			int e = errno;
 			close(fd);
-			return fail(err, errlen, "cannot read config file %s: %s", path, strerror(e));
+			fail(err, errlen, "cannot read config file %s: %s", path, strerror(e));
+			return -2;
 		}
 		if (r == 0)
 			break;
 		len += (size_t)r;
 		if (len == sizeof(buf)) {
 			close(fd);
-			return fail(err, errlen, "config file %s is larger than %zu bytes", path, sizeof(buf) - 1);
+			fail(err, errlen, "config file %s is larger than %zu bytes", path, sizeof(buf) - 1);
+			return -2;
 		}
 	}
 	close(fd);
@@ -362,9 +366,11 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 	memset(buf, 0, len); /* the file may hold a password */
 	struct stat st;
 	for (size_t i = before; rc == 0 && i < cfg->nproxies; i++) {
-		if (cfg->proxies[i].pass[0] != '\0' && stat(path, &st) == 0 && (st.st_mode & 077) != 0)
-			rc = fail(err, errlen, "config file %s holds a proxy password but other users may read it (mode %03o): run chmod 600 %s",
-				  path, (unsigned)(st.st_mode & 0777), path);
+		if (cfg->proxies[i].pass[0] != '\0' && stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
+			fail(err, errlen, "config file %s holds a proxy password but other users may read it (mode %03o): run chmod 600 %s",
+			     path, (unsigned)(st.st_mode & 0777), path);
+			rc = -2;
+		}
 	}
 	return rc;
 }
@@ -537,8 +543,11 @@ enum config_action config_parse_args(struct config *cfg, int argc, char **argv, 
 			want_help = 1;
 		else if (strcmp(o->long_name, "version") == 0)
 			want_version = 1;
-		else if (apply(cfg, o, value, err, errlen) < 0)
-			return CONFIG_USAGE;
+		else {
+			int rc = apply(cfg, o, value, err, errlen);
+			if (rc < 0)
+				return rc == -2 ? CONFIG_FAIL : CONFIG_USAGE;
+		}
 	}
 	if (want_help) {
 		config_usage(stdout);

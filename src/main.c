@@ -70,6 +70,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "socks2http: %s (see socks2http --help)\n", err);
 		free(cfg);
 		return 2;
+	case CONFIG_FAIL:
+		fprintf(stderr, "socks2http: %s\n", err);
+		free(cfg);
+		return 1;
 	case CONFIG_RUN:
 		break;
 	}

@@ -708,11 +708,12 @@ static int start_attempt(struct tunnel *t, struct side *a, uint8_t *which, ev_ts
 	int fd = socket(sa->ss_family, SOCK_STREAM, 0);
 	if (fd < 0) {
 		int e = errno;
-		log_error("%s: cannot create a socket for proxy %s: %s", t->client_text, up->display, strerror(e));
 		if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+			server_pause_accept(t->srv, SERVER_PAUSE_FDS); /* logs, rate-limited */
 			fail_reply(t, SOCKS5_REP_GENERAL_FAILURE, "out-of-resources");
 			return -2;
 		}
+		log_error("%s: cannot create a socket for proxy %s: %s", t->client_text, up->display, strerror(e));
 		return -1;
 	}
 	if (server_set_nonblock(fd) < 0) {

@@ -305,12 +305,12 @@ static void test_load_file(void)
 	write_file(path, big, 65535);
 	CHECK_EQ_INT(config_load_file(&cfg, path, err, sizeof(err)), 0);
 	write_file(path, big, 65536);
-	CHECK_EQ_INT(config_load_file(&cfg, path, err, sizeof(err)), -1);
+	CHECK_EQ_INT(config_load_file(&cfg, path, err, sizeof(err)), -2);
 	check_err("larger than");
 	free(big);
 
 	unlink(path);
-	CHECK_EQ_INT(config_load_file(&cfg, path, err, sizeof(err)), -1);
+	CHECK_EQ_INT(config_load_file(&cfg, path, err, sizeof(err)), -2);
 	check_err("cannot open config file");
 	check_err(path);
 }
@@ -463,9 +463,12 @@ static void test_parse_args(void)
 		{"--max-tunnels=0", NULL, "option 'max-tunnels'"},
 		{"-l", "1.2.3.4:99999", "bad port in listen address '1.2.3.4:99999'"},
 		{"-x", "https://u:s3cret@p", "bad proxy URL"},
-		{"-c", "/nonexistent/socks2http.conf", "cannot open config file /nonexistent/socks2http.conf"},
 		{"-h", "--bogus", "unknown option '--bogus'"},
 	};
+	/* a config file that cannot be read is a start failure, not a usage error */
+	config_init(&cfg);
+	CHECK_EQ_INT(ARGS("-c", "/nonexistent/socks2http.conf"), CONFIG_FAIL);
+	check_err("cannot open config file /nonexistent/socks2http.conf");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		config_init(&cfg);
 		enum config_action rc = bad[i].b ? ARGS(bad[i].a, bad[i].b) : ARGS(bad[i].a);

@@ -4,7 +4,12 @@ import os
 import struct
 import threading
 
+import pytest
+
 MIB = 1 << 20
+
+# The daemon relays with splice(2) by default on Linux, through its buffers with --no-splice.
+RELAY_MODES = [pytest.param((), id="splice"), pytest.param(("--no-splice",), id="buffers")]
 _DATA = {}
 
 

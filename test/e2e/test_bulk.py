@@ -4,13 +4,16 @@ and a client that does not read while the origin pushes 200 MiB (memory stays bo
 import hashlib
 import time
 
-from bulkdata import MIB, Worker, data64, stream_blocks
+import pytest
+
+from bulkdata import MIB, RELAY_MODES, Worker, data64, stream_blocks
 from socksclient import recv_exact, sha256_recv, socks5_tunnel
 
 
-def test_upload_64mib(socks2http, tinyproxy, acceptor):
+@pytest.mark.parametrize("mode", RELAY_MODES)
+def test_upload_64mib(socks2http, tinyproxy, acceptor, mode):
     a = acceptor()
-    d = socks2http("-x", tinyproxy.url)
+    d = socks2http("-x", tinyproxy.url, *mode)
     data = data64()
     s = socks5_tunnel(d.port, "127.0.0.1", a.port)
     o = a.accept()
@@ -31,9 +34,10 @@ def test_upload_64mib(socks2http, tinyproxy, acceptor):
     assert t["up"] == str(len(data)) and t["down"] == "64"
 
 
-def test_download_64mib(socks2http, tinyproxy, acceptor):
+@pytest.mark.parametrize("mode", RELAY_MODES)
+def test_download_64mib(socks2http, tinyproxy, acceptor, mode):
     a = acceptor()
-    d = socks2http("-x", tinyproxy.url)
+    d = socks2http("-x", tinyproxy.url, *mode)
     data = data64()
     s = socks5_tunnel(d.port, "127.0.0.1", a.port)
     o = a.accept()
@@ -70,10 +74,11 @@ def test_small_buffer_size_still_carries_everything(socks2http, tinyproxy, accep
     o.close()
 
 
-def test_slow_reader_memory_bounded(socks2http, tinyproxy, acceptor):
+@pytest.mark.parametrize("mode", RELAY_MODES)
+def test_slow_reader_memory_bounded(socks2http, tinyproxy, acceptor, mode):
     n_mib = 200
     a = acceptor()
-    d = socks2http("-x", tinyproxy.url)
+    d = socks2http("-x", tinyproxy.url, *mode)
     time.sleep(0.3)
     baseline = d.rss_kib()
     s = socks5_tunnel(d.port, "127.0.0.1", a.port)

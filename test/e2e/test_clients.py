@@ -64,7 +64,7 @@ def test_proxychains_curl_by_name(socks2http, tinyproxy, origin, tmp):
     assert r.stdout == origin.body
     # proxychains resolves names from /etc/hosts itself, else sends them (proxy_dns)
     t = d.wait_tunnel()
-    assert t["target"] in (f"localhost:{origin.port}", f"127.0.0.1:{origin.port}"), t
+    assert t["target"] in (f"localhost:{origin.port}", f"127.0.0.1:{origin.port}", f"[::1]:{origin.port}"), t
     assert t["socks"] == "5" and t["http"] == "200" and t["reply"] == "0x00"
 
 

@@ -7,7 +7,9 @@ import resource
 import socket
 import time
 
-from bulkdata import Worker, stream_blocks, MIB
+import pytest
+
+from bulkdata import MIB, RELAY_MODES, Worker, stream_blocks
 from fakeproxy import ok
 from socksclient import (connect, read_socks5_reply, recv_exact, sha256_recv, socks5_greeting,
                          socks5_open, socks5_request, socks5_tunnel)
@@ -78,11 +80,12 @@ def test_out_of_file_descriptors_no_spin_and_recovery(socks2http, fake_proxy):
     s.close()
 
 
-def test_stalled_upstream_reader_memory_bounded(socks2http, tinyproxy, acceptor):
+@pytest.mark.parametrize("mode", RELAY_MODES)
+def test_stalled_upstream_reader_memory_bounded(socks2http, tinyproxy, acceptor, mode):
     """The client pushes 100 MiB while the origin reads nothing for 3 s."""
     n_mib = 100
     a = acceptor()
-    d = socks2http("-x", tinyproxy.url)
+    d = socks2http("-x", tinyproxy.url, *mode)
     time.sleep(0.3)
     baseline = d.rss_kib()
     s = socks5_tunnel(d.port, "127.0.0.1", a.port)

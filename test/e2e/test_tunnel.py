@@ -9,19 +9,21 @@ import time
 
 import pytest
 
+from bulkdata import RELAY_MODES
 from fakeproxy import ok, relay
 from socksclient import (connect, read_socks5_reply, recv_exact, recv_until_eof, socks4_open,
                          socks5_greeting, socks5_request, socks5_tunnel)
 
 
-@pytest.fixture
-def path(socks2http, fake_proxy, acceptor):
-    """(daemon, fake proxy, origin acceptor) with the fake proxy relaying to the target."""
+@pytest.fixture(params=RELAY_MODES)
+def path(socks2http, fake_proxy, acceptor, request):
+    """(daemon, fake proxy, origin acceptor) with the fake proxy relaying to the target;
+    each test runs with splice(2) and with --no-splice."""
 
     def make(*args):
         a = acceptor()
         fp = fake_proxy(relay())
-        d = socks2http("-x", fp.url, *args)
+        d = socks2http("-x", fp.url, *request.param, *args)
         return d, fp, a
 
     return make
@@ -116,7 +118,7 @@ def test_no_idle_timeout_by_default(path):
     d, fp, a = path()
     s = socks5_tunnel(d.port, "127.0.0.1", a.port)
     o = a.accept()
-    time.sleep(2.5)
+    time.sleep(1.5)
     s.sendall(b"still there?")
     assert recv_exact(o, 12) == b"still there?"
     o.sendall(b"yes")

@@ -11,6 +11,7 @@ import procs
 
 SQUID_USER = "user"
 SQUID_PASS = "Sq-s3cret_42"
+SQUID_BLOCKED_PORT = 9  # squid answers CONNECT to this port with 403
 TINY_USER = "user"
 TINY_PASS = "tinyPass-77"  # distinctive, so a log search for it means something
 
@@ -107,6 +108,8 @@ def start_squid(workdir):
             "auth_param basic realm socks2http-test",
             "acl authed proxy_auth REQUIRED",
             "acl CONNECT method CONNECT",
+            f"acl blocked_port port {SQUID_BLOCKED_PORT}",
+            "http_access deny CONNECT blocked_port",
             "http_access allow CONNECT authed",
             "http_access allow authed",
             "http_access deny all",

@@ -13,6 +13,9 @@ enum access_verdict {
 	ACCESS_ALLOW = 0, /* may go ahead without logging in */
 	ACCESS_AUTH = 1,  /* must log in with RFC 1929 username/password */
 	ACCESS_DENY = 2,  /* refused: SOCKS5 02 / SOCKS4 91 once the request is read */
+	ACCESS_ERROR = 3, /* the owner could not be looked up for want of resources (fds,
+			   * memory): SOCKS5 01 / SOCKS4 91, not a verdict on the client */
+	ACCESS_GONE = 4,  /* the client's socket is already closed: nothing to answer */
 };
 
 /* Decides for a newly accepted client.  who receives a short description for logs

@@ -28,8 +28,13 @@ enum access_verdict access_check(const struct config *cfg, int fd, const struct 
 		if (errno == ENOSYS) /* no way to tell here: the README says what protects the port */
 			return ACCESS_ALLOW;
 #endif
+		int e = errno;
+		snprintf(who, cap, "owner unknown (%s)", strerror(e));
+		if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
+			return ACCESS_ERROR;
+		if (e == ENOENT)
+			return ACCESS_GONE;
 		/* on Linux an unknown owner is refused: the bridge would lend the credentials blindly */
-		snprintf(who, cap, "owner unknown (%s)", strerror(errno));
 		return ACCESS_DENY;
 	}
 	if (uid == geteuid()) {

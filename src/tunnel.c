@@ -594,6 +594,8 @@ static int handshake(struct tunnel *t)
 				 t->socks_version, req.cmd, t->target);
 			return fail_reply(t, SOCKS5_REP_CMD_NOT_SUPPORTED, "command-not-supported");
 		}
+		if (t->access == ACCESS_ERROR)
+			return fail_reply(t, SOCKS5_REP_GENERAL_FAILURE, "out-of-resources");
 		if (t->access != ACCESS_ALLOW) {
 			/* SOCKS4 cannot log in; others were refused at accept */
 			log_info("%s: SOCKS%d CONNECT %s refused: %s", t->client_text, t->socks_version, t->target,
@@ -1246,6 +1248,10 @@ int tunnel_accept(struct server *srv, int fd, const struct sockaddr *peer, sockl
 		log_addr(peer, t->client_text, sizeof(t->client_text));
 	if (t->access == ACCESS_DENY)
 		log_info("%s: refusing client: %s", t->client_text, who);
+	else if (t->access == ACCESS_GONE) /* it left while waiting in the backlog */
+		log_debug("%s: client gone before it was served: %s", t->client_text, who);
+	else if (t->access == ACCESS_ERROR)
+		server_pause_accept(srv, SERVER_PAUSE_FDS); /* logs, rate-limited */
 
 	t->next = srv->tunnels;
 	if (srv->tunnels)

@@ -14,6 +14,24 @@ count_lines() { # sums "N passed, N failed" lines from the files given
 	cat "$@" 2>/dev/null | awk '/^[0-9]+ passed, [0-9]+ failed$/ { p += $1; f += $3 } END { print p + 0, f + 0 }'
 }
 
+# Runs pytest with the given arguments, output to $1 as well; adds its counts to the totals.
+# A run that fails without counting a failure, or counts nothing, counts as one failure.
+run_pytest() {
+	local out=$1 rc p f summary
+	shift
+	$PYTEST -p no:cacheprovider -q -rfE "$@" 2>&1 | tee "$out"
+	rc=${PIPESTATUS[0]}
+	summary=$(tail -1 "$out")
+	p=$(echo "$summary" | grep -o '[0-9]\+ passed' | grep -o '[0-9]\+')
+	f=$(echo "$summary" | grep -o '[0-9]\+ \(failed\|error\|errors\)' | awk '{ n += $1 } END { print n + 0 }')
+	p=${p:-0}
+	f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+}
+
 if [ ! -x configure ]; then
 	autoreconf -fi >/dev/null 2>&1 || { echo "autoreconf failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
@@ -49,18 +67,18 @@ for variant in plain sanitize; do
 	failed=$((failed + f))
 
 	echo "=== $variant: end-to-end tests"
-	SOCKS2HTTP_BIN="$top/$dir/src/socks2http" $PYTEST -p no:cacheprovider -q -rfE test/e2e 2>&1 | tee "$dir/e2e.out"
-	rc=${PIPESTATUS[0]}
-	summary=$(tail -1 "$dir/e2e.out")
-	p=$(echo "$summary" | grep -o '[0-9]\+ passed' | grep -o '[0-9]\+')
-	f=$(echo "$summary" | grep -o '[0-9]\+ \(failed\|error\|errors\)' | awk '{ n += $1 } END { print n + 0 }')
-	p=${p:-0}
-	f=${f:-0}
-	if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; fi # no test ran: that is a failure too
-	passed=$((passed + p))
-	failed=$((failed + f))
+	SOCKS2HTTP_BIN="$top/$dir/src/socks2http" run_pytest "$dir/e2e.out" test/e2e
 done
+
+# Once more under valgrind (memcheck, leak checking) on the plain build: the end-to-end
+# tests that exercise every code path of a tunnel; any report fails the test.
+if [ -x build/plain/src/socks2http ] && command -v valgrind >/dev/null; then
+	echo "=== plain under valgrind: end-to-end tests"
+	SOCKS2HTTP_WRAPPER="valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect" \
+		SOCKS2HTTP_BIN="$top/build/plain/src/socks2http" run_pytest build/plain/valgrind.out \
+		test/e2e/test_curl.py test/e2e/test_clients.py test/e2e/test_replies.py test/e2e/test_tunnel.py \
+		test/e2e/test_failover.py test/e2e/test_hostile.py test/e2e/test_env.py
+fi
 
 # Fuzzing for a bounded time (FUZZ_SECONDS per parser; CI sets it), with clang.
 if [ "${FUZZ_SECONDS:-0}" -gt 0 ]; then

@@ -3,6 +3,7 @@ parses the per-tunnel log lines."""
 
 import os
 import re
+import shlex
 import signal
 import subprocess
 import threading
@@ -13,7 +14,12 @@ import procs
 LISTEN_RE = re.compile(r"listening on (\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)")
 SANITIZER_RE = re.compile(
     r"ERROR: AddressSanitizer|ERROR: LeakSanitizer: detected|runtime error:|ERROR: ThreadSanitizer"
-    r"|WARNING: ThreadSanitizer|ERROR: MemorySanitizer")
+    r"|WARNING: ThreadSanitizer|ERROR: MemorySanitizer"
+    r"|==\d+== (Invalid (read|write|free)|Conditional jump|Use of uninitialised|Syscall param"
+    r"|.* are (definitely|indirectly) lost)")
+
+# SOCKS2HTTP_WRAPPER runs the daemon under a tool, e.g. valgrind (test/run-all.sh does once).
+WRAPPER = shlex.split(os.environ.get("SOCKS2HTTP_WRAPPER", ""))
 
 # Variables the daemon reads for its upstream: removed from every environment we give it.
 PROXY_VARS = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "http_proxy", "HTTP_PROXY",
@@ -48,11 +54,12 @@ def parse_tunnel_line(line):
 class Daemon:
     def __init__(self, binary, args, env=None, cwd=None):
         self.argv = [binary] + list(args)
+        self.wrapper = list(WRAPPER)
         self.env = clean_env() if env is None else env
         self.lines = []
         self.stdout = b""
         self.cond = threading.Condition()
-        self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        self.popen = subprocess.Popen(self.wrapper + self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, env=self.env, cwd=cwd,
                                       start_new_session=True)
         self.pid = self.popen.pid

@@ -34,6 +34,8 @@ struct server {
 	struct listener listeners[CONFIG_MAX_LISTEN];
 	size_t nlisteners;
 	unsigned max_tunnels;        /* the configured bound, lowered to what the fd limit allows */
+	unsigned long fd_limit;      /* RLIMIT_NOFILE at start; 0 = none */
+	unsigned long pipe_fds;      /* fds held by splice pipes */
 
 	struct tunnel *tunnels;      /* live tunnels, doubly linked */
 	unsigned ntunnels;
@@ -56,6 +58,10 @@ int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int 
 		size_t errlen);
 /* Closes every tunnel and listener and frees what server_init made. */
 void server_destroy(struct server *s);
+
+/* May a tunnel take two more fds for a splice pipe?  Only while the fd limit leaves room
+ * for every tunnel --max-tunnels allows; otherwise the relay uses its buffers. */
+int server_pipe_room(const struct server *s);
 
 /* A reference to the current generation for a new tunnel; give it back with gen_put. */
 struct generation *server_gen_get(struct server *s);

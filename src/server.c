@@ -15,11 +15,7 @@
 
 #define FD_RETRY_SECONDS 0.5  /* accepting resumes this soon after running out of fds */
 #define FD_WARN_INTERVAL 30.0 /* the out-of-fds error is logged at most this often */
-#ifdef HAVE_SPLICE
-#define FDS_PER_TUNNEL 6 /* two sockets, two pipes */
-#else
-#define FDS_PER_TUNNEL 2
-#endif
+#define FDS_PER_TUNNEL 3 /* client, upstream, a second connect attempt; splice pipes use what is left */
 #define FDS_RESERVED 32       /* listeners, DNS sockets, stdio, log */
 #define POOL_SPARES 64        /* relay buffers kept for reuse */
 
@@ -35,6 +31,12 @@ int server_set_nonblock(int fd)
 }
 
 static void stop_now(struct server *s);
+
+int server_pipe_room(const struct server *s)
+{
+	return s->fd_limit == 0 ||
+	       s->pipe_fds + 2 + (unsigned long)s->max_tunnels * FDS_PER_TUNNEL + FDS_RESERVED <= s->fd_limit;
+}
 
 static void listeners_set(struct server *s, int on)
 {
@@ -259,6 +261,7 @@ static void fit_fd_limit(struct server *s)
 	}
 	if (rl.rlim_cur == RLIM_INFINITY)
 		return;
+	s->fd_limit = (unsigned long)rl.rlim_cur;
 	unsigned long room = rl.rlim_cur > FDS_RESERVED ? (unsigned long)(rl.rlim_cur - FDS_RESERVED) / FDS_PER_TUNNEL : 1;
 	if (room < s->max_tunnels) {
 		log_warn("--max-tunnels %u lowered to %lu: the open-file limit is %llu (raise 'ulimit -n')", s->max_tunnels,

@@ -238,6 +238,7 @@ static void tunnel_close(struct tunnel *t, const char *reason)
 		if (t->sp[d].state == SP_ON) {
 			close(t->sp[d].rd);
 			close(t->sp[d].wr);
+			srv->pipe_fds -= 2;
 		}
 	}
 	buf_release(&srv->pool, &t->c2u, 1);
@@ -560,6 +561,9 @@ static int handshake(struct tunnel *t)
 				t->ctl_len = (uint8_t)socks5_encode_userpass_status(t->ctl, ok ? 0 : 1);
 				t->ctl_off = 0;
 				if (!ok) {
+					for (char *c = user; *c; c++) /* the name is the client's: no log injection */
+						if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+							*c = '?';
 					log_info("%s: SOCKS5 login failed for user '%.64s'", t->client_text, user);
 					return fail_after_ctl(t, "login-failed");
 				}
@@ -913,15 +917,18 @@ static void maybe_splice(struct tunnel *t, int dir)
 		return;
 #ifdef HAVE_SPLICE
 	int fds[2];
-	if (t->gen->cfg->splice && pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
+	if (!t->gen->cfg->splice)
+		sp->state = SP_NEVER;
+	else if (server_pipe_room(t->srv) && pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
 		sp->rd = fds[0];
 		sp->wr = fds[1];
 		sp->state = SP_ON;
+		t->srv->pipe_fds += 2;
 		buf_release(&t->srv->pool, dir_buf(t, dir), 1);
-		return;
-	}
-#endif
+	} /* else: buffers for now, a pipe may be had later */
+#else
 	sp->state = SP_NEVER;
+#endif
 }
 
 /* One direction of the relay, from one side to the other: read if asked, then write what is
@@ -939,6 +946,7 @@ static int pump(struct tunnel *t, int dir, int readable)
 			if (sp->bytes == 0) {
 				close(sp->rd);
 				close(sp->wr);
+				t->srv->pipe_fds -= 2;
 				sp->state = SP_NEVER;
 				n = fill(t, from, dir_buf(t, dir));
 			}

@@ -1,5 +1,7 @@
 /* test_config: options, config files, the command line, the environment and argv scrubbing. */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -769,8 +771,102 @@ static void test_usage(void)
 		CHECK(strstr(buf, opts[i]) != NULL);
 }
 
+/* Who may use the bridge, and the options added with it. */
+static void test_access_options(void)
+{
+	char path[] = "/tmp/socks2http-auth-XXXXXX";
+	struct sockaddr_in sin;
+
+	config_init(&cfg);
+	CHECK_EQ_INT(cfg.allow_any_user, 0);
+	CHECK_EQ_INT(cfg.nallow_uids, 0);
+	CHECK_EQ_INT(set("allow-users", "0, 65534,root"), 0);
+	CHECK_EQ_INT(cfg.nallow_uids, 3);
+	CHECK_EQ_INT(cfg.allow_uids[0], 0);
+	CHECK_EQ_INT(cfg.allow_uids[1], 65534);
+	CHECK_EQ_INT(cfg.allow_uids[2], 0);
+	CHECK_EQ_INT(set("allow-users", "no-such-user-socks2http"), -1);
+	check_err("unknown user 'no-such-user-socks2http'");
+	CHECK_EQ_INT(set("allow-users", "any"), 0);
+	CHECK_EQ_INT(cfg.allow_any_user, 1);
+
+	CHECK_EQ_INT(set("dns-servers", "127.0.0.1:5353,[::1]:53"), 0);
+	CHECK_EQ_STR(cfg.dns_servers, "127.0.0.1:5353,[::1]:53");
+	CHECK_EQ_INT(set("dns-servers", "dns.example"), -1);
+	CHECK_EQ_INT(set("workers", "0"), -1);
+	CHECK_EQ_INT(set("workers", "4"), 0);
+	CHECK_EQ_INT(cfg.workers, 4);
+	CHECK_EQ_INT(set("prewarm", "65"), -1);
+	CHECK_EQ_INT(set("prewarm", "3"), 0);
+	CHECK_EQ_INT(cfg.prewarm, 3);
+	CHECK_EQ_INT(set("no-splice", NULL), 0);
+	CHECK_EQ_INT(cfg.splice, 0);
+	CHECK_EQ_INT(set("shutdown-grace", "0"), 0);
+	CHECK_EQ_INT(set("proxy-retry", "-1"), -1);
+
+	/* unix listeners: an absolute path; --workers needs TCP */
+	struct listen_spec ls;
+	CHECK_EQ_INT(config_parse_listen("unix:/tmp/s.sock", &ls, err, sizeof(err)), 0);
+	CHECK_EQ_INT(ls.addr.ss_family, AF_UNIX);
+	CHECK_EQ_STR(ls.text, "unix:/tmp/s.sock");
+	CHECK(config_listen_is_local(&ls));
+	CHECK_EQ_INT(config_parse_listen("unix:relative.sock", &ls, err, sizeof(err)), -1);
+	config_init(&cfg);
+	CHECK_EQ_INT(set("proxy", "http://p:1"), 0);
+	CHECK_EQ_INT(set("listen", "unix:/tmp/s.sock"), 0);
+	CHECK_EQ_INT(set("workers", "2"), 0);
+	CHECK_EQ_INT(finish(), -1);
+	check_err("--workers needs TCP listeners");
+
+	/* loopback or not */
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(0x7f000005);
+	CHECK(config_addr_is_local((struct sockaddr *)&sin));
+	sin.sin_addr.s_addr = htonl(0xc0000201);
+	CHECK(!config_addr_is_local((struct sockaddr *)&sin));
+
+	/* the RFC 1929 credentials file: private, user:password lines */
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	const char *lines = "# users\nalice:wonder land\r\nbob:b:c\n\n";
+	CHECK_EQ_INT(write(fd, lines, strlen(lines)), (long long)strlen(lines));
+	close(fd);
+	config_init(&cfg);
+	CHECK_EQ_INT(chmod(path, 0644), 0);
+	CHECK_EQ_INT(config_load_auth(&cfg, path, err, sizeof(err)), -1);
+	check_err("chmod 600");
+	CHECK_EQ_INT(chmod(path, 0600), 0);
+	CHECK_EQ_INT(config_load_auth(&cfg, path, err, sizeof(err)), 0);
+	CHECK_EQ_INT(cfg.nauth, 2);
+	CHECK_EQ_STR(cfg.auth[0].user, "alice");
+	CHECK_EQ_STR(cfg.auth[0].pass, "wonder land");
+	CHECK_EQ_STR(cfg.auth[1].user, "bob");
+	CHECK_EQ_STR(cfg.auth[1].pass, "b:c");
+	config_free(&cfg);
+	CHECK(cfg.auth == NULL);
+
+	/* with client authentication, a listener beyond loopback is fine */
+	config_init(&cfg);
+	CHECK_EQ_INT(set("proxy", "http://p:1"), 0);
+	CHECK_EQ_INT(set("listen", "0.0.0.0:1080"), 0);
+	CHECK_EQ_INT(set("socks-auth", path), 0);
+	CHECK_EQ_INT(finish(), 0);
+	CHECK_EQ_INT(cfg.nauth, 2);
+	config_free(&cfg);
+
+	fd = open(path, O_WRONLY | O_TRUNC);
+	CHECK_EQ_INT(write(fd, "nocolon\n", 8), 8);
+	close(fd);
+	config_init(&cfg);
+	CHECK_EQ_INT(config_load_auth(&cfg, path, err, sizeof(err)), -1);
+	check_err(":1: expected user:password");
+	unlink(path);
+}
+
 int main(void)
 {
+	test_access_options();
 	test_defaults();
 	test_set();
 	test_parse_text();

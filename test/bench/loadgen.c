@@ -1,0 +1,785 @@
+/* loadgen: the benchmark's client.  A ROUTE is MODE@ADDR:PORT, MODE one of
+ *   connect   HTTP CONNECT to ADDR (the upstream itself = "direct", or the bare relay)
+ *   socks5    SOCKS5, IPv4 address type        socks5h  SOCKS5, the target as a name
+ *   socks4    SOCKS4                           socks4a  SOCKS4a, the target as a name
+ *   raw       no proxy: straight to TARGET (ADDR is ignored): the loopback's own limit
+ * and TARGET is the sink's ADDR:PORT (see sink.c for its protocol).
+ *
+ *   loadgen bulk ROUTE TARGET down|up BYTES [--pid PID]
+ *   loadgen lat TARGET SAMPLES NAME=ROUTE...     (samples interleaved across the routes)
+ *       each sample: connect() to the first echoed byte; then the server's FIN (untimed)
+ *   loadgen rate ROUTE TARGET CLIENTS SECONDS [--pid PID]
+ *       each tunnel: handshake, one byte echoed, the server's FIN; then the next one
+ *   loadgen idle ROUTE TARGET COUNT --pid PID
+ *       COUNT tunnels opened (each echoes a byte), held; RSS before and after (and PSS
+ *       from smaps_rollup, which does not count a forked child's shared pages again), and the
+ *       machine's kernel slab growth (every hop's sockets, and the bridge's pipes, if it
+ *       keeps any: memory that RSS does not show; other activity on the machine adds noise)
+ *   loadgen freeport                  (a free loopback port)
+ *   loadgen cpu PID                   (CPU seconds of PID and its descendants, waited-for included)
+ * Each prints one "key=value ..." line per result on stdout and exits 1 on any failure:
+ * every bulk transfer's length and stream hash are checked, every tunnel's echo byte too.
+ * --pid PID: the bridge whose CPU time (utime+stime+cutime+cstime from /proc/PID/stat) or memory
+ * (VmRSS from /proc/PID/status) is measured, summed over PID and its descendants. */
+#include "bench.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#define CHUNK (256u * 1024u)
+#define IO_TIMEOUT_S 20
+
+enum { M_CONNECT, M_SOCKS5, M_SOCKS5H, M_SOCKS4, M_SOCKS4A, M_RAW };
+enum { OP_SEND, OP_RECV_HTTP, OP_RECV_S5METHOD, OP_RECV_S5REPLY, OP_RECV_S4, OP_RECV_ECHO, OP_RECV_EOF };
+
+struct op {
+	int kind;
+	const unsigned char *data;
+	size_t len;
+};
+
+struct route {
+	const char *name;
+	int mode;
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	struct op ops[8];
+	int nhs;  /* handshake ops */
+	int nops; /* handshake + echo (+ the server's FIN for a closing route) */
+	unsigned char req1[320], req2[320];
+};
+
+struct cl {
+	int fd;
+	int op;
+	size_t off;
+	unsigned char in[512];
+	size_t ilen;
+	int blocking;
+	int connecting;
+	uint32_t want, watched;
+	const struct route *rt;
+};
+
+static const char *errmsg = "";
+static char errbuf[256];
+static unsigned char *pat;
+static const unsigned char GREET5[] = {5, 1, 0};
+static const unsigned char ECHO_KEEP[] = {'E'}, ECHO_CLOSE[] = {'e'};
+
+static void die(const char *what, const char *detail)
+{
+	fprintf(stderr, "loadgen: %s: %s\n", what, detail);
+	exit(1);
+}
+
+/* closing: the tunnel's echo is 'e' (the sink answers and closes, and the client waits for
+ * that FIN), else 'E' (the tunnel stays open). */
+static void parse_route(struct route *rt, const char *spec, const char *target, int closing)
+{
+	static const char *names[] = {"connect", "socks5", "socks5h", "socks4", "socks4a", "raw"};
+	const char *at = strchr(spec, '@');
+	rt->mode = -1;
+	for (int m = 0; at && m < 6; m++)
+		if ((size_t)(at - spec) == strlen(names[m]) && strncmp(spec, names[m], strlen(names[m])) == 0)
+			rt->mode = m;
+	if (rt->mode < 0 || (rt->alen = parse_addr(at + 1, &rt->addr)) == 0)
+		die("bad route (MODE@ADDR:PORT)", spec);
+
+	struct sockaddr_storage t;
+	if (parse_addr(target, &t) == 0 || t.ss_family != AF_INET)
+		die("bad target (IPv4 ADDR:PORT)", target);
+	const struct sockaddr_in *t4 = (const struct sockaddr_in *)&t;
+	char host[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &t4->sin_addr, host, sizeof(host));
+	unsigned port = ntohs(t4->sin_port);
+	unsigned char *q = rt->req2;
+	int n = 0;
+
+	switch (rt->mode) {
+	case M_RAW: /* straight to the target, no proxy: the loopback's own limit */
+		rt->addr = t;
+		rt->alen = sizeof(struct sockaddr_in);
+		rt->nhs = 0;
+		break;
+	case M_CONNECT:
+		n = snprintf((char *)rt->req1, sizeof(rt->req1), "CONNECT %s:%u HTTP/1.1\r\nHost: %s:%u\r\n\r\n", host, port,
+			     host, port);
+		rt->ops[0] = (struct op){OP_SEND, rt->req1, (size_t)n};
+		rt->ops[1] = (struct op){OP_RECV_HTTP, NULL, 0};
+		rt->nhs = 2;
+		break;
+	case M_SOCKS5:
+	case M_SOCKS5H:
+		*q++ = 5, *q++ = 1, *q++ = 0;
+		if (rt->mode == M_SOCKS5) {
+			*q++ = 1;
+			memcpy(q, &t4->sin_addr, 4);
+			q += 4;
+		} else {
+			*q++ = 3;
+			*q++ = (unsigned char)strlen(host);
+			memcpy(q, host, strlen(host));
+			q += strlen(host);
+		}
+		memcpy(q, &t4->sin_port, 2);
+		q += 2;
+		rt->ops[0] = (struct op){OP_SEND, GREET5, sizeof(GREET5)};
+		rt->ops[1] = (struct op){OP_RECV_S5METHOD, NULL, 0};
+		rt->ops[2] = (struct op){OP_SEND, rt->req2, (size_t)(q - rt->req2)};
+		rt->ops[3] = (struct op){OP_RECV_S5REPLY, NULL, 0};
+		rt->nhs = 4;
+		break;
+	case M_SOCKS4:
+	case M_SOCKS4A:
+		*q++ = 4, *q++ = 1;
+		memcpy(q, &t4->sin_port, 2);
+		q += 2;
+		if (rt->mode == M_SOCKS4) {
+			memcpy(q, &t4->sin_addr, 4);
+			q += 4;
+			*q++ = 0; /* empty user id */
+		} else {
+			*q++ = 0, *q++ = 0, *q++ = 0, *q++ = 1;
+			*q++ = 0;
+			memcpy(q, host, strlen(host) + 1);
+			q += strlen(host) + 1;
+		}
+		rt->ops[0] = (struct op){OP_SEND, rt->req2, (size_t)(q - rt->req2)};
+		rt->ops[1] = (struct op){OP_RECV_S4, NULL, 0};
+		rt->nhs = 2;
+		break;
+	}
+	const unsigned char *echo = closing ? ECHO_CLOSE : ECHO_KEEP;
+	rt->ops[rt->nhs] = (struct op){OP_SEND, echo, 1};
+	rt->ops[rt->nhs + 1] = (struct op){OP_RECV_ECHO, echo, 1};
+	rt->ops[rt->nhs + 2] = (struct op){OP_RECV_EOF, NULL, 0};
+	rt->nops = rt->nhs + (closing ? 3 : 2);
+}
+
+static int fail(const char *what, int err)
+{
+	snprintf(errbuf, sizeof(errbuf), "%s%s%s", what, err ? ": " : "", err ? strerror(err) : "");
+	errmsg = errbuf;
+	return -1;
+}
+
+/* Bytes op o still needs in c->in, or 0 when it is complete. */
+static size_t need(const struct cl *c, int kind)
+{
+	switch (kind) {
+	case OP_RECV_HTTP:
+		return (c->ilen >= 4 && memmem(c->in, c->ilen, "\r\n\r\n", 4)) ? 0 : sizeof(c->in) - 1 - c->ilen;
+	case OP_RECV_S5METHOD:
+		return 2 - c->ilen;
+	case OP_RECV_S4:
+		return 8 - c->ilen;
+	case OP_RECV_ECHO:
+	case OP_RECV_EOF: /* one byte asked, none expected */
+		return 1 - c->ilen;
+	case OP_RECV_S5REPLY: {
+		if (c->ilen < 5)
+			return 5 - c->ilen;
+		size_t total = c->in[3] == 1 ? 10 : c->in[3] == 4 ? 22 : (size_t)7 + c->in[4];
+		return total - c->ilen;
+	}
+	}
+	return 0;
+}
+
+static int check(const struct cl *c, const struct op *o)
+{
+	const unsigned char *p = c->in;
+	switch (o->kind) {
+	case OP_RECV_HTTP: {
+		const unsigned char *e = memmem(p, c->ilen, "\r\n\r\n", 4);
+		if (c->ilen < 12 || memcmp(p, "HTTP/1.", 7) != 0 || memcmp(p + 9, "200", 3) != 0)
+			return fail("proxy did not answer 200", 0);
+		if ((size_t)(e + 4 - p) != c->ilen)
+			return fail("bytes after the proxy's answer", 0);
+		return 0;
+	}
+	case OP_RECV_S5METHOD:
+		return (p[0] == 5 && p[1] == 0) ? 0 : fail("SOCKS5 method refused", 0);
+	case OP_RECV_S5REPLY:
+		return (p[0] == 5 && p[1] == 0) ? 0 : fail("SOCKS5 request refused", 0);
+	case OP_RECV_S4:
+		return (p[0] == 0 && p[1] == 90) ? 0 : fail("SOCKS4 request refused", 0);
+	case OP_RECV_ECHO:
+		return p[0] == o->data[0] ? 0 : fail("wrong echo byte", 0);
+	case OP_RECV_EOF:
+		return fail("bytes after the echo", 0);
+	}
+	return 0;
+}
+
+/* Runs c's ops up to nops.  Returns 1 when done, 0 when it must wait for c->want, -1 on
+ * an error (errmsg). */
+static int cl_run(struct cl *c, int nops)
+{
+	while (c->op < nops) {
+		const struct op *o = &c->rt->ops[c->op];
+		if (o->kind == OP_SEND) {
+			while (c->off < o->len) {
+				ssize_t w = send(c->fd, o->data + c->off, o->len - c->off, MSG_NOSIGNAL);
+				if (w < 0 && errno == EINTR)
+					continue;
+				if (w < 0 && errno == EAGAIN && !c->blocking) {
+					c->want = EPOLLOUT;
+					return 0;
+				}
+				if (w < 0)
+					return fail("send", errno == EAGAIN ? ETIMEDOUT : errno);
+				c->off += (size_t)w;
+			}
+		} else {
+			size_t n;
+			while ((n = need(c, o->kind)) > 0) {
+				ssize_t r = recv(c->fd, c->in + c->ilen, n, 0);
+				if (r < 0 && errno == EINTR)
+					continue;
+				if (r < 0 && errno == EAGAIN && !c->blocking) {
+					c->want = EPOLLIN;
+					return 0;
+				}
+				if (r < 0)
+					return fail("recv", errno == EAGAIN ? ETIMEDOUT : errno);
+				if (r == 0 && o->kind == OP_RECV_EOF)
+					break;
+				if (r == 0)
+					return fail(o->kind == OP_RECV_ECHO ? "connection closed before the echo"
+									    : "connection closed during the handshake",
+						    0);
+				c->ilen += (size_t)r;
+			}
+			if (n == 0 && check(c, o) < 0)
+				return -1;
+		}
+		c->op++;
+		c->off = 0;
+		c->ilen = 0;
+	}
+	return 1;
+}
+
+static void set_timeouts(int fd, int secs)
+{
+	struct timeval tv = {secs, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* A blocking tunnel: connected and through the handshake (plus the echo if nops says so).
+ * Returns the fd, or -1 (errmsg).  *t0 (if given) is taken just before connect(). */
+static int open_blocking(const struct route *rt, int nops, double *t0)
+{
+	struct cl c = {.rt = rt, .blocking = 1};
+	c.fd = socket(rt->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c.fd < 0)
+		return fail("socket", errno);
+	set_nodelay(c.fd);
+	set_timeouts(c.fd, IO_TIMEOUT_S);
+	if (t0)
+		*t0 = now_s();
+	if (connect(c.fd, (struct sockaddr *)&rt->addr, rt->alen) < 0) {
+		fail("connect", errno);
+		close(c.fd);
+		return -1;
+	}
+	if (cl_run(&c, nops) < 0) {
+		close(c.fd);
+		return -1;
+	}
+	return c.fd;
+}
+
+/* ---- /proc: CPU seconds and resident memory of a process and its descendants ---- */
+
+static int proc_tree(pid_t root, pid_t *out, int max)
+{
+	static pid_t pids[65536], ppids[65536];
+	int n = 0, k = 0;
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	while (d && (e = readdir(d)) != NULL && n < 65536) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		char path[300], buf[512];
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		int fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		ssize_t len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		char *rp = strrchr(buf, ')');
+		if (rp == NULL)
+			continue;
+		pids[n] = atoi(e->d_name);
+		ppids[n++] = (pid_t)strtol(rp + 4, NULL, 10); /* ") S PPID" */
+	}
+	if (d)
+		closedir(d);
+	out[k++] = root;
+	for (int i = 0; i < k && k < max; i++)
+		for (int j = 0; j < n && k < max; j++)
+			if (ppids[j] == out[i])
+				out[k++] = pids[j];
+	return k;
+}
+
+static double cpu_seconds(pid_t root)
+{
+	pid_t tree[4096];
+	int n = proc_tree(root, tree, 4096);
+	long ticks = 0, hz = sysconf(_SC_CLK_TCK);
+	for (int i = 0; i < n; i++) {
+		char path[64], buf[1024];
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)tree[i]);
+		int fd = open(path, O_RDONLY);
+		if (fd < 0)
+			continue;
+		ssize_t len = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (len <= 0)
+			continue;
+		buf[len] = '\0';
+		char *p = strrchr(buf, ')');
+		/* ") S PPID ...": the space before field f, for f = 3 (state) .. 14 (utime); then
+		 * stime, cutime, cstime: a child that exits is counted in its parent from then on */
+		for (int f = 3; p && f <= 14; f++)
+			p = strchr(p + 1, ' ');
+		for (int f = 14; p && f <= 17; f++) {
+			char *endp;
+			ticks += strtol(p + 1, &endp, 10);
+			p = endp;
+		}
+	}
+	return (double)ticks / (double)hz;
+}
+
+/* Sum of "KEY: N kB" over the tree, from /proc/PID/FILE. */
+static long mem_kb(pid_t root, const char *file, const char *key)
+{
+	pid_t tree[4096];
+	int n = proc_tree(root, tree, 4096);
+	long sum = 0;
+	size_t kl = strlen(key);
+	for (int i = 0; i < n; i++) {
+		char path[64], line[256];
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)tree[i], file);
+		FILE *f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f))
+			if (strncmp(line, key, kl) == 0)
+				sum += strtol(line + kl, NULL, 10);
+		if (f)
+			fclose(f);
+	}
+	return sum;
+}
+
+/* The machine's kernel slab memory (sockets, pipes, epoll items: what RSS does not show). */
+static long slab_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/meminfo", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, "Slab:", 5) == 0)
+			kb = strtol(line + 5, NULL, 10);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+/* ---- bulk ---- */
+
+static int send_all(int fd, const void *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return fail("send", errno == EAGAIN ? ETIMEDOUT : errno);
+		p = (const char *)p + w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static int cmd_bulk(const struct route *rt, int up, uint64_t bytes, pid_t pid)
+{
+	uint64_t expect = pattern_hash(pat, bytes);
+	static unsigned char buf[CHUNK];
+	int fd = open_blocking(rt, rt->nhs, NULL);
+	if (fd < 0)
+		die("bulk", errmsg);
+	unsigned char hdr[9] = {up ? 'U' : 'D'};
+	memcpy(hdr + 1, &bytes, 8);
+	double cpu0 = pid ? cpu_seconds(pid) : 0;
+	double t0 = now_s();
+	if (send_all(fd, hdr, 9) < 0)
+		die("bulk", errmsg);
+	uint64_t got = 0, hash = 0;
+	if (up) {
+		for (uint64_t off = 0; off < bytes;) {
+			size_t len = bytes - off < CHUNK ? (size_t)(bytes - off) : CHUNK;
+			const unsigned char *p = pattern_at(pat, off, &len);
+			if (send_all(fd, p, len) < 0)
+				die("bulk upload", errmsg);
+			off += len;
+		}
+		uint64_t ans[2];
+		size_t have = 0;
+		while (have < 16) {
+			ssize_t r = recv(fd, (char *)ans + have, 16 - have, 0);
+			if (r <= 0)
+				die("bulk upload: no answer from the sink", r == 0 ? "closed" : strerror(errno));
+			have += (size_t)r;
+		}
+		got = ans[0];
+		hash = ans[1];
+	} else {
+		struct h64 h;
+		h64_init(&h);
+		while (got < bytes) {
+			ssize_t r = recv(fd, buf, sizeof(buf), 0);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			h64_update(&h, buf, (size_t)r);
+			got += (uint64_t)r;
+		}
+		hash = h64_final(&h);
+	}
+	double t1 = now_s();
+	double cpu1 = pid ? cpu_seconds(pid) : 0;
+	if (!up && got == bytes) { /* then the sink's FIN, passed on by every hop */
+		set_timeouts(fd, 5);
+		ssize_t r = recv(fd, buf, 1, 0);
+		if (r != 0)
+			die("bulk download: after the last byte",
+			    r > 0 ? "more bytes than were asked for" : r < 0 && errno == EAGAIN ? "no FIN within 5 s" : strerror(errno));
+	}
+	close(fd);
+	if (got != bytes || hash != expect) {
+		fprintf(stderr, "loadgen: bulk %s: got %llu of %llu bytes, hash %016llx, expected %016llx\n",
+			up ? "upload" : "download", (unsigned long long)got, (unsigned long long)bytes,
+			(unsigned long long)hash, (unsigned long long)expect);
+		return 1;
+	}
+	double secs = t1 - t0, gib = (double)bytes / (1 << 30);
+	printf("bulk route=%s dir=%s bytes=%llu secs=%.4f gibps=%.4f cpu=%.2f cpu_per_gib=%.4f hash=%016llx ok=1\n",
+	       rt->name, up ? "up" : "down", (unsigned long long)bytes, secs, gib / secs, cpu1 - cpu0,
+	       (cpu1 - cpu0) / gib, (unsigned long long)hash);
+	return 0;
+}
+
+/* ---- latency: connect to first echoed byte, routes interleaved sample by sample ---- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double quantile(const double *sorted, int n, double q)
+{
+	double pos = q * (n - 1);
+	int i = (int)pos;
+	return i + 1 < n ? sorted[i] + (pos - i) * (sorted[i + 1] - sorted[i]) : sorted[n - 1];
+}
+
+static int cmd_lat(struct route *rts, int nr, int samples)
+{
+	double *v = calloc((size_t)nr * (size_t)samples, sizeof(double));
+	for (int s = 0; s < samples; s++) {
+		for (int j = 0; j < nr; j++) {
+			int r = (s + j) % nr; /* rotate the order so no route always goes first */
+			double t0;
+			int fd = open_blocking(&rts[r], rts[r].nhs + 2, &t0); /* through the echo */
+			double t1 = now_s();
+			char b;
+			if (fd >= 0 && recv(fd, &b, 1, 0) != 0) /* then the tunnel's end, not timed */
+				fail("no FIN after the echo", 0), close(fd), fd = -1;
+			if (fd < 0) {
+				fprintf(stderr, "loadgen: lat %s sample %d: %s\n", rts[r].name, s, errmsg);
+				return 1;
+			}
+			close(fd);
+			v[(size_t)r * (size_t)samples + (size_t)s] = (t1 - t0) * 1e6;
+		}
+	}
+	for (int r = 0; r < nr; r++) {
+		double *x = v + (size_t)r * (size_t)samples;
+		qsort(x, (size_t)samples, sizeof(double), cmp_double);
+		printf("lat name=%s n=%d min_us=%.1f median_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f\n", rts[r].name,
+		       samples, x[0], quantile(x, samples, 0.5), quantile(x, samples, 0.9), quantile(x, samples, 0.99),
+		       x[samples - 1]);
+	}
+	free(v);
+	return 0;
+}
+
+/* ---- many tunnels at once (rate and idle): non-blocking clients on epoll ---- */
+
+static int ep;
+
+static void cl_watch(struct cl *c)
+{
+	if (c->want == c->watched)
+		return;
+	struct epoll_event e = {.events = c->want, .data.ptr = c};
+	epoll_ctl(ep, c->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &e);
+	c->watched = c->want;
+}
+
+static int cl_start(struct cl *c, const struct route *rt)
+{
+	memset(c, 0, sizeof(*c));
+	c->rt = rt;
+	c->fd = socket(rt->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return fail("socket", errno);
+	set_nodelay(c->fd);
+	if (connect(c->fd, (struct sockaddr *)&rt->addr, rt->alen) < 0 && errno != EINPROGRESS) {
+		close(c->fd);
+		c->fd = -1;
+		return fail("connect", errno);
+	}
+	c->connecting = 1;
+	c->want = EPOLLOUT;
+	cl_watch(c);
+	return 0;
+}
+
+static void cl_stop(struct cl *c)
+{
+	if (c->fd >= 0)
+		close(c->fd); /* also leaves the epoll set */
+	c->fd = -1;
+}
+
+/* Advances c after an event: 1 when the tunnel is through its echo, 0 waiting, -1 error. */
+static int cl_event(struct cl *c)
+{
+	if (c->connecting) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		if (err)
+			return fail("connect", err);
+		c->connecting = 0;
+	}
+	int rc = cl_run(c, c->rt->nops);
+	if (rc == 0)
+		cl_watch(c);
+	return rc;
+}
+
+static int cmd_rate(const struct route *rt, int nclients, double secs, pid_t pid)
+{
+	const double warmup = 0.25;
+	struct cl *cls = calloc((size_t)nclients, sizeof(*cls));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	for (int i = 0; i < nclients; i++)
+		if (cl_start(&cls[i], rt) < 0)
+			die("rate", errmsg);
+	double start = now_s(), t0 = start + warmup, t1 = t0 + secs, cpu0 = 0;
+	long done = 0, errors = 0, counting = 0;
+	struct epoll_event evs[256];
+	for (;;) {
+		double now = now_s();
+		if (!counting && now >= t0) {
+			counting = 1;
+			done = 0;
+			cpu0 = pid ? cpu_seconds(pid) : 0;
+			t0 = now_s();
+		}
+		if (now >= t1)
+			break;
+		int n = epoll_wait(ep, evs, 256, 50);
+		for (int i = 0; i < n; i++) {
+			struct cl *c = evs[i].data.ptr;
+			int rc = cl_event(c);
+			if (rc == 0)
+				continue;
+			if (rc > 0) {
+				done++;
+			} else {
+				errors++;
+				fprintf(stderr, "loadgen: rate: %s\n", errmsg);
+			}
+			cl_stop(c);
+			if (cl_start(c, rt) < 0)
+				die("rate", errmsg);
+		}
+		if (errors > 100)
+			die("rate", "too many errors");
+	}
+	double elapsed = now_s() - t0;
+	double cpu1 = pid ? cpu_seconds(pid) : 0;
+	for (int i = 0; i < nclients; i++)
+		cl_stop(&cls[i]);
+	printf("rate route=%s clients=%d tunnels=%ld secs=%.3f per_s=%.1f errors=%ld cpu=%.2f cpu_us_per_tunnel=%.2f ok=%d\n",
+	       rt->name, nclients, done, elapsed, (double)done / elapsed, errors, cpu1 - cpu0,
+	       done ? (cpu1 - cpu0) * 1e6 / (double)done : 0.0, errors == 0);
+	return errors != 0;
+}
+
+static int cmd_idle(const struct route *rt, int count, pid_t pid)
+{
+	const int inflight_max = 100;
+	const double deadline = now_s() + 90;
+	struct cl *cls = calloc((size_t)count, sizeof(*cls));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+
+	/* warm-up: one tunnel through and closed, so one-time set-up is not counted */
+	int wfd = open_blocking(rt, rt->nops, NULL);
+	if (wfd < 0)
+		die("idle: warm-up", errmsg);
+	close(wfd);
+	usleep(300000);
+	long rss0 = mem_kb(pid, "status", "VmRSS:"), sm0 = mem_kb(pid, "smaps_rollup", "Pss:"), slab0 = slab_kb();
+	double cpu0 = cpu_seconds(pid), t0 = now_s();
+
+	int started = 0, open_ok = 0, inflight = 0;
+	double progress = now_s();
+	struct epoll_event evs[256];
+	while (open_ok < count) {
+		while (inflight < inflight_max && started < count) {
+			if (cl_start(&cls[started], rt) < 0)
+				die("idle", errmsg);
+			started++;
+			inflight++;
+		}
+		if (now_s() > deadline || now_s() - progress > 5) {
+			/* the bridge stopped taking tunnels: say how far it got */
+			printf("idle route=%s tunnels=%d requested=%d stalled=1 ok=0\n", rt->name, open_ok, count);
+			fprintf(stderr, "loadgen: idle: %s stalled at %d of %d tunnels\n", rt->name, open_ok, count);
+			return 1;
+		}
+		int n = epoll_wait(ep, evs, 256, 100);
+		for (int i = 0; i < n; i++) {
+			struct cl *c = evs[i].data.ptr;
+			int rc = cl_event(c);
+			if (rc < 0) {
+				fprintf(stderr, "loadgen: idle: tunnel %d of %d: %s\n", open_ok + 1, count, errmsg);
+				exit(1);
+			}
+			if (rc > 0) {
+				progress = now_s();
+				epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+				open_ok++;
+				inflight--;
+			}
+		}
+	}
+	double t_open = now_s() - t0;
+	usleep(500000);
+	long rss1 = mem_kb(pid, "status", "VmRSS:"), sm1 = mem_kb(pid, "smaps_rollup", "Pss:"), slab1 = slab_kb();
+	double cpu1 = cpu_seconds(pid);
+
+	/* every tunnel still carries a byte both ways */
+	int alive = 0;
+	for (int i = 0; i < count; i++)
+		if (send(cls[i].fd, "E", 1, MSG_NOSIGNAL) != 1)
+			die("idle", "send on an idle tunnel failed");
+	for (int i = 0; i < count; i++) {
+		char b;
+		int fl = fcntl(cls[i].fd, F_GETFL);
+		fcntl(cls[i].fd, F_SETFL, fl & ~O_NONBLOCK);
+		set_timeouts(cls[i].fd, 10);
+		if (recv(cls[i].fd, &b, 1, 0) == 1 && b == 'E')
+			alive++;
+	}
+	for (int i = 0; i < count; i++)
+		cl_stop(&cls[i]);
+	printf("idle route=%s tunnels=%d open_secs=%.2f cpu=%.2f rss_before_kb=%ld rss_after_kb=%ld "
+	       "bytes_per_tunnel=%.0f pss_before_kb=%ld pss_after_kb=%ld pss_bytes_per_tunnel=%.0f "
+	       "slab_bytes_per_tunnel=%.0f alive=%d ok=%d\n",
+	       rt->name, count, t_open, cpu1 - cpu0, rss0, rss1, (double)(rss1 - rss0) * 1024.0 / count, sm0, sm1,
+	       (double)(sm1 - sm0) * 1024.0 / count, (double)(slab1 - slab0) * 1024.0 / count, alive, alive == count);
+	return alive != count;
+}
+
+static pid_t opt_pid(int argc, char **argv, int from)
+{
+	for (int i = from; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--pid") == 0)
+			return (pid_t)atoi(argv[i + 1]);
+	return 0;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: loadgen bulk ROUTE TARGET down|up BYTES [--pid PID]\n"
+			"       loadgen lat TARGET SAMPLES NAME=ROUTE...\n"
+			"       loadgen rate ROUTE TARGET CLIENTS SECONDS [--pid PID]\n"
+			"       loadgen idle ROUTE TARGET COUNT --pid PID\n"
+			"       loadgen freeport | cpu PID\n"
+			"ROUTE: connect|socks5|socks5h|socks4|socks4a|raw@ADDR:PORT\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2)
+		return usage();
+	const char *cmd = argv[1];
+	struct route rt;
+	memset(&rt, 0, sizeof(rt));
+
+	if (strcmp(cmd, "cpu") == 0 && argc == 3) { /* CPU seconds of a process tree, for the harness */
+		printf("%.2f\n", cpu_seconds((pid_t)atoi(argv[2])));
+		return 0;
+	}
+	if (strcmp(cmd, "freeport") == 0) {
+		int fd = listen_on("127.0.0.1:0", 1);
+		close(fd);
+		return 0;
+	}
+	if (strcmp(cmd, "bulk") == 0 && argc >= 6) {
+		pat = pattern_new();
+		rt.name = argv[2];
+		parse_route(&rt, argv[2], argv[3], 0);
+		return cmd_bulk(&rt, strcmp(argv[4], "up") == 0, strtoull(argv[5], NULL, 10), opt_pid(argc, argv, 6));
+	}
+	if (strcmp(cmd, "lat") == 0 && argc >= 5) {
+		int nr = argc - 4, samples = atoi(argv[3]);
+		struct route *rts = calloc((size_t)nr, sizeof(*rts));
+		for (int i = 0; i < nr; i++) {
+			char *eq = strchr(argv[4 + i], '=');
+			if (eq == NULL)
+				return usage();
+			*eq = '\0';
+			rts[i].name = argv[4 + i];
+			parse_route(&rts[i], eq + 1, argv[2], 1);
+		}
+		return samples > 0 ? cmd_lat(rts, nr, samples) : usage();
+	}
+	if (strcmp(cmd, "rate") == 0 && argc >= 6) {
+		rt.name = argv[2];
+		parse_route(&rt, argv[2], argv[3], 1);
+		return cmd_rate(&rt, atoi(argv[4]), atof(argv[5]), opt_pid(argc, argv, 6));
+	}
+	if (strcmp(cmd, "idle") == 0 && argc >= 5) {
+		pid_t pid = opt_pid(argc, argv, 5);
+		if (pid == 0)
+			return usage();
+		rt.name = argv[2];
+		parse_route(&rt, argv[2], argv[3], 0);
+		return cmd_idle(&rt, atoi(argv[4]), pid);
+	}
+	return usage();
+}

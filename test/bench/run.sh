@@ -1,0 +1,482 @@
+#!/usr/bin/env bash
+# The socks2http benchmark, in one go (under 5 minutes on 2 cores):
+#   test/bench/run.sh [BUILD_DIR]        (or `make bench` in the build directory)
+#
+# On loopback it starts sink (the target), upstream (a splice CONNECT proxy), barerelay (a
+# splice relay with no protocol work: the limit for any bridge), socks2http, and, when
+# installed, cntlm (-O SOCKS5) and danted (route via the upstream, http_v1.0) as peers.
+# Then, interleaving the routes and repeating to fight noise (medians):
+#   bulk     one tunnel, BENCH_BYTES down and up, every byte's hash checked; the bridge's CPU
+#            seconds per GiB from /proc/PID/stat utime+stime
+#   latency  TCP connect to the first echoed byte, BENCH_LAT_SAMPLES sequential samples
+#   rate     new tunnels per second, 64 concurrent clients, each tunnel echoes one byte
+#   idle     RSS growth (/proc/PID/status VmRSS) per idle open tunnel, 5,000 tunnels, on
+#            fresh instances
+# "direct": the load generator speaks CONNECT to the upstream itself; "bare relay": the
+# same CONNECT bytes through barerelay; socks2http: SOCKS5 (and SOCKS4a for latency).
+# Prints a table with the absolute figures, the ratios and the targets; the raw result
+# lines and every daemon's stderr are kept in BUILD_DIR/test/bench/out/.
+#
+# Knobs (environment): BENCH_BYTES (1 GiB), BENCH_PEER_BYTES (256 MiB), BENCH_BULK_REPS (5),
+# BENCH_LAT_SAMPLES (2000), BENCH_LAT_REPS (3), BENCH_RATE_SECS (2), BENCH_RATE_REPS (3),
+# BENCH_IDLE (5000), BENCH_PEERS (1; 0 leaves cntlm and danted out), BENCH_BARE_PIPE
+# (barerelay's pipe size; 0 = the kernel's default), BENCH_S2H_ARGS (extra socks2http options).
+set -u
+T_START=$(date +%s.%N)
+STAT0=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat) # busy and steal jiffies
+LOAD0=$(cut -d' ' -f1 /proc/loadavg)
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-$top/build/bench}" 2>/dev/null && pwd) || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
+bin=$build/test/bench
+out=$bin/out
+CC=${CC:-cc}
+
+BYTES=${BENCH_BYTES:-1073741824}
+PEER_BYTES=${BENCH_PEER_BYTES:-268435456}
+BULK_REPS=${BENCH_BULK_REPS:-5}
+LAT_SAMPLES=${BENCH_LAT_SAMPLES:-2000}
+LAT_REPS=${BENCH_LAT_REPS:-3}
+RATE_SECS=${BENCH_RATE_SECS:-2}
+RATE_REPS=${BENCH_RATE_REPS:-3}
+IDLE=${BENCH_IDLE:-5000}
+PEERS=${BENCH_PEERS:-1}
+BARE_PIPE=${BENCH_BARE_PIPE:-0}
+S2H_ARGS=${BENCH_S2H_ARGS:-}
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+# ---- build ----
+make -C "$build" src/socks2http >/dev/null || die "cannot build socks2http in $build"
+S2H=$build/src/socks2http
+mkdir -p "$bin"
+rm -rf "$out"
+mkdir -p "$out"
+for p in sink upstream barerelay loadgen; do
+	$CC -std=c11 -O2 -Wall -Wextra -o "$bin/$p" "$top/test/bench/$p.c" || die "cannot build $p"
+done
+LG=$bin/loadgen
+
+# ---- processes: each started one is ended by its own pid ----
+pids=()
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${pids[@]}"; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+		kill -9 "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# start NAME CMD...: runs CMD in the background, stdout/stderr to out/NAME.{out,err}
+start() {
+	local name=$1
+	shift
+	"$@" >"$out/$name.out" 2>"$out/$name.err" &
+	LAST_PID=$!
+	pids+=("$LAST_PID")
+}
+# announced_port NAME: the "port N" a bench server prints
+announced_port() {
+	for _ in $(seq 50); do
+		local p
+		p=$(awk '$1 == "port" { print $2; exit }' "$out/$1.out" 2>/dev/null)
+		[ -n "$p" ] && { echo "$p"; return 0; }
+		sleep 0.1
+	done
+	die "$1 did not start: $(cat "$out/$1.err")"
+}
+# wait_port PORT PID: until something accepts on PORT (and PID is alive)
+wait_port() {
+	for _ in $(seq 100); do
+		kill -0 "$2" 2>/dev/null || return 1
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+freeport() { "$LG" freeport | awk '{ print $2 }'; }
+stop() { # PID: ends one process started here and forgets it
+	local p=$1 keep=() q
+	kill "$p" 2>/dev/null
+	for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
+	kill -9 "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	for q in "${pids[@]}"; do [ "$q" != "$p" ] && keep+=("$q"); done
+	pids=("${keep[@]}")
+}
+
+# 5,000 idle tunnels need 2 or more fds each in every hop: use the hard limit
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+NOFILE=$(ulimit -n)
+if [ "$NOFILE" != unlimited ] && [ $((NOFILE / 2 - 100)) -lt "$IDLE" ]; then
+	echo "bench: open-file limit $NOFILE: idle test lowered to $((NOFILE / 2 - 100)) tunnels" >&2
+	IDLE=$((NOFILE / 2 - 100))
+fi
+
+start sink "$bin/sink"
+SINK_PID=$LAST_PID
+SP=$(announced_port sink)
+TARGET=127.0.0.1:$SP
+start upstream "$bin/upstream" --pipe-size 1048576
+UP_PID=$LAST_PID
+UP=$(announced_port upstream)
+
+start_bare() { # NAME: a barerelay in front of the upstream; sets B_PID, B_PORT
+	local pipe=()
+	[ "$BARE_PIPE" != 0 ] && pipe=(--pipe-size "$BARE_PIPE")
+	start "$1" "$bin/barerelay" -u "127.0.0.1:$UP" "${pipe[@]}"
+	B_PID=$LAST_PID
+	B_PORT=$(announced_port "$1")
+}
+start_s2h() { # NAME [OPTIONS...]: a socks2http in front of the upstream; sets S_PID, S_PORT
+	local name=$1
+	shift
+	S_PORT=$(freeport)
+	# shellcheck disable=SC2086
+	start "$name" "$S2H" -l "127.0.0.1:$S_PORT" -x "http://127.0.0.1:$UP" -q "$@" $S2H_ARGS
+	S_PID=$LAST_PID
+	wait_port "$S_PORT" "$S_PID" || die "socks2http did not start: $(cat "$out/$name.err")"
+}
+start_cntlm() { # NAME: sets C_PID, C_PORT ("" when it does not run)
+	C_PID="" C_PORT=""
+	[ "$PEERS" = 1 ] && command -v cntlm >/dev/null || return 0
+	local port lport
+	port=$(freeport)
+	lport=$(freeport)
+	# -c /dev/null: not the system's /etc/cntlm.conf; the credentials are dummies (the
+	# upstream ignores Proxy-Authorization)
+	start "$1" cntlm -f -c /dev/null -u bench -p bench -d bench -l "127.0.0.1:$lport" -O "127.0.0.1:$port" \
+		"127.0.0.1:$UP"
+	wait_port "$port" "$LAST_PID" || { echo "bench: cntlm did not start (left out)" >&2; return 0; }
+	C_PID=$LAST_PID C_PORT=$port
+}
+start_dante() { # NAME: sets D_PID, D_PORT ("" when it does not run)
+	D_PID="" D_PORT=""
+	[ "$PEERS" = 1 ] && command -v danted >/dev/null || return 0
+	local port
+	port=$(freeport)
+	cat >"$out/$1.conf" <<EOF
+logoutput: $out/$1.log
+internal: 127.0.0.1 port = $port
+external: 127.0.0.1
+clientmethod: none
+socksmethod: none
+user.privileged: root
+user.unprivileged: nobody
+client pass { from: 127.0.0.0/8 to: 0.0.0.0/0 }
+socks pass { from: 127.0.0.0/8 to: 0.0.0.0/0 command: connect }
+route {
+	from: 0.0.0.0/0 to: 0.0.0.0/0 via: 127.0.0.1 port = $UP
+	proxyprotocol: http_v1.0
+	command: connect
+}
+EOF
+	start "$1" danted -f "$out/$1.conf" -p "$out/$1.pid"
+	wait_port "$port" "$LAST_PID" || { echo "bench: danted did not start (left out)" >&2; return 0; }
+	D_PID=$LAST_PID D_PORT=$port
+}
+
+start_bare barerelay
+BARE_PID=$B_PID BARE=$B_PORT
+start_s2h socks2http
+S2H_PID=$S_PID S2HP=$S_PORT
+start_cntlm cntlm
+CNTLM_PID=$C_PID CNTLM=$C_PORT
+start_dante danted
+DANTE_PID=$D_PID DANTE=$D_PORT
+
+# the routes: NAME ROUTE PID-whose-CPU-counts BULK-BYTES
+routes=("direct connect@127.0.0.1:$UP $UP_PID $BYTES"
+	"bare connect@127.0.0.1:$BARE $BARE_PID $BYTES"
+	"s2h socks5@127.0.0.1:$S2HP $S2H_PID $BYTES")
+[ -n "$CNTLM" ] && routes+=("cntlm socks5@127.0.0.1:$CNTLM $CNTLM_PID $PEER_BYTES")
+[ -n "$DANTE" ] && routes+=("dante socks5@127.0.0.1:$DANTE $DANTE_PID $PEER_BYTES")
+
+RAW=$out/results.txt
+: >"$RAW"
+run() { # NAME loadgen-args...: the result line, tagged with NAME, into $RAW
+	local name=$1 line rc
+	shift
+	line=$("$LG" "$@" 2>>"$out/loadgen.err")
+	rc=$?
+	[ -n "$line" ] && echo "$line" | sed "s/^\([a-z]*\) /\1 name=$name /" >>"$RAW"
+	if [ $rc -ne 0 ]; then
+		echo "bench: FAILED: loadgen $* ($(tail -1 "$out/loadgen.err"))" >&2
+		echo "fail name=$name $*" >>"$RAW"
+	fi
+	return $rc
+}
+pidarg() { [ "$1" = - ] && return; echo "--pid $1"; }
+
+# every route carries a small transfer both ways before anything is measured; a peer
+# that cannot is left out
+ok_routes=()
+for r in "${routes[@]}"; do
+	set -- $r
+	if "$LG" bulk "$2" "$TARGET" down 1048576 >/dev/null 2>>"$out/loadgen.err" &&
+		"$LG" bulk "$2" "$TARGET" up 1048577 >/dev/null 2>>"$out/loadgen.err"; then
+		ok_routes+=("$r")
+	else
+		case $1 in cntlm | dante) echo "bench: $1 failed the check transfer (left out)" >&2 ;;
+		*) die "$1 ($2) failed the check transfer: $(tail -1 "$out/loadgen.err")" ;;
+		esac
+	fi
+done
+routes=("${ok_routes[@]}")
+names=()
+for r in "${routes[@]}"; do set -- $r; names+=("$1"); done
+has() { local n; for n in "${names[@]}"; do [ "$n" = "$1" ] && return 0; done; return 1; }
+
+elapsed() { awk -v a="$T_START" -v b="$(date +%s.%N)" 'BEGIN { printf "%3.0fs", b - a }'; }
+echo "bench: $(elapsed) bulk ($BULK_REPS x down+up per route: ${names[*]})..." >&2
+# "raw" (loadgen straight to the sink, no proxy) shows what loopback TCP itself does here
+bulk_routes=("raw raw@127.0.0.1:0 - $BYTES" "${routes[@]}")
+for rep in $(seq "$BULK_REPS"); do
+	for dir in down up; do
+		for r in "${bulk_routes[@]}"; do
+			set -- $r
+			# shellcheck disable=SC2046
+			run "$1" bulk "$2" "$TARGET" "$dir" "$4" $(pidarg "$3")
+		done
+	done
+done
+
+echo "bench: $(elapsed) latency ($LAT_REPS x $LAT_SAMPLES samples per route, interleaved)..." >&2
+# the peers in a run of their own: their slow tunnels' teardown would disturb the samples
+# that follow them
+latargs=() peerargs=()
+for r in "${routes[@]}"; do
+	set -- $r
+	case $1 in cntlm | dante) peerargs+=("$1=$2") ;; *) latargs+=("$1=$2") ;; esac
+done
+latargs+=("s2h4a=socks4a@127.0.0.1:$S2HP")
+for rep in $(seq "$LAT_REPS"); do
+	"$LG" lat "$TARGET" "$LAT_SAMPLES" "${latargs[@]}" 2>>"$out/loadgen.err" >>"$RAW" ||
+		echo "fail name=lat rep $rep" >>"$RAW"
+done
+if [ ${#peerargs[@]} -gt 0 ]; then
+	"$LG" lat "$TARGET" "$LAT_SAMPLES" "peerdirect=connect@127.0.0.1:$UP" "${peerargs[@]}" 2>>"$out/loadgen.err" \
+		>>"$RAW" || echo "fail name=peers-lat" >>"$RAW"
+fi
+
+echo "bench: $(elapsed) tunnel rate ($RATE_REPS x ${RATE_SECS}s per route, 64 clients)..." >&2
+for rep in $(seq "$RATE_REPS"); do
+	for r in "${routes[@]}"; do
+		set -- $r
+		# shellcheck disable=SC2046
+		run "$1" rate "$2" "$TARGET" 64 "$RATE_SECS" $(pidarg "$3")
+	done
+done
+
+echo "bench: $(elapsed) idle tunnels ($IDLE per bridge, fresh instances)..." >&2
+for p in "$BARE_PID" "$S2H_PID" $CNTLM_PID $DANTE_PID; do stop "$p"; done
+start_bare barerelay-idle
+run bare idle "connect@127.0.0.1:$B_PORT" "$TARGET" "$IDLE" --pid "$B_PID"
+stop "$B_PID"
+start_s2h socks2http-idle --max-tunnels 10000
+# socks2http lowers --max-tunnels to what its open-file limit allows (it says so): above
+# that, clients wait in the backlog, so it gets as many as it takes, and a --workers run
+# (one fd limit per process) is added to reach the full count
+S2H_CAP=$(sed -n 's/.*--max-tunnels [0-9]* lowered to \([0-9]*\).*/\1/p' "$out/socks2http-idle.err" | head -1)
+S2H_IDLE=$IDLE
+[ -n "$S2H_CAP" ] && [ "$S2H_CAP" -lt "$IDLE" ] && S2H_IDLE=$((S2H_CAP - 28))
+run s2h idle "socks5@127.0.0.1:$S_PORT" "$TARGET" "$S2H_IDLE" --pid "$S_PID"
+stop "$S_PID"
+if [ "$S2H_IDLE" -lt "$IDLE" ]; then
+	NW=$(((IDLE + S2H_IDLE - 1) / S2H_IDLE))
+	start_s2h socks2http-idle-workers --max-tunnels 10000 --workers "$NW"
+	run s2hw idle "socks5@127.0.0.1:$S_PORT" "$TARGET" "$IDLE" --pid "$S_PID"
+	stop "$S_PID"
+fi
+if has cntlm; then
+	start_cntlm cntlm-idle
+	[ -n "$C_PID" ] && run cntlm idle "socks5@127.0.0.1:$C_PORT" "$TARGET" "$IDLE" --pid "$C_PID"
+	[ -n "$C_PID" ] && stop "$C_PID"
+fi
+if has dante; then
+	start_dante danted-idle
+	[ -n "$D_PID" ] && run dante idle "socks5@127.0.0.1:$D_PORT" "$TARGET" "$IDLE" --pid "$D_PID"
+	[ -n "$D_PID" ] && stop "$D_PID"
+fi
+
+# ---- the table ----
+set +u # absent figures are empty strings
+# val KIND NAME DIR FIELD: FIELD over the matching result lines, in run order (DIR "" = any)
+val() {
+	awk -v k="$1" -v n="name=$2" -v d="dir=$3" -v f="$4" '
+		$1 == k && $2 == n && (d == "dir=" || index($0, " " d " ")) {
+			for (i = 3; i <= NF; i++) if (index($i, f "=") == 1) print substr($i, length(f) + 2)
+		}' "$RAW"
+}
+med() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+sum() { awk '{ s += $1 } END { if (NR) print s }'; }
+isnum() { [[ $1 =~ ^-?[0-9]+(\.[0-9]*)?(e[+-]?[0-9]+)?$ ]]; }
+fmt() { isnum "$2" || { echo "${2:--}"; return; }; awk -v v="$2" -v f="$1" 'BEGIN { printf f, v }'; }
+ratio() { isnum "$1" && isnum "$2" || return; awk -v a="$1" -v b="$2" 'BEGIN { if (b != 0) printf "%.3f", a / b }'; }
+# paired KIND DIR FIELD A B [BASE]: rep by rep, A/B (or (A-BASE)/(B-BASE)), each rep's
+# routes having run back to back; prints "median min max"
+paired() {
+	paste <(val "$1" "$4" "$2" "$3") <(val "$1" "$5" "$2" "$3") <(if [ -n "$6" ]; then val "$1" "$6" "$2" "$3"; fi) |
+		awk '$1 != "" && $2 != "" { b = ($3 == "") ? 0 : $3; if ($2 - b != 0) print ($1 - b) / ($2 - b) }' |
+		sort -g | awk '{ a[NR] = $1 } END { if (NR) printf "%.3f %.3f %.3f\n", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2, a[1], a[NR] }'
+}
+pr() { [ -z "$1" ] && { echo "-"; return; }; set -- $1; [ "$2" = "$3" ] && echo "$1" || echo "$1 ($2-$3)"; }
+verdict() { # VALUE OP LIMIT
+	case $1 in stalled*) echo FAIL; return ;; esac
+	isnum "$1" || { echo "-"; return; }
+	awk -v r="$1" -v op="$2" -v l="$3" 'BEGIN { ok = (op == ">=") ? (r >= l) : (r <= l); print ok ? "PASS" : "FAIL" }'
+}
+first() { set -- $1; echo "$1"; }
+
+cols=(raw direct bare s2h cntlm dante)
+declare -A M
+for n in "${cols[@]}"; do
+	for d in down up; do
+		M[tp_$d,$n]=$(val bulk "$n" "$d" gibps | med)
+		c=$(val bulk "$n" "$d" cpu | sum)
+		b=$(val bulk "$n" "$d" bytes | sum)
+		case $n in raw) ;; *) [ -n "$c" ] && M[cpu_$d,$n]=$(awk -v c="$c" -v b="$b" 'BEGIN { printf "%.4f", c / (b / 1073741824) }') ;; esac
+	done
+	M[rate,$n]=$(val rate "$n" "" per_s | med)
+	M[rateus,$n]=$(val rate "$n" "" cpu_us_per_tunnel | med)
+	M[idlen,$n]=$(val idle "$n" "" tunnels | med)
+	M[idle,$n]=$(val idle "$n" "" bytes_per_tunnel | med)
+	M[idlepss,$n]=$(val idle "$n" "" pss_bytes_per_tunnel | med)
+	M[slab,$n]=$(val idle "$n" "" slab_bytes_per_tunnel | med)
+	[ "$(val idle "$n" "" stalled)" = 1 ] && M[idle,$n]="stalled@${M[idlen,$n]}" M[idlepss,$n]="-" M[slab,$n]="-"
+done
+M[idle,s2hw]=$(val idle s2hw "" bytes_per_tunnel | med)
+for n in direct bare s2h s2h4a peerdirect cntlm dante; do
+	M[lat50,$n]=$(val lat "$n" "" median_us | med)
+	M[lat99,$n]=$(val lat "$n" "" p99_us | med)
+done
+for n in bare s2h s2h4a cntlm dante; do
+	base=direct
+	case $n in cntlm | dante) base=peerdirect ;; esac # measured in the peers' own run
+	for q in 50 99; do
+		isnum "${M[lat$q,$n]}" && M[add$q,$n]=$(awk -v a="${M[lat$q,$n]}" -v b="${M[lat$q,$base]}" 'BEGIN { printf "%.1f", a - b }')
+	done
+done
+# the verdicts: s2h against bare, rep by rep
+P_down=$(paired bulk down gibps s2h bare)
+P_up=$(paired bulk up gibps s2h bare)
+P_cpu_down=$(ratio "${M[cpu_down,s2h]}" "${M[cpu_down,bare]}")
+P_cpu_up=$(ratio "${M[cpu_up,s2h]}" "${M[cpu_up,bare]}")
+P_lat5=$(paired lat "" median_us s2h bare direct)
+P_lat4a=$(paired lat "" median_us s2h4a bare direct)
+P_lat5_99=$(paired lat "" p99_us s2h bare direct)
+P_lat4a_99=$(paired lat "" p99_us s2h4a bare direct)
+P_rate=$(paired rate "" per_s s2h bare)
+P_rateus=$(paired rate "" cpu_us_per_tunnel s2h bare)
+
+row() { # LABEL direct bare s2h cntlm dante TARGET S2H/BARE VERDICT
+	printf "%-36s %9s %15s %15s %15s %15s  %-13s %-21s %s\n" "$@"
+}
+x() { # VALUE BASE FORMAT: "v (r x)"
+	isnum "$1" || { echo "${1:--}"; return; }
+	printf "%s (%sx)" "$(fmt "$3" "$1")" "$(fmt %.2f "$(ratio "$1" "$2")")"
+}
+T_END=$(date +%s.%N)
+# what the rest of the machine did meanwhile: all CPU time but ours (this script's tree,
+# the waited-for loadgens included), and the hypervisor's steal
+OURS=$("$LG" cpu $$)
+NOISE=$(awk -v s0="$STAT0" -v t0="$T_START" -v t1="$T_END" -v ours="$OURS" -v n="$(nproc)" -v hz="$(getconf CLK_TCK)" '
+	/^cpu / { split(s0, a, " "); busy = ($2 + $3 + $4 + $7 + $8 - a[1]) / hz; steal = ($9 - a[2]) / hz
+		wall = (t1 - t0) * n
+		printf "other processes %.0f%%, steal %.0f%% of the machine during the run", 100 * (busy - ours) / wall, 100 * steal / wall }' /proc/stat)
+HOST_CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+REV=$(git -C "$top" rev-parse --short HEAD 2>/dev/null)
+[ -n "$(git -C "$top" status --porcelain -- src include 2>/dev/null)" ] && REV="$REV, with uncommitted changes in src/ include/"
+gib() { awk -v b="$1" 'BEGIN { printf "%g", b / 1073741824 }'; }
+
+echo
+echo "socks2http benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'): $("$S2H" -V 2>&1 | head -1) ($REV)"
+echo "machine: nproc=$(nproc), $HOST_CPU, kernel $(uname -r); loopback only; load average $LOAD0 at the start;"
+echo "  $NOISE"
+echo "bulk: $(gib "$BYTES") GiB per transfer (peers $(gib "$PEER_BYTES") GiB), $BULK_REPS reps; latency: $LAT_SAMPLES samples x $LAT_REPS reps;" \
+	"rate: 64 clients, ${RATE_SECS}s x $RATE_REPS reps; idle: $IDLE tunnels"
+echo "loopback TCP with no proxy at all (loadgen <-> sink): $(fmt %.3f "${M[tp_down,raw]}") GiB/s down, $(fmt %.3f "${M[tp_up,raw]}") GiB/s up"
+echo "upstream (splice, 1 MiB pipes): $(fmt %.3f "${M[cpu_down,direct]}") / $(fmt %.3f "${M[cpu_up,direct]}") CPU s per GiB down / up (direct);" \
+	"barerelay pipe: $([ "$BARE_PIPE" = 0 ] && echo "kernel default (64 KiB)" || echo "$BARE_PIPE B");" \
+	"socks2http: -q${S2H_ARGS:+ $S2H_ARGS} (the idle test adds --max-tunnels 10000)"
+echo
+row "" direct "bare relay" socks2http cntlm dante target "s2h/bare (range)" ""
+row "bulk download, GiB/s (x direct)" "$(fmt %.3f "${M[tp_down,direct]}")" \
+	"$(x "${M[tp_down,bare]}" "${M[tp_down,direct]}" %.3f)" "$(x "${M[tp_down,s2h]}" "${M[tp_down,direct]}" %.3f)" \
+	"$(x "${M[tp_down,cntlm]}" "${M[tp_down,direct]}" %.3f)" "$(x "${M[tp_down,dante]}" "${M[tp_down,direct]}" %.3f)" \
+	">= 0.95x bare" "$(pr "$P_down")" "$(verdict "$(first "$P_down")" ">=" 0.95)"
+row "bulk upload, GiB/s (x direct)" "$(fmt %.3f "${M[tp_up,direct]}")" \
+	"$(x "${M[tp_up,bare]}" "${M[tp_up,direct]}" %.3f)" "$(x "${M[tp_up,s2h]}" "${M[tp_up,direct]}" %.3f)" \
+	"$(x "${M[tp_up,cntlm]}" "${M[tp_up,direct]}" %.3f)" "$(x "${M[tp_up,dante]}" "${M[tp_up,direct]}" %.3f)" \
+	">= 0.95x bare" "$(pr "$P_up")" "$(verdict "$(first "$P_up")" ">=" 0.95)"
+row "bridge CPU s per GiB, download" - "$(fmt %.3f "${M[cpu_down,bare]}")" "$(fmt %.3f "${M[cpu_down,s2h]}")" \
+	"$(fmt %.3f "${M[cpu_down,cntlm]}")" "$(fmt %.3f "${M[cpu_down,dante]}")" "<= 1.2x bare" "${P_cpu_down:--}" \
+	"$(verdict "$P_cpu_down" "<=" 1.2)"
+row "bridge CPU s per GiB, upload" - "$(fmt %.3f "${M[cpu_up,bare]}")" "$(fmt %.3f "${M[cpu_up,s2h]}")" \
+	"$(fmt %.3f "${M[cpu_up,cntlm]}")" "$(fmt %.3f "${M[cpu_up,dante]}")" "<= 1.2x bare" "${P_cpu_up:--}" \
+	"$(verdict "$P_cpu_up" "<=" 1.2)"
+row "connect->echo SOCKS5, median us" "$(fmt %.1f "${M[lat50,direct]}")" "$(fmt %.1f "${M[lat50,bare]}")" \
+	"$(fmt %.1f "${M[lat50,s2h]}")" "$(fmt %.1f "${M[lat50,cntlm]}")" "$(fmt %.1f "${M[lat50,dante]}")" "" "" ""
+row "  added over direct, median us" - "$(fmt %.1f "${M[add50,bare]}")" "$(fmt %.1f "${M[add50,s2h]}")" \
+	"$(fmt %.1f "${M[add50,cntlm]}")" "$(fmt %.1f "${M[add50,dante]}")" "<= 1.3x bare" "$(pr "$P_lat5")" \
+	"$(verdict "$(first "$P_lat5")" "<=" 1.3)"
+row "  p99 us" "$(fmt %.1f "${M[lat99,direct]}")" "$(fmt %.1f "${M[lat99,bare]}")" "$(fmt %.1f "${M[lat99,s2h]}")" \
+	"$(fmt %.1f "${M[lat99,cntlm]}")" "$(fmt %.1f "${M[lat99,dante]}")" "" "" ""
+row "  added over direct, p99 us" - "$(fmt %.1f "${M[add99,bare]}")" "$(fmt %.1f "${M[add99,s2h]}")" \
+	"$(fmt %.1f "${M[add99,cntlm]}")" "$(fmt %.1f "${M[add99,dante]}")" "(no target)" "$(pr "$P_lat5_99")" ""
+row "connect->echo SOCKS4a, median us" "$(fmt %.1f "${M[lat50,direct]}")" "$(fmt %.1f "${M[lat50,bare]}")" \
+	"$(fmt %.1f "${M[lat50,s2h4a]}")" - - "" "" ""
+row "  added over direct, median us" - "$(fmt %.1f "${M[add50,bare]}")" "$(fmt %.1f "${M[add50,s2h4a]}")" - - \
+	"<= 1.3x bare" "$(pr "$P_lat4a")" "$(verdict "$(first "$P_lat4a")" "<=" 1.3)"
+row "  p99 us" "$(fmt %.1f "${M[lat99,direct]}")" "$(fmt %.1f "${M[lat99,bare]}")" "$(fmt %.1f "${M[lat99,s2h4a]}")" - - "" "" ""
+row "  added over direct, p99 us" - "$(fmt %.1f "${M[add99,bare]}")" "$(fmt %.1f "${M[add99,s2h4a]}")" - - \
+	"(no target)" "$(pr "$P_lat4a_99")" ""
+row "new tunnels/s, 64 clients (x direct)" "$(fmt %.0f "${M[rate,direct]}")" \
+	"$(x "${M[rate,bare]}" "${M[rate,direct]}" %.0f)" "$(x "${M[rate,s2h]}" "${M[rate,direct]}" %.0f)" \
+	"$(x "${M[rate,cntlm]}" "${M[rate,direct]}" %.0f)" "$(x "${M[rate,dante]}" "${M[rate,direct]}" %.0f)" \
+	">= 0.9x bare" "$(pr "$P_rate")" "$(verdict "$(first "$P_rate")" ">=" 0.9)"
+row "  bridge CPU us per tunnel" - "$(fmt %.1f "${M[rateus,bare]}")" "$(fmt %.1f "${M[rateus,s2h]}")" \
+	"$(fmt %.1f "${M[rateus,cntlm]}")" "$(fmt %.1f "${M[rateus,dante]}")" "(no target)" "$(pr "$P_rateus")" ""
+row "memory per idle tunnel, B (VmRSS)" - "$(fmt %.0f "${M[idle,bare]}")" "$(fmt %.0f "${M[idle,s2h]}")" \
+	"$(fmt %.0f "${M[idle,cntlm]}")" "$(fmt %.0f "${M[idle,dante]}")" "<= 1024 B" \
+	"$(ratio "${M[idle,s2h]}" "${M[idle,bare]}")" "$(verdict "${M[idle,s2h]}" "<=" 1024)"
+row "  PSS growth per tunnel, B" - "$(fmt %.0f "${M[idlepss,bare]}")" "$(fmt %.0f "${M[idlepss,s2h]}")" \
+	"$(fmt %.0f "${M[idlepss,cntlm]}")" "$(fmt %.0f "${M[idlepss,dante]}")" "" "" ""
+row "  kernel slab growth per tunnel, B" - "$(fmt %.0f "${M[slab,bare]}")" "$(fmt %.0f "${M[slab,s2h]}")" \
+	"$(fmt %.0f "${M[slab,cntlm]}")" "$(fmt %.0f "${M[slab,dante]}")" "(no target)" "" ""
+row "  idle tunnels held" - "${M[idlen,bare]:--}" "${M[idlen,s2h]:--}" "${M[idlen,cntlm]:--}" "${M[idlen,dante]:--}" \
+	"$IDLE" "" ""
+if isnum "${M[idle,s2hw]}"; then
+	row "  socks2http --workers $NW, B" - - "$(fmt %.0f "${M[idle,s2hw]}")" - - "<= 1024 B" "" \
+		"$(verdict "${M[idle,s2hw]}" "<=" 1024)"
+	row "  idle tunnels held" - - "$(val idle s2hw "" tunnels)" - - "$IDLE" "" ""
+fi
+echo
+[ -n "$S2H_CAP" ] && [ "$S2H_CAP" -lt "$IDLE" ] &&
+	echo "socks2http lowered --max-tunnels to $S2H_CAP at ulimit -n $NOFILE (its own warning), so one worker held $S2H_IDLE idle tunnels;" &&
+	echo "  the --workers $NW row holds all $IDLE (one open-file limit per process)."
+for f in "$out"/socks2http*.err; do # what socks2http itself had to say (it runs with -q)
+	[ -s "$f" ] && sed -e 's/^[^ ]* socks2http\[[0-9]*\] /  /' -e "s|^|$(basename "$f" .err):|" "$f" | sort -u | head -5
+done
+if [ "$PEERS" != 1 ]; then
+	echo "cntlm, danted: left out (BENCH_PEERS=$PEERS)."
+else
+	has cntlm || echo "cntlm: not installed or not working (apt-get install -y cntlm): its column is empty."
+	has dante || echo "danted: not installed or not working (apt-get install -y dante-server): its column is empty."
+fi
+echo "s2h/bare: the median over reps of socks2http's figure over the bare relay's from the same rep (range over reps);"
+echo "  latency: of the figures added over direct; CPU per GiB: over all reps' bytes. 'x direct': ratio of medians."
+echo "Kernel slab growth is machine-wide (/proc/meminfo): every hop's sockets (loadgen, bridge, upstream, sink)"
+echo "  and the bridge's pipes if it keeps any; other activity on the machine adds noise to it."
+echo "CPU and memory are summed over the bridge's process tree (danted forks; cntlm is threaded); a forked child's"
+echo "  shared pages count again in its RSS, not in PSS."
+isnum "${M[lat50,peerdirect]}" && echo "The peers' latency comes from a run of their own (direct there:" \
+	"$(fmt %.1f "${M[lat50,peerdirect]}") us median, $(fmt %.1f "${M[lat99,peerdirect]}") us p99)."
+fails=$(grep -c '^fail' "$RAW")
+ownfails=$(grep '^fail' "$RAW" | grep -vc -e "^fail name=cntlm" -e "^fail name=dante" -e "^fail name=peers")
+echo "raw results: $RAW ($fails failed runs, $((fails - ownfails)) of them the peers');" \
+	"total time $(awk -v a="$T_START" -v b="$T_END" 'BEGIN { printf "%.0f", b - a }') s"
+[ "$ownfails" -eq 0 ]

@@ -101,10 +101,8 @@ static void fill(struct prewarm *pw, const struct resolver_result *res)
 		if (s->state != SPARE_FREE)
 			continue;
 		const struct sockaddr_storage *a = &res->addr[0];
-		int fd = socket(a->ss_family, SOCK_STREAM, 0);
-		if (fd < 0 || server_set_nonblock(fd) < 0) {
-			if (fd >= 0)
-				close(fd);
+		int fd = server_socket(a->ss_family);
+		if (fd < 0) {
 			failed(pw, "socket", errno);
 			return;
 		}

@@ -32,6 +32,60 @@ int server_set_nonblock(int fd)
 
 static void stop_now(struct server *s);
 
+int server_socket(int family)
+{
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+	return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+#else
+	int fd = socket(family, SOCK_STREAM, 0);
+	if (fd >= 0 && server_set_nonblock(fd) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+#endif
+}
+
+int server_pipe_get(struct server *s, int fds[2])
+{
+	if (s->npipes > 0) {
+		s->npipes--;
+		fds[0] = s->pipe_pool[s->npipes][0];
+		fds[1] = s->pipe_pool[s->npipes][1];
+		return 0;
+	}
+	if (!server_pipe_room(s)) {
+		if (!s->splice_budget_logged) {
+			log_info("splice(2) pipes wait for free file descriptors: relaying through buffers meanwhile "
+				 "(raise 'ulimit -n' or lower --max-tunnels)");
+			s->splice_budget_logged = 1;
+		}
+		return -1;
+	}
+#ifdef HAVE_SPLICE
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
+		s->pipe_fds += 2;
+		return 0;
+	}
+#endif
+	return -1;
+}
+
+void server_pipe_put(struct server *s, int rd, int wr, int empty)
+{
+	if (empty && s->npipes < sizeof(s->pipe_pool) / sizeof(s->pipe_pool[0])) {
+		s->pipe_pool[s->npipes][0] = rd;
+		s->pipe_pool[s->npipes][1] = wr;
+		s->npipes++;
+		return;
+	}
+	close(rd);
+	close(wr);
+	s->pipe_fds -= 2;
+}
+
 int server_pipe_room(const struct server *s)
 {
 	return s->fd_limit == 0 ||
@@ -77,8 +131,21 @@ static void maybe_resume(struct server *s)
 		listeners_set(s, 1);
 }
 
+/* Closes the pooled pipes: with no tunnel left the bridge holds only what it started with. */
+static void drain_pipe_pool(struct server *s)
+{
+	while (s->npipes > 0) {
+		s->npipes--;
+		close(s->pipe_pool[s->npipes][0]);
+		close(s->pipe_pool[s->npipes][1]);
+		s->pipe_fds -= 2;
+	}
+}
+
 void server_tunnel_closed(struct server *s)
 {
+	if (s->ntunnels == 0)
+		drain_pipe_pool(s);
 	if (s->stopping && s->ntunnels == 0) {
 		log_info("all tunnels closed");
 		stop_now(s);
@@ -337,5 +404,6 @@ void server_destroy(struct server *s)
 	}
 	server_gen_put(s->gen);
 	s->gen = NULL;
+	drain_pipe_pool(s);
 	bufpool_destroy(&s->pool);
 }

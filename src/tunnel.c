@@ -216,35 +216,10 @@ static void arm_timer(struct tunnel *t, double secs)
 	ev_timer_start(loop_of(t), &t->timer);
 }
 
-/* The only teardown: every watcher, the lookup, both fds, the buffers, one log line. */
-static void tunnel_close(struct tunnel *t, const char *reason)
+/* The tunnel's one line: who, what, through which proxy, with what outcome. */
+static void log_summary(const struct tunnel *t, const char *reason)
 {
-	struct server *srv = t->srv;
 	char reply[16];
-
-	side_watch(t, &t->client, 0);
-	side_watch(t, &t->up, 0);
-	side_watch(t, &t->alt, 0);
-	ev_timer_stop(srv->loop, &t->timer);
-	if (t->alt.fd >= 0)
-		close(t->alt.fd);
-	resolver_cancel(t->gen->resolver, &t->rw);
-	if (t->client.fd >= 0)
-		close(t->client.fd);
-	if (t->up.fd >= 0)
-		close(t->up.fd);
-	t->client.fd = t->up.fd = -1;
-	for (int d = 0; d < 2; d++) {
-		if (t->sp[d].state == SP_ON) {
-			close(t->sp[d].rd);
-			close(t->sp[d].wr);
-			srv->pipe_fds -= 2;
-		}
-	}
-	buf_release(&srv->pool, &t->c2u, 1);
-	buf_release(&srv->pool, &t->u2c, 1);
-	free(t->req);
-	free(t->addrs);
 
 	if (t->reply < 0)
 		strcpy(reply, "-");
@@ -261,8 +236,36 @@ static void tunnel_close(struct tunnel *t, const char *reason)
 	log_info("tunnel client=%s socks=%s target=%s proxy=%s http=%s reply=%s up=%llu down=%llu time=%.3fs reason=%s",
 		 t->client_text, socks, t->target[0] ? t->target : "-", proxy_name(t), http, reply,
 		 (unsigned long long)t->up_bytes, (unsigned long long)t->down_bytes,
-		 ev_now(srv->loop) - t->started, reason);
+		 ev_now(t->srv->loop) - t->started, reason);
+}
 
+/* The only teardown: every watcher, the lookup, both fds, the buffers, one log line. */
+static void tunnel_close(struct tunnel *t, const char *reason)
+{
+	struct server *srv = t->srv;
+
+	side_watch(t, &t->client, 0);
+	side_watch(t, &t->up, 0);
+	side_watch(t, &t->alt, 0);
+	ev_timer_stop(srv->loop, &t->timer);
+	if (t->alt.fd >= 0)
+		close(t->alt.fd);
+	resolver_cancel(t->gen->resolver, &t->rw);
+	if (t->client.fd >= 0)
+		close(t->client.fd);
+	if (t->up.fd >= 0)
+		close(t->up.fd);
+	t->client.fd = t->up.fd = -1;
+	for (int d = 0; d < 2; d++)
+		if (t->sp[d].state == SP_ON)
+			server_pipe_put(srv, t->sp[d].rd, t->sp[d].wr, t->sp[d].bytes == 0);
+	buf_release(&srv->pool, &t->c2u, 1);
+	buf_release(&srv->pool, &t->u2c, 1);
+	free(t->req);
+	free(t->addrs);
+
+	if (log_enabled(LOG_LVL_INFO))
+		log_summary(t, reason);
 	server_gen_put(t->gen);
 	if (t->prev)
 		t->prev->next = t->next;
@@ -711,7 +714,7 @@ static int start_attempt(struct tunnel *t, struct side *a, uint8_t *which, ev_ts
 	char addr[64];
 
 	*which = (uint8_t)t->addr_idx++;
-	int fd = socket(sa->ss_family, SOCK_STREAM, 0);
+	int fd = server_socket(sa->ss_family);
 	if (fd < 0) {
 		int e = errno;
 		if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
@@ -721,11 +724,6 @@ static int start_attempt(struct tunnel *t, struct side *a, uint8_t *which, ev_ts
 		}
 		log_error("%s: cannot create a socket for proxy %s: %s", t->client_text, up->display, strerror(e));
 		return -1;
-	}
-	if (server_set_nonblock(fd) < 0) {
-		close(fd);
-		fail_reply(t, SOCKS5_REP_GENERAL_FAILURE, "out-of-resources");
-		return -2;
 	}
 	tune_socket(fd);
 	if (connect(fd, (const struct sockaddr *)sa, sockaddr_len(sa)) < 0 && errno != EINPROGRESS) {
@@ -917,13 +915,12 @@ static void maybe_splice(struct tunnel *t, int dir)
 		return;
 #ifdef HAVE_SPLICE
 	int fds[2];
-	if (!t->gen->cfg->splice)
+	if (!t->gen->cfg->splice) {
 		sp->state = SP_NEVER;
-	else if (server_pipe_room(t->srv) && pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
+	} else if (server_pipe_get(t->srv, fds) == 0) {
 		sp->rd = fds[0];
 		sp->wr = fds[1];
 		sp->state = SP_ON;
-		t->srv->pipe_fds += 2;
 		buf_release(&t->srv->pool, dir_buf(t, dir), 1);
 	} /* else: buffers for now, a pipe may be had later */
 #else
@@ -944,9 +941,7 @@ static int pump(struct tunnel *t, int dir, int readable)
 		ssize_t n = sp->state == SP_ON ? splice_in(t, from, sp) : fill(t, from, dir_buf(t, dir));
 		if ((n == -EINVAL || n == -ENOSYS) && sp->state == SP_ON) { /* a socket that cannot splice */
 			if (sp->bytes == 0) {
-				close(sp->rd);
-				close(sp->wr);
-				t->srv->pipe_fds -= 2;
+				server_pipe_put(t->srv, sp->rd, sp->wr, 1);
 				sp->state = SP_NEVER;
 				n = fill(t, from, dir_buf(t, dir));
 			}

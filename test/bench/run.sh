@@ -20,7 +20,8 @@
 # Knobs (environment): BENCH_BYTES (1 GiB), BENCH_PEER_BYTES (256 MiB), BENCH_BULK_REPS (5),
 # BENCH_LAT_SAMPLES (2000), BENCH_LAT_REPS (3), BENCH_RATE_SECS (2), BENCH_RATE_REPS (3),
 # BENCH_IDLE (5000), BENCH_PEERS (1; 0 leaves cntlm and danted out), BENCH_BARE_PIPE
-# (barerelay's pipe size; 0 = the kernel's default), BENCH_S2H_ARGS (extra socks2http options).
+# (barerelay's pipe size; 0 = the kernel's default), BENCH_S2H_ARGS (extra socks2http options),
+# BENCH_FAR_MS (20: the far proxy's handshake), BENCH_FAR_SAMPLES (200), BENCH_PREWARM (8).
 set -u
 T_START=$(date +%s.%N)
 STAT0=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat) # busy and steal jiffies
@@ -42,6 +43,9 @@ IDLE=${BENCH_IDLE:-5000}
 PEERS=${BENCH_PEERS:-1}
 BARE_PIPE=${BENCH_BARE_PIPE:-0}
 S2H_ARGS=${BENCH_S2H_ARGS:-}
+FAR_MS=${BENCH_FAR_MS:-20}
+FAR_SAMPLES=${BENCH_FAR_SAMPLES:-200}
+PREWARM=${BENCH_PREWARM:-8}
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -379,6 +383,36 @@ x() { # VALUE BASE FORMAT: "v (r x)"
 	isnum "$1" || { echo "${1:--}"; return; }
 	printf "%s (%sx)" "$(fmt "$3" "$1")" "$(fmt %.2f "$(ratio "$1" "$2")")"
 }
+# ---- scaling and a far proxy ----
+# --workers: the tunnel rate with 1 and 2 worker processes (64 clients, same run)
+echo "bench: $(elapsed) --workers 1 and 2 (tunnel rate, $RATE_REPS x ${RATE_SECS}s each)..." >&2
+for rep in $(seq "$RATE_REPS"); do
+	for nw in 1 2; do
+		start_s2h "socks2http-w$nw" --workers "$nw"
+		run "s2hw$nw" rate "socks5@127.0.0.1:$S_PORT" "$TARGET" 64 "$RATE_SECS" --pid "$S_PID"
+		stop "$S_PID"
+	done
+done
+# --prewarm: an upstream that reads a new connection only FAR_MS after accepting it, as a
+# far proxy's TCP handshake would delay it; spare connections opened ahead have paid that
+echo "bench: $(elapsed) far proxy (${FAR_MS} ms handshake), --prewarm 0 and $PREWARM..." >&2
+start upstream-far "$bin/upstream" --handshake-ms "$FAR_MS"
+FAR_PID=$LAST_PID
+FAR=$(announced_port upstream-far)
+FAR0=127.0.0.1:$(freeport)
+start socks2http-far "$S2H" -l "$FAR0" -x "http://127.0.0.1:$FAR" -q
+FAR0_PID=$LAST_PID
+FARP=127.0.0.1:$(freeport)
+start socks2http-far-prewarm "$S2H" -l "$FARP" -x "http://127.0.0.1:$FAR" -q --prewarm "$PREWARM"
+FARP_PID=$LAST_PID
+wait_port "${FAR0##*:}" "$FAR0_PID" && wait_port "${FARP##*:}" "$FARP_PID" || die "socks2http (far) did not start"
+sleep 1 # the spares connect
+"$LG" lat "$TARGET" "$FAR_SAMPLES" "fardirect=connect@127.0.0.1:$FAR" "far0=socks5@$FAR0" "farN=socks5@$FARP" \
+	2>>"$out/loadgen.err" >>"$RAW" || echo "fail name=far lat" >>"$RAW"
+stop "$FAR0_PID"
+stop "$FARP_PID"
+stop "$FAR_PID"
+
 T_END=$(date +%s.%N)
 # what the rest of the machine did meanwhile: all CPU time but ours (this script's tree,
 # the waited-for loadgens included), and the hypervisor's steal
@@ -454,6 +488,16 @@ if isnum "${M[idle,s2hw]}"; then
 		"$(verdict "${M[idle,s2hw]}" "<=" 1024)"
 	row "  idle tunnels held" - - "$(val idle s2hw "" tunnels)" - - "$IDLE" "" ""
 fi
+echo
+W1=$(val rate s2hw1 "" per_s | med)
+W2=$(val rate s2hw2 "" per_s | med)
+echo "new tunnels/s, 64 clients: socks2http --workers 1: $(fmt %.0f "$W1"), --workers 2: $(fmt %.0f "$W2")" \
+	"($(fmt %.2f "$(ratio "$W2" "$W1")")x; medians of $RATE_REPS; the load generator and upstream share the 2 cores)"
+F0=$(val lat far0 "" median_us | med)
+FN=$(val lat farN "" median_us | med)
+FD=$(val lat fardirect "" median_us | med)
+echo "far proxy (${FAR_MS} ms TCP handshake), connect->echo median: direct CONNECT $(fmt %.0f "$FD") us," \
+	"socks2http $(fmt %.0f "$F0") us, socks2http --prewarm $PREWARM $(fmt %.0f "$FN") us ($FAR_SAMPLES sequential samples)"
 echo
 [ -n "$S2H_CAP" ] && [ "$S2H_CAP" -lt "$IDLE" ] &&
 	echo "socks2http lowered --max-tunnels to $S2H_CAP at ulimit -n $NOFILE (its own warning), so one worker held $S2H_IDLE idle tunnels;" &&

@@ -2,8 +2,10 @@
  * bottleneck: one thread, epoll, splice(2) relaying (relay.h).  It reads the request
  * header (peeked, so bytes after it stay in the socket), connects to the target, answers
  * "HTTP/1.1 200 Connection established", then relays.  Request headers are ignored.
- * Usage: upstream [-l ADDR:PORT] [--delay-ms N] [--pipe-size BYTES]
- *   --delay-ms N  holds each 200 answer N ms (emulates a far proxy)
+ * Usage: upstream [-l ADDR:PORT] [--delay-ms N] [--handshake-ms N] [--pipe-size BYTES]
+ *   --delay-ms N      holds each 200 answer N ms (emulates a far proxy)
+ *   --handshake-ms N  reads a new connection only N ms after accept (a far proxy's TCP
+ *                     handshake, which a connection opened ahead of time has paid already)
  * Prints "port N" on stdout once listening. */
 #include "relay.h"
 
@@ -23,6 +25,11 @@ struct conn {
 static int ep;
 static double delay_s;
 static struct conn *dq_head, *dq_tail, *graveyard;
+/* --handshake-ms: a new connection's first bytes are read only this long after accept,
+ * as if its TCP handshake had taken a round trip to a far proxy; a connection that was
+ * opened ahead of time (socks2http --prewarm) has long paid it */
+static double handshake_s;
+static struct conn *hq_head, *hq_tail;
 
 static const char OK200[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 
@@ -162,10 +169,12 @@ int main(int argc, char **argv)
 			spec = argv[++i];
 		else if (strcmp(argv[i], "--delay-ms") == 0 && i + 1 < argc)
 			delay_s = atof(argv[++i]) / 1000.0;
+		else if (strcmp(argv[i], "--handshake-ms") == 0 && i + 1 < argc)
+			handshake_s = atof(argv[++i]) / 1000.0;
 		else if (strcmp(argv[i], "--pipe-size") == 0 && i + 1 < argc)
 			relay_pipe_size = atoi(argv[++i]);
 		else {
-			fprintf(stderr, "usage: upstream [-l ADDR:PORT] [--delay-ms N] [--pipe-size BYTES]\n");
+			fprintf(stderr, "usage: upstream [-l ADDR:PORT] [--delay-ms N] [--handshake-ms N] [--pipe-size BYTES]\n");
 			return 2;
 		}
 	}
@@ -182,6 +191,12 @@ int main(int argc, char **argv)
 			double ms = (dq_head->due - now_s()) * 1000.0;
 			timeout = ms <= 0 ? 0 : (int)ms + 1;
 		}
+		if (hq_head) {
+			double ms = (hq_head->due - now_s()) * 1000.0;
+			int t = ms <= 0 ? 0 : (int)ms + 1;
+			if (timeout < 0 || t < timeout)
+				timeout = t;
+		}
 		int n = epoll_wait(ep, evs, 256, timeout);
 		for (int i = 0; i < n; i++) {
 			struct relay_end *end = evs[i].data.ptr;
@@ -194,6 +209,16 @@ int main(int argc, char **argv)
 					struct conn *c = calloc(1, sizeof(*c));
 					relay_init(&c->r, fd, -1);
 					c->r.ev[0] = EPOLLIN;
+					if (handshake_s > 0) {
+						c->due = now_s() + handshake_s;
+						c->next = NULL;
+						if (hq_tail)
+							hq_tail->next = c;
+						else
+							hq_head = c;
+						hq_tail = c;
+						continue;
+					}
 					struct epoll_event e = {.events = EPOLLIN, .data.ptr = &c->r.end[0]};
 					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
 				}
@@ -223,6 +248,14 @@ int main(int argc, char **argv)
 			}
 		}
 		double now = now_s();
+		while (hq_head && hq_head->due <= now) {
+			struct conn *c = hq_head;
+			hq_head = c->next;
+			if (hq_head == NULL)
+				hq_tail = NULL;
+			struct epoll_event e = {.events = EPOLLIN, .data.ptr = &c->r.end[0]};
+			epoll_ctl(ep, EPOLL_CTL_ADD, c->r.fd[0], &e);
+		}
 		while (dq_head && dq_head->due <= now) {
 			struct conn *c = dq_head;
 			dq_head = c->next;

@@ -214,12 +214,12 @@ def socks2http(binary, request):
     reports; the log is printed (shown by pytest when the test fails)."""
     started = []
 
-    def start(*args, listen=("127.0.0.1:0",), env=None, wait=True):
+    def start(*args, listen=("127.0.0.1:0",), env=None, wait=True, prefix=()):
         argv = []
         for addr in listen:
             argv += ["-l", addr]
         argv += list(args)
-        d = daemon_mod.Daemon(binary, argv, env=env)
+        d = daemon_mod.Daemon(binary, argv, env=env, prefix=prefix)
         started.append(d)
         if wait:
             d.wait_listening(len(listen))

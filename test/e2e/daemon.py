@@ -52,9 +52,10 @@ def parse_tunnel_line(line):
 
 
 class Daemon:
-    def __init__(self, binary, args, env=None, cwd=None):
+    def __init__(self, binary, args, env=None, cwd=None, prefix=()):
+        """prefix: a command that execs the daemon in its own process (prlimit ... --)."""
         self.argv = [binary] + list(args)
-        self.wrapper = list(WRAPPER)
+        self.wrapper = list(WRAPPER) + list(prefix)
         self.env = clean_env() if env is None else env
         self.lines = []
         self.stdout = b""

@@ -15,7 +15,6 @@ import time
 
 import pytest
 
-import daemon as daemon_mod
 from socksclient import socks5_greeting, socks5_request
 
 NOBODY_UID = 65534
@@ -237,32 +236,12 @@ def fakedns():
 # ---------------------------------------------------------------- the daemon under prlimit
 
 @pytest.fixture
-def socks2http_rlimit(binary):
+def socks2http_rlimit(socks2http):
     """socks2http_rlimit(*args, nofile=(soft, hard)) -> a Daemon started through prlimit(1),
     which sets the limits and execs the daemon (same pid).  Same teardown as socks2http."""
-    started = []
-
-    def start(*args, nofile, listen=("127.0.0.1:0",), wait=True):
-        argv = [f"--nofile={nofile[0]}:{nofile[1]}", "--", binary]
-        for addr in listen:
-            argv += ["-l", addr]
-        argv += list(args)
-        d = daemon_mod.Daemon("prlimit", argv)
-        started.append(d)
-        if wait:
-            d.wait_listening(len(listen))
-        return d
-
-    yield start
-    reports = []
-    for d in started:
-        rc = d.stop()
-        print(f"--- {' '.join(d.argv)} (exit {rc})\n{d.log()[-20000:]}")
-        rep = d.sanitizer_report()
-        if rep:
-            reports.append(rep)
-    if reports:
-        pytest.fail("sanitizer report from socks2http:\n" + reports[0], pytrace=False)
+    def start(*args, nofile, **kw):
+        return socks2http(*args, prefix=("prlimit", f"--nofile={nofile[0]}:{nofile[1]}", "--"), **kw)
+    return start
 
 
 # ---------------------------------------------------------------- many tunnels from one thread

@@ -2,8 +2,9 @@
  *
  * c-ares tells us which sockets to watch through sock_state_cb; we keep one ev_io per
  * socket and one timer for c-ares' own timeouts.  Answers land in a small cache keyed by
- * host name; waiters are queued and called from an ev_idle so that no callback ever runs
- * inside resolver_lookup (c-ares 1.18 may answer inside ares_getaddrinfo). */
+ * host name; waiters are queued and called from a zero-delay timer so that no callback ever
+ * runs inside resolver_lookup (c-ares 1.18 may answer inside ares_getaddrinfo).  Not an
+ * ev_idle: that one starves while any tunnel keeps the loop busy. */
 #include "resolver.h"
 
 #include <ares.h>
@@ -41,7 +42,7 @@ struct resolver {
 	struct ev_loop *loop;
 	ares_channel channel;
 	ev_timer timer;
-	ev_idle deliver;
+	ev_timer deliver;
 	struct sock_watch **socks; /* NULL slots are unused */
 	size_t nsocks;
 	struct resolver_entry busy; /* the answer when every cache slot is in use */
@@ -161,11 +162,11 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writab
 	ev_io_start(r->loop, &s->io);
 }
 
-static void deliver_cb(struct ev_loop *loop, ev_idle *w, int revents)
+static void deliver_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct resolver *r = (struct resolver *)((char *)w - offsetof(struct resolver, deliver));
 	(void)revents;
-	ev_idle_stop(loop, w);
+	ev_timer_stop(loop, w);
 	/* Each waiter is unlinked before its callback, which may queue new waiters. */
 	while (r->queue.next != &r->queue) {
 		struct resolver_waiter *wt = r->queue.next;
@@ -199,7 +200,7 @@ static void queue_waiters(struct resolver *r, struct resolver_entry *e)
 		list_push(&r->queue, w);
 		w->queued = 1;
 	}
-	ev_idle_start(r->loop, &r->deliver);
+	ev_timer_start(r->loop, &r->deliver); /* no-op while already armed */
 }
 
 /* Orders the answer as RFC 8305 section 4 suggests: alternate families, first family first. */
@@ -317,7 +318,7 @@ struct resolver *resolver_new(struct ev_loop *loop, const struct config *cfg, ch
 		return NULL;
 	}
 	ev_timer_init(&r->timer, timer_cb, 0, 0);
-	ev_idle_init(&r->deliver, deliver_cb);
+	ev_timer_init(&r->deliver, deliver_cb, 0, 0);
 	return r;
 }
 
@@ -333,7 +334,7 @@ void resolver_free(struct resolver *r)
 	}
 	free(r->socks);
 	ev_timer_stop(r->loop, &r->timer);
-	ev_idle_stop(r->loop, &r->deliver);
+	ev_timer_stop(r->loop, &r->deliver);
 	ares_library_cleanup();
 	free(r);
 }
@@ -394,14 +395,14 @@ void resolver_lookup(struct resolver *r, const char *host, uint16_t port, struct
 		w->entry = &r->busy;
 		list_push(&r->queue, w);
 		w->queued = 1;
-		ev_idle_start(r->loop, &r->deliver);
+		ev_timer_start(r->loop, &r->deliver); /* no-op while already armed */
 		return;
 	}
 	w->entry = e;
 	if (e->state == ENTRY_READY || e->state == ENTRY_FAILED) {
 		list_push(&r->queue, w);
 		w->queued = 1;
-		ev_idle_start(r->loop, &r->deliver);
+		ev_timer_start(r->loop, &r->deliver); /* no-op while already armed */
 		return;
 	}
 	list_push(&e->waiters, w);

@@ -161,3 +161,50 @@ def test_proxy_default_port_80(socks2http, fake_proxy):
     s.close()
     assert fp.wait_requests(1)[0].line == "CONNECT example.com:443 HTTP/1.1"
     assert d.wait_tunnel()["proxy"] == f"{host}:80"
+
+
+def test_proxy_name_resolved_while_another_tunnel_is_busy(socks2http, fake_proxy):
+    """A lookup's answer must reach its tunnel even while other tunnels keep the event loop
+    busy every iteration (an idle-time delivery would starve until the traffic stops)."""
+    import threading
+
+    fp = fake_proxy(ok())
+    d = socks2http("--dns-cache-ttl", "0", "-x", f"http://localhost:{fp.port}")
+    busy, rep = socks5_open(d.port, "busy.example", 443)
+    assert rep.rep == 0
+    stop = threading.Event()
+    chunk = b"x" * 65536
+
+    busy.settimeout(5)
+
+    def send():  # echo traffic through the first tunnel, both ways at once, without pause
+        try:
+            while not stop.is_set():
+                busy.sendall(chunk)
+        except OSError:
+            pass  # the socket is shut down at the end
+
+    def receive():
+        try:
+            while not stop.is_set() and busy.recv(1 << 20):
+                pass
+        except OSError:
+            pass
+
+    threads = [threading.Thread(target=f, daemon=True) for f in (send, receive)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(0.3)
+        t0 = time.monotonic()
+        s, rep = socks5_open(d.port, "second.example", 443, timeout=8)
+        took = time.monotonic() - t0
+        assert rep.rep == 0, rep
+        assert took < 2, f"the second tunnel waited {took:.2f}s for its proxy's name lookup"
+        s.close()
+    finally:
+        stop.set()
+        busy.shutdown(socket.SHUT_RDWR)
+        for t in threads:
+            t.join(10)
+        busy.close()

@@ -104,6 +104,7 @@ static void listeners_set(struct server *s, int on)
 
 void server_pause_accept(struct server *s, int why)
 {
+	int err = errno; /* the caller's failure, before anything here can change it */
 	ev_tstamp now = ev_now(s->loop);
 
 	if (!s->accept_paused)
@@ -114,7 +115,7 @@ void server_pause_accept(struct server *s, int why)
 			struct rlimit rl;
 			long lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (long)rl.rlim_cur : -1;
 			log_error("out of file descriptors (%s, limit %ld, %u tunnels): accepting paused; raise 'ulimit -n' or lower --max-tunnels",
-				  strerror(errno), lim, s->ntunnels);
+				  strerror(err), lim, s->ntunnels);
 			s->last_fd_warning = now;
 		}
 		ev_timer_stop(s->loop, &s->accept_retry);
@@ -282,6 +283,8 @@ static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		log_warn("reload: listen addresses change only on restart");
 	if (cfg->buffer_size != s->gen->cfg->buffer_size)
 		log_warn("reload: buffer-size changes only on restart");
+	if (cfg->max_tunnels != s->gen->cfg->max_tunnels || cfg->workers != s->gen->cfg->workers)
+		log_warn("reload: max-tunnels and workers change only on restart");
 	struct generation *g = gen_new(loop, cfg, err, sizeof(err));
 	if (g == NULL) {
 		log_error("reload failed, keeping the running configuration: %s", err);

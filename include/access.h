@@ -9,6 +9,8 @@
 
 #include "config.h"
 
+struct peercred;
+
 enum access_verdict {
 	ACCESS_ALLOW = 0, /* may go ahead without logging in */
 	ACCESS_AUTH = 1,  /* must log in with RFC 1929 username/password */
@@ -20,7 +22,7 @@ enum access_verdict {
 
 /* Decides for a newly accepted client.  who receives a short description for logs
  * ("uid 1000", "uid 65534 not allowed", ...). */
-enum access_verdict access_check(const struct config *cfg, int fd, const struct sockaddr *peer, char *who,
+enum access_verdict access_check(struct peercred *pc, const struct config *cfg, int fd, const struct sockaddr *peer, char *who,
 				 size_t cap);
 
 /* Does user/pass match a line of the --socks-auth file?  Compares in constant time. */

@@ -32,6 +32,10 @@ static inline size_t buf_len(const struct buf *b)
 	return b->end - b->start;
 }
 
+/* Puts n bytes in front of what b holds (taking storage if it has none).  Returns 0, or -1
+ * when they do not fit or memory is short. */
+int buf_prepend(struct bufpool *p, struct buf *b, const void *data, size_t n);
+
 /* Free space at the tail; compacts first when the head has been consumed. */
 size_t buf_room(struct bufpool *p, struct buf *b);
 

@@ -1,23 +1,30 @@
-/* listener: one listening socket; accepts clients and hands each to a new tunnel. */
+/* listener: one listening socket; accepts clients and hands each to its owner.  Before
+ * each accept it asks the owner whether one more client may come in (the tunnel bound);
+ * when fds run out it tells the owner, which pauses accepting. */
 #ifndef SOCKS2HTTP_LISTENER_H
 #define SOCKS2HTTP_LISTENER_H
 
 #include <ev.h>
 
+#include <sys/socket.h>
+
 #include "config.h"
 
-struct server;
-
 struct listener {
-	struct server *srv;
+	struct ev_loop *loop;
 	int fd;
 	ev_io io;
 	int is_unix;    /* a Unix-domain socket: its file is removed on close */
 	char text[120]; /* the bound address, with the real port; "unix:/path" */
+	int (*admit)(void *data);    /* may one more client come in now? (0: the owner paused) */
+	void (*accepted)(void *data, int fd, const struct sockaddr *peer, socklen_t len); /* takes fd */
+	void (*out_of_fds)(void *data);
+	void *data;
 };
 
-/* Binds and listens.  Returns 0, or -1 with err filled. */
-int listener_open(struct listener *l, struct server *srv, const struct listen_spec *spec, char *err,
+/* Binds and listens (SO_REUSEPORT with reuseport).  The caller sets the hooks before
+ * listener_start.  Returns 0, or -1 with err filled. */
+int listener_open(struct listener *l, struct ev_loop *loop, const struct listen_spec *spec, int reuseport, char *err,
 		  size_t errlen);
 void listener_start(struct listener *l);
 void listener_stop(struct listener *l);

@@ -33,6 +33,11 @@
  * Callers that enforce an owner must treat every -1 as "not the owner". */
 int peercred_uid(int fd, uid_t *uid);
 
+/* A handle for lookups (interim: lookups do not use it yet). */
+struct peercred;
+struct peercred *peercred_open(void);
+void peercred_close(struct peercred *pc);
+
 /* Text for an errno set by peercred_uid(), for log lines. */
 const char *peercred_strerror(int err);
 

@@ -8,10 +8,11 @@
 
 #include "peercred.h"
 
-enum access_verdict access_check(const struct config *cfg, int fd, const struct sockaddr *peer, char *who,
+enum access_verdict access_check(struct peercred *pc, const struct config *cfg, int fd, const struct sockaddr *peer, char *who,
 				 size_t cap)
 {
 	uid_t uid;
+	(void)pc;
 
 	who[0] = '\0';
 	if (cfg->nauth > 0)

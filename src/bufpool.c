@@ -60,3 +60,19 @@ size_t buf_room(struct bufpool *p, struct buf *b)
 	}
 	return p->size - b->end;
 }
+
+int buf_prepend(struct bufpool *p, struct buf *b, const void *data, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (buf_acquire(p, b) < 0 || buf_len(b) + n > p->size)
+		return -1;
+	if (b->start < n) {
+		memmove(b->data + n, b->data + b->start, buf_len(b));
+		b->end = (uint32_t)(n + buf_len(b));
+		b->start = (uint32_t)n;
+	}
+	b->start -= (uint32_t)n;
+	memcpy(b->data + b->start, data, n);
+	return 0;
+}

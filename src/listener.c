@@ -11,31 +11,26 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "server.h"
-#include "tunnel.h"
+#include "sockets.h"
 
 #define ACCEPTS_PER_EVENT 32 /* fairness with the tunnels already running */
 
 static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct listener *l = (struct listener *)((char *)w - offsetof(struct listener, io));
-	struct server *srv = l->srv;
 	(void)loop;
 	(void)revents;
 
 	for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
-		if (srv->ntunnels >= srv->max_tunnels) {
-			/* the kernel's backlog holds further clients until a tunnel ends */
-			server_pause_accept(srv, SERVER_PAUSE_LIMIT);
-			return;
-		}
+		if (!l->admit(l->data))
+			return; /* the kernel's backlog holds further clients until a tunnel ends */
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 #ifdef HAVE_ACCEPT4
 		int fd = accept4(l->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 #else
 		int fd = accept(l->fd, (struct sockaddr *)&peer, &plen);
-		if (fd >= 0 && server_set_nonblock(fd) < 0) {
+		if (fd >= 0 && sockets_nonblock(fd) < 0) {
 			close(fd);
 			continue;
 		}
@@ -55,15 +50,14 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			case ENFILE:
 			case ENOBUFS:
 			case ENOMEM:
-				server_pause_accept(srv, SERVER_PAUSE_FDS);
+				l->out_of_fds(l->data);
 				return;
 			default:
 				log_error("accept on %s: %s", l->text, strerror(errno));
 				return;
 			}
 		}
-		srv->accepted++;
-		tunnel_accept(srv, fd, (struct sockaddr *)&peer, plen);
+		l->accepted(l->data, fd, (struct sockaddr *)&peer, plen);
 	}
 }
 
@@ -93,14 +87,15 @@ static int clear_unix_path(const char *path, char *err, size_t errlen)
 	return unlink(path);
 }
 
-int listener_open(struct listener *l, struct server *srv, const struct listen_spec *spec, char *err, size_t errlen)
+int listener_open(struct listener *l, struct ev_loop *loop, const struct listen_spec *spec, int reuseport, char *err,
+		  size_t errlen)
 {
 	int one = 1;
 	int family = spec->addr.ss_family;
 	const char *path = family == AF_UNIX ? ((const struct sockaddr_un *)&spec->addr)->sun_path : NULL;
 
 	memset(l, 0, sizeof(*l));
-	l->srv = srv;
+	l->loop = loop;
 	err[0] = '\0';
 	l->fd = socket(family, SOCK_STREAM, 0);
 	if (l->fd < 0) {
@@ -111,12 +106,15 @@ int listener_open(struct listener *l, struct server *srv, const struct listen_sp
 		(void)setsockopt(l->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 #ifdef SO_REUSEPORT
 	/* worker processes each have their own socket; the kernel spreads the clients */
-	if (family != AF_UNIX && srv->gen->cfg->workers > 1)
+	if (family != AF_UNIX && reuseport)
 		(void)setsockopt(l->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 #endif
 	if (family == AF_INET6)
 		(void)setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	int rc = server_set_nonblock(l->fd);
+	/* accepted sockets take the listener's options along where the system allows */
+	if (family != AF_UNIX && sockets_tune_inherited())
+		sockets_tune(l->fd);
+	int rc = sockets_nonblock(l->fd);
 	if (rc == 0 && path != NULL)
 		rc = clear_unix_path(path, err, errlen);
 	if (rc == 0) {
@@ -154,13 +152,13 @@ int listener_open(struct listener *l, struct server *srv, const struct listen_sp
 void listener_start(struct listener *l)
 {
 	if (l->fd >= 0 && !ev_is_active(&l->io))
-		ev_io_start(l->srv->loop, &l->io);
+		ev_io_start(l->loop, &l->io);
 }
 
 void listener_stop(struct listener *l)
 {
 	if (l->fd >= 0)
-		ev_io_stop(l->srv->loop, &l->io);
+		ev_io_stop(l->loop, &l->io);
 }
 
 void listener_close(struct listener *l)

@@ -2,17 +2,14 @@
 #include "prewarm.h"
 
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "log.h"
-#include "server.h"
+#include "sockets.h"
 
-#define PREWARM_TICK 0.5        /* seconds between checks */
 #define PREWARM_BACKOFF_MAX 30.0
 
 enum { SPARE_FREE = 0, SPARE_CONNECTING, SPARE_READY };
@@ -28,15 +25,23 @@ struct spare {
 
 struct prewarm {
 	struct ev_loop *loop;
-	struct generation *gen;
+	const struct config *cfg;
+	const struct upstream *ups;
+	size_t nups;
+	const struct route_health *health;
+	struct resolver *resolver;
 	unsigned want;
-	ev_timer tick;
+	ev_timer timer;           /* armed for the next thing due, else stopped */
 	struct resolver_waiter rw;
 	int resolving;
-	ev_tstamp not_before; /* backoff after a failed connect */
+	unsigned lookup_idx;      /* the proxy the pending lookup is for */
+	ev_tstamp not_before;     /* backoff after a failure */
 	double backoff;
+	unsigned long wakeups;
 	struct spare spares[];
 };
+
+static void schedule(struct prewarm *pw);
 
 static void spare_drop(struct spare *s)
 {
@@ -69,47 +74,34 @@ static void spare_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (err != 0) {
 			spare_drop(s);
 			failed(s->pw, "connect to the proxy", err);
-			return;
+		} else {
+			s->state = SPARE_READY;
+			s->pw->backoff = 0;
+			ev_io_stop(loop, &s->io);
+			ev_io_set(&s->io, s->fd, EV_READ);
+			ev_io_start(loop, &s->io);
 		}
-		s->state = SPARE_READY;
-		s->pw->backoff = 0;
-		ev_io_stop(loop, &s->io);
-		ev_io_set(&s->io, s->fd, EV_READ);
-		ev_io_start(loop, &s->io);
-		return;
+	} else {
+		spare_drop(s); /* a ready spare has nothing to say: readable means the proxy closed it */
 	}
-	/* a ready spare has nothing to say: readable means the proxy closed it */
-	spare_drop(s);
+	schedule(s->pw);
 }
 
-/* The proxy spares go to: the first one not marked down. */
-static unsigned target(struct prewarm *pw)
+/* Opens the missing spares to proxy idx, whose addresses are res. */
+static void fill(struct prewarm *pw, unsigned idx, const struct resolver_result *res)
 {
-	ev_tstamp now = ev_now(pw->loop);
-	for (unsigned i = 0; i < pw->gen->nupstreams; i++)
-		if (pw->gen->upstreams[i].down_until <= now)
-			return i;
-	return 0;
-}
-
-static void fill(struct prewarm *pw, const struct resolver_result *res)
-{
-	unsigned idx = target(pw);
-	int one = 1;
 	for (unsigned i = 0; i < pw->want && ev_now(pw->loop) >= pw->not_before; i++) {
 		struct spare *s = &pw->spares[i];
 		if (s->state != SPARE_FREE)
 			continue;
 		const struct sockaddr_storage *a = &res->addr[0];
-		int fd = server_socket(a->ss_family);
+		int fd = sockets_stream(a->ss_family);
 		if (fd < 0) {
 			failed(pw, "socket", errno);
 			return;
 		}
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-		socklen_t alen = a->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
-		if (connect(fd, (const struct sockaddr *)a, alen) < 0 && errno != EINPROGRESS) {
+		sockets_tune(fd);
+		if (connect(fd, (const struct sockaddr *)a, sockets_addrlen(a)) < 0 && errno != EINPROGRESS) {
 			int e = errno;
 			close(fd);
 			failed(pw, "connect to the proxy", e);
@@ -131,50 +123,91 @@ static void resolved_cb(struct resolver_waiter *w, int status, const char *errms
 	if (status != 0) {
 		log_debug("prewarm: %s", errmsg);
 		failed(pw, "name lookup", 0);
-		return;
+	} else {
+		fill(pw, pw->lookup_idx, res); /* the proxy the lookup was for, whatever changed since */
 	}
-	fill(pw, res);
+	schedule(pw);
 }
 
-static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+/* Recycles what is too old, stuck or for a proxy no longer first, and starts refilling. */
+static void refresh(struct prewarm *pw)
 {
-	struct prewarm *pw = (struct prewarm *)((char *)w - offsetof(struct prewarm, tick));
-	ev_tstamp now = ev_now(loop);
-	unsigned idx = target(pw), missing = 0;
-	(void)revents;
+	ev_tstamp now = ev_now(pw->loop);
+	unsigned idx = (unsigned)route_first_healthy(pw->health, pw->nups, now), missing = 0;
 
 	for (unsigned i = 0; i < pw->want; i++) {
 		struct spare *s = &pw->spares[i];
-		/* too old, stuck connecting, or for a proxy that is no longer first */
 		if (s->state != SPARE_FREE &&
-		    (now - s->born > PREWARM_MAX_AGE || s->proxy_idx != idx ||
-		     (s->state == SPARE_CONNECTING && now - s->born > pw->gen->cfg->connect_timeout)))
+		    (now - s->born >= PREWARM_MAX_AGE || s->proxy_idx != idx ||
+		     (s->state == SPARE_CONNECTING && now - s->born >= pw->cfg->connect_timeout)))
 			spare_drop(s);
 		missing += s->state == SPARE_FREE;
 	}
-	if (missing > 0 && !pw->resolving && now >= pw->not_before && pw->gen->nupstreams > 0) {
-		const struct upstream *up = &pw->gen->upstreams[idx];
+	if (missing > 0 && !pw->resolving && now >= pw->not_before && pw->nups > 0) {
 		pw->resolving = 1;
-		resolver_lookup(pw->gen->resolver, up->spec->host, up->spec->port, &pw->rw, resolved_cb);
+		pw->lookup_idx = idx;
+		resolver_lookup(pw->resolver, pw->ups[idx].spec->host, pw->ups[idx].spec->port, &pw->rw, resolved_cb);
 	}
 }
 
-struct prewarm *prewarm_new(struct ev_loop *loop, struct generation *g)
+/* Arms the timer for the next thing due, or stops it when nothing is. */
+static void schedule(struct prewarm *pw)
 {
-	unsigned n = g->cfg->prewarm;
-	struct prewarm *pw = calloc(1, sizeof(*pw) + n * sizeof(struct spare));
+	ev_tstamp now = ev_now(pw->loop), next = 0;
+	int due = 0;
+	for (unsigned i = 0; i < pw->want; i++) {
+		const struct spare *s = &pw->spares[i];
+		ev_tstamp t;
+		if (s->state == SPARE_READY)
+			t = s->born + PREWARM_MAX_AGE;
+		else if (s->state == SPARE_CONNECTING)
+			t = s->born + pw->cfg->connect_timeout;
+		else if (!pw->resolving)
+			t = pw->not_before > now ? pw->not_before : now;
+		else
+			continue;
+		if (!due || t < next)
+			next = t;
+		due = 1;
+	}
+	ev_timer_stop(pw->loop, &pw->timer);
+	if (due) {
+		ev_timer_set(&pw->timer, next - now > 0.001 ? next - now : 0.001, 0);
+		ev_timer_start(pw->loop, &pw->timer);
+	}
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct prewarm *pw = (struct prewarm *)((char *)w - offsetof(struct prewarm, timer));
+	(void)loop;
+	(void)revents;
+	pw->wakeups++;
+	refresh(pw);
+	schedule(pw);
+}
+
+struct prewarm *prewarm_new(struct ev_loop *loop, const struct config *cfg, const struct upstream *ups, size_t n,
+			    const struct route_health *h, struct resolver *r)
+{
+	unsigned want = cfg->prewarm;
+	struct prewarm *pw = calloc(1, sizeof(*pw) + want * sizeof(struct spare));
 	if (pw == NULL)
 		return NULL;
 	pw->loop = loop;
-	pw->gen = g;
-	pw->want = n;
-	for (unsigned i = 0; i < n; i++) {
+	pw->cfg = cfg;
+	pw->ups = ups;
+	pw->nups = n;
+	pw->health = h;
+	pw->resolver = r;
+	pw->want = want;
+	for (unsigned i = 0; i < want; i++) {
 		pw->spares[i].pw = pw;
 		pw->spares[i].fd = -1;
 		ev_io_init(&pw->spares[i].io, spare_cb, -1, 0);
 	}
-	ev_timer_init(&pw->tick, tick_cb, 0, PREWARM_TICK);
-	ev_timer_start(loop, &pw->tick);
+	ev_timer_init(&pw->timer, timer_cb, 0, 0);
+	schedule(pw); /* the first fill, at once */
 	return pw;
 }
 
@@ -182,9 +215,9 @@ void prewarm_free(struct prewarm *pw)
 {
 	if (pw == NULL)
 		return;
-	ev_timer_stop(pw->loop, &pw->tick);
+	ev_timer_stop(pw->loop, &pw->timer);
 	if (pw->resolving)
-		resolver_cancel(pw->gen->resolver, &pw->rw);
+		resolver_cancel(pw->resolver, &pw->rw);
 	for (unsigned i = 0; i < pw->want; i++)
 		spare_drop(&pw->spares[i]);
 	free(pw);
@@ -201,9 +234,14 @@ int prewarm_take(struct prewarm *pw, unsigned proxy_idx)
 			ev_io_stop(pw->loop, &s->io);
 			s->fd = -1;
 			s->state = SPARE_FREE;
-			ev_feed_event(pw->loop, &pw->tick, EV_TIMER); /* refill soon */
+			schedule(pw); /* refill soon */
 			return fd;
 		}
 	}
 	return -1;
+}
+
+unsigned long prewarm_wakeups(const struct prewarm *pw)
+{
+	return pw ? pw->wakeups : 0;
 }

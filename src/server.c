@@ -1,96 +1,31 @@
-/* server: shared state of all tunnels, accept pausing, signals and orderly shutdown. */
+/* server: listeners, sessions, generations, signals and orderly shutdown. */
 #include "server.h"
 
 #include <errno.h>
-#include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "generation.h"
 #include "log.h"
-#include "prewarm.h"
-#include "tunnel.h"
+#include "peercred.h"
+#include "resolver.h"
 
 #define FD_RETRY_SECONDS 0.5  /* accepting resumes this soon after running out of fds */
 #define FD_WARN_INTERVAL 30.0 /* the out-of-fds error is logged at most this often */
-#define FDS_PER_TUNNEL 3 /* client, upstream, a second connect attempt; splice pipes use what is left */
+#define FDS_PER_TUNNEL 3      /* client, upstream, a second connect attempt */
 #define FDS_RESERVED 32       /* listeners, DNS sockets, stdio, log */
 #define POOL_SPARES 64        /* relay buffers kept for reuse */
+#define PIPE_SIZE (1u << 20)  /* splice pipes are enlarged to this where allowed */
 
-int server_set_nonblock(int fd)
-{
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		return -1;
-	int fdfl = fcntl(fd, F_GETFD);
-	if (fdfl < 0 || fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC) < 0)
-		return -1;
-	return 0;
-}
+enum { PAUSE_LIMIT = 1, PAUSE_FDS = 2 };
+
+#define server_of(ptr, member) ((struct server *)(void *)((char *)(ptr) - offsetof(struct server, member)))
 
 static void stop_now(struct server *s);
-
-int server_socket(int family)
-{
-#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
-	return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-#else
-	int fd = socket(family, SOCK_STREAM, 0);
-	if (fd >= 0 && server_set_nonblock(fd) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-#endif
-}
-
-int server_pipe_get(struct server *s, int fds[2])
-{
-	if (s->npipes > 0) {
-		s->npipes--;
-		fds[0] = s->pipe_pool[s->npipes][0];
-		fds[1] = s->pipe_pool[s->npipes][1];
-		return 0;
-	}
-	if (!server_pipe_room(s)) {
-		if (!s->splice_budget_logged) {
-			log_info("splice(2) pipes wait for free file descriptors: relaying through buffers meanwhile "
-				 "(raise 'ulimit -n' or lower --max-tunnels)");
-			s->splice_budget_logged = 1;
-		}
-		return -1;
-	}
-#ifdef HAVE_SPLICE
-	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == 0) {
-		s->pipe_fds += 2;
-		return 0;
-	}
-#endif
-	return -1;
-}
-
-void server_pipe_put(struct server *s, int rd, int wr, int empty)
-{
-	if (empty && s->npipes < sizeof(s->pipe_pool) / sizeof(s->pipe_pool[0])) {
-		s->pipe_pool[s->npipes][0] = rd;
-		s->pipe_pool[s->npipes][1] = wr;
-		s->npipes++;
-		return;
-	}
-	close(rd);
-	close(wr);
-	s->pipe_fds -= 2;
-}
-
-int server_pipe_room(const struct server *s)
-{
-	return s->fd_limit == 0 ||
-	       s->pipe_fds + 2 + (unsigned long)s->max_tunnels * FDS_PER_TUNNEL + FDS_RESERVED <= s->fd_limit;
-}
 
 static void listeners_set(struct server *s, int on)
 {
@@ -102,27 +37,27 @@ static void listeners_set(struct server *s, int on)
 	}
 }
 
-void server_pause_accept(struct server *s, int why)
+static void pause_accept(struct server *s, int why)
 {
 	int err = errno; /* the caller's failure, before anything here can change it */
-	ev_tstamp now = ev_now(s->loop);
+	ev_tstamp now = ev_now(s->host.loop);
 
 	if (!s->accept_paused)
 		listeners_set(s, 0);
 	s->accept_paused |= why;
-	if (why == SERVER_PAUSE_FDS) {
+	if (why == PAUSE_FDS) {
 		if (now - s->last_fd_warning >= FD_WARN_INTERVAL || s->last_fd_warning == 0) {
 			struct rlimit rl;
 			long lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? (long)rl.rlim_cur : -1;
 			log_error("out of file descriptors (%s, limit %ld, %u tunnels): accepting paused; raise 'ulimit -n' or lower --max-tunnels",
-				  strerror(err), lim, s->ntunnels);
+				  strerror(err), lim, s->host.nsessions);
 			s->last_fd_warning = now;
 		}
-		ev_timer_stop(s->loop, &s->accept_retry);
+		ev_timer_stop(s->host.loop, &s->accept_retry);
 		ev_timer_set(&s->accept_retry, FD_RETRY_SECONDS, 0);
-		ev_timer_start(s->loop, &s->accept_retry);
+		ev_timer_start(s->host.loop, &s->accept_retry);
 	} else {
-		log_debug("%u tunnels open (--max-tunnels): new clients wait in the backlog", s->ntunnels);
+		log_debug("%u tunnels open (--max-tunnels): new clients wait in the backlog", s->host.nsessions);
 	}
 }
 
@@ -132,113 +67,86 @@ static void maybe_resume(struct server *s)
 		listeners_set(s, 1);
 }
 
-/* Closes the pooled pipes: with no tunnel left the bridge holds only what it started with. */
-static void drain_pipe_pool(struct server *s)
+static void session_closed(struct session_host *h)
 {
-	while (s->npipes > 0) {
-		s->npipes--;
-		close(s->pipe_pool[s->npipes][0]);
-		close(s->pipe_pool[s->npipes][1]);
-		s->pipe_fds -= 2;
-	}
-}
-
-void server_tunnel_closed(struct server *s)
-{
-	if (s->ntunnels == 0)
-		drain_pipe_pool(s);
-	if (s->stopping && s->ntunnels == 0) {
+	struct server *s = server_of(h, host);
+	if (h->nsessions == 0)
+		pipepool_drain(&h->pipes); /* with no tunnel left, hold only what we started with */
+	if (s->stopping && h->nsessions == 0) {
 		log_info("all tunnels closed");
 		stop_now(s);
 		return;
 	}
 	if (!s->accept_paused)
 		return;
-	if ((s->accept_paused & SERVER_PAUSE_LIMIT) && s->ntunnels < s->max_tunnels)
-		s->accept_paused &= ~SERVER_PAUSE_LIMIT;
-	if (s->accept_paused & SERVER_PAUSE_FDS) { /* two fds just came free */
-		s->accept_paused &= ~SERVER_PAUSE_FDS;
-		ev_timer_stop(s->loop, &s->accept_retry);
+	if ((s->accept_paused & PAUSE_LIMIT) && h->nsessions < s->max_tunnels)
+		s->accept_paused &= ~PAUSE_LIMIT;
+	if (s->accept_paused & PAUSE_FDS) { /* two fds just came free */
+		s->accept_paused &= ~PAUSE_FDS;
+		ev_timer_stop(h->loop, &s->accept_retry);
 	}
 	maybe_resume(s);
+}
+
+static void session_out_of_fds(struct session_host *h)
+{
+	pause_accept(server_of(h, host), PAUSE_FDS);
+}
+
+static int admit(void *data)
+{
+	struct server *s = data;
+	if (s->host.nsessions < s->max_tunnels)
+		return 1;
+	pause_accept(s, PAUSE_LIMIT);
+	return 0;
+}
+
+static void accepted(void *data, int fd, const struct sockaddr *peer, socklen_t len)
+{
+	struct server *s = data;
+	s->host.accepted++;
+	session_accept(&s->host, fd, peer, len);
+}
+
+static void listener_out_of_fds(void *data)
+{
+	pause_accept(data, PAUSE_FDS);
 }
 
 static void accept_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct server *s = (struct server *)((char *)w - offsetof(struct server, accept_retry));
+	struct server *s = server_of(w, accept_retry);
 	(void)loop;
 	(void)revents;
-	s->accept_paused &= ~SERVER_PAUSE_FDS;
+	s->accept_paused &= ~PAUSE_FDS;
 	maybe_resume(s);
-}
-
-static struct generation *gen_new(struct ev_loop *loop, struct config *cfg, char *err, size_t errlen)
-{
-	struct generation *g = calloc(1, sizeof(*g));
-	if (g == NULL) {
-		snprintf(err, errlen, "out of memory");
-		free(cfg);
-		return NULL;
-	}
-	g->cfg = cfg;
-	g->refs = 1;
-	g->upstreams = upstream_list_new(cfg, err, errlen);
-	g->nupstreams = cfg->nproxies;
-	if (g->upstreams != NULL)
-		g->resolver = resolver_new(loop, cfg, err, errlen);
-	if (g->resolver != NULL && cfg->prewarm > 0 && (g->prewarm = prewarm_new(loop, g)) == NULL)
-		snprintf(err, errlen, "out of memory");
-	if (g->upstreams == NULL || g->resolver == NULL || (cfg->prewarm > 0 && g->prewarm == NULL)) {
-		g->refs = 0;
-		server_gen_put(g);
-		return NULL;
-	}
-	return g;
-}
-
-struct generation *server_gen_get(struct server *s)
-{
-	s->gen->refs++;
-	return s->gen;
-}
-
-void server_gen_put(struct generation *g)
-{
-	if (g == NULL || (g->refs > 0 && --g->refs > 0))
-		return;
-	prewarm_free(g->prewarm);
-	resolver_free(g->resolver);
-	upstream_list_free(g->upstreams, g->nupstreams);
-	config_free(g->cfg);
-	memset(g->cfg, 0, sizeof(*g->cfg)); /* credentials */
-	free(g->cfg);
-	free(g);
 }
 
 static void stop_now(struct server *s)
 {
-	ev_timer_stop(s->loop, &s->grace);
-	ev_break(s->loop, EVBREAK_ALL);
+	ev_timer_stop(s->host.loop, &s->grace);
+	ev_break(s->host.loop, EVBREAK_ALL);
 }
 
 static void grace_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
-	struct server *s = (struct server *)((char *)w - offsetof(struct server, grace));
+	struct server *s = server_of(w, grace);
 	(void)loop;
 	(void)revents;
-	log_info("shutdown grace period over: closing %u tunnels", s->ntunnels);
+	log_info("shutdown grace period over: closing %u tunnels", s->host.nsessions);
 	stop_now(s);
 }
 
 static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct server *s = w->data;
-	double grace = s->gen->cfg->shutdown_grace;
+	double grace = s->host.gen->cfg->shutdown_grace;
 	(void)loop;
 	(void)revents;
 
-	if (s->stopping || s->ntunnels == 0 || grace <= 0) {
-		log_info("signal %d: stopping now (%u tunnels open)", w->signum, s->ntunnels);
+	if (s->stopping || s->host.nsessions == 0 || grace <= 0) {
+		log_info("signal %d: stopping now (%u tunnels open)", w->signum, s->host.nsessions);
 		stop_now(s);
 		return;
 	}
@@ -246,15 +154,23 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	for (size_t i = 0; i < s->nlisteners; i++)
 		listener_close(&s->listeners[i]);
 	log_info("signal %d: no new clients; waiting up to %gs for %u tunnels (signal again to stop now)", w->signum,
-		 grace, s->ntunnels);
+		 grace, s->host.nsessions);
 	ev_timer_set(&s->grace, grace, 0);
-	ev_timer_start(s->loop, &s->grace);
+	ev_timer_start(s->host.loop, &s->grace);
+}
+
+static void log_upstreams(const struct generation *g, const char *what)
+{
+	for (size_t i = 0; i < g->nupstreams; i++)
+		log_info("%supstream proxy %s%s (from %s)", what, g->upstreams[i].display,
+			 g->upstreams[i].auth ? " with Basic authentication" : "", g->cfg->proxy_source);
 }
 
 /* Reads the configuration again (the same command line, so the same config file). */
 static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct server *s = w->data;
+	const struct config *old = s->host.gen->cfg;
 	char err[CONFIG_ERR_MAX];
 	(void)revents;
 
@@ -272,45 +188,44 @@ static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	if (rc != 0) {
 		log_error("reload failed, keeping the running configuration: %s", err);
 		config_free(cfg);
-		memset(cfg, 0, sizeof(*cfg));
+		explicit_bzero(cfg, sizeof(*cfg));
 		free(cfg);
 		return;
 	}
-	int listen_changed = cfg->nlisten != s->gen->cfg->nlisten;
+	int listen_changed = cfg->nlisten != old->nlisten;
 	for (size_t i = 0; !listen_changed && i < cfg->nlisten; i++)
-		listen_changed = strcmp(cfg->listen[i].text, s->gen->cfg->listen[i].text) != 0;
+		listen_changed = strcmp(cfg->listen[i].text, old->listen[i].text) != 0;
 	if (listen_changed)
 		log_warn("reload: listen addresses change only on restart");
-	if (cfg->buffer_size != s->gen->cfg->buffer_size)
+	if (cfg->buffer_size != old->buffer_size)
 		log_warn("reload: buffer-size changes only on restart");
-	if (cfg->max_tunnels != s->gen->cfg->max_tunnels || cfg->workers != s->gen->cfg->workers)
+	if (cfg->max_tunnels != old->max_tunnels || cfg->workers != old->workers)
 		log_warn("reload: max-tunnels and workers change only on restart");
-	struct generation *g = gen_new(loop, cfg, err, sizeof(err));
+	struct generation *g = generation_new(loop, cfg, err, sizeof(err));
 	if (g == NULL) {
 		log_error("reload failed, keeping the running configuration: %s", err);
 		return;
 	}
 	log_set_level(cfg->log_level);
-	prewarm_free(s->gen->prewarm); /* the old generation's tunnels need no spares */
-	s->gen->prewarm = NULL;
-	server_gen_put(s->gen);
-	s->gen = g;
-	for (size_t i = 0; i < g->nupstreams; i++)
-		log_info("reloaded: upstream proxy %s%s (from %s)", g->upstreams[i].display,
-			 g->upstreams[i].auth ? " with Basic authentication" : "", cfg->proxy_source);
+	generation_retire(s->host.gen);
+	generation_put(s->host.gen);
+	s->host.gen = g;
+	log_upstreams(g, "reloaded: ");
 }
 
 static void report_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct server *s = w->data;
+	const struct pipepool *pp = &s->host.pipes;
 	(void)loop;
 	(void)revents;
 	log_info("status: %u tunnels open (max %u), %llu accepted since start, %zu relay buffers in use, "
-		 "%u DNS lookups pending, accepting %s",
-		 s->ntunnels, s->max_tunnels, (unsigned long long)s->accepted, s->pool.in_use,
-		 resolver_pending(s->gen->resolver), s->stopping ? "stopped" : s->accept_paused ? "paused" : "yes");
-	for (struct tunnel *t = s->tunnels; t != NULL; t = tunnel_next(t))
-		tunnel_report(t);
+		 "%lu splice pipe fds (%lu pipes taken, %lu refused), %u DNS lookups pending, accepting %s",
+		 s->host.nsessions, s->max_tunnels, (unsigned long long)s->host.accepted, s->host.pool.in_use,
+		 pp->pipe_fds, pp->taken, pp->refused, resolver_pending(s->host.gen->resolver),
+		 s->stopping ? "stopped" : s->accept_paused ? "paused" : "yes");
+	for (struct session *t = s->host.sessions; t != NULL; t = session_next(t))
+		session_report(t);
 }
 
 /* Raises the soft fd limit to the hard one and keeps --max-tunnels within it. */
@@ -343,8 +258,12 @@ static void fit_fd_limit(struct server *s)
 int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int argc, char **argv, char *err,
 		size_t errlen)
 {
+	struct session_host *h = &s->host;
+
 	memset(s, 0, sizeof(*s));
-	s->loop = loop;
+	h->loop = loop;
+	h->closed = session_closed;
+	h->out_of_fds = session_out_of_fds;
 	s->argc = argc;
 	s->argv = argv;
 	s->max_tunnels = cfg->max_tunnels;
@@ -364,49 +283,58 @@ int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int 
 	ev_signal_start(loop, &s->sigusr1);
 	fit_fd_limit(s);
 
-	if (bufpool_init(&s->pool, cfg->buffer_size, POOL_SPARES) < 0) {
+	pipepool_init(&h->pipes, s->fd_limit, FDS_RESERVED, s->max_tunnels, &h->nsessions, PIPE_SIZE);
+	h->pump_ctx.loop = loop;
+	h->pump_ctx.pool = &h->pool;
+	h->pump_ctx.pipes = cfg->splice ? &h->pipes : NULL;
+	if (bufpool_init(&h->pool, cfg->buffer_size, POOL_SPARES) < 0) {
 		snprintf(err, errlen, "out of memory");
+		config_free(cfg);
 		free(cfg);
 		return -1;
 	}
-	s->gen = gen_new(loop, cfg, err, errlen);
-	if (s->gen == NULL)
+	h->peercred = peercred_open();
+	h->gen = generation_new(loop, cfg, err, errlen);
+	if (h->gen == NULL)
 		return -1;
 	for (size_t i = 0; i < cfg->nlisten; i++) {
-		if (listener_open(&s->listeners[i], s, &cfg->listen[i], err, errlen) < 0)
+		struct listener *l = &s->listeners[i];
+		if (listener_open(l, loop, &cfg->listen[i], cfg->workers > 1, err, errlen) < 0)
 			return -1;
+		l->admit = admit;
+		l->accepted = accepted;
+		l->out_of_fds = listener_out_of_fds;
+		l->data = s;
 		s->nlisteners++;
 	}
 	for (size_t i = 0; i < s->nlisteners; i++) {
 		listener_start(&s->listeners[i]);
 		log_info("listening on %s", s->listeners[i].text);
 	}
-	for (size_t i = 0; i < s->gen->nupstreams; i++)
-		log_info("upstream proxy %s%s (from %s)", s->gen->upstreams[i].display,
-			 s->gen->upstreams[i].auth ? " with Basic authentication" : "", cfg->proxy_source);
-
+	log_upstreams(h->gen, "");
 	return 0;
 }
 
 void server_destroy(struct server *s)
 {
+	struct session_host *h = &s->host;
 	for (size_t i = 0; i < s->nlisteners; i++)
 		listener_close(&s->listeners[i]);
 	s->nlisteners = 0;
-	while (s->tunnels != NULL)
-		tunnel_abort(s->tunnels, "shutdown");
-	ev_timer_stop(s->loop, &s->accept_retry);
-	ev_timer_stop(s->loop, &s->grace);
-	ev_signal_stop(s->loop, &s->sigint);
-	ev_signal_stop(s->loop, &s->sigterm);
-	ev_signal_stop(s->loop, &s->sighup);
-	ev_signal_stop(s->loop, &s->sigusr1);
-	if (s->gen != NULL) {
-		prewarm_free(s->gen->prewarm);
-		s->gen->prewarm = NULL;
-	}
-	server_gen_put(s->gen);
-	s->gen = NULL;
-	drain_pipe_pool(s);
-	bufpool_destroy(&s->pool);
+	while (h->sessions != NULL)
+		session_abort(h->sessions, "shutdown");
+	ev_timer_stop(h->loop, &s->accept_retry);
+	ev_timer_stop(h->loop, &s->grace);
+	ev_signal_stop(h->loop, &s->sigint);
+	ev_signal_stop(h->loop, &s->sigterm);
+	ev_signal_stop(h->loop, &s->sighup);
+	ev_signal_stop(h->loop, &s->sigusr1);
+	if (h->gen != NULL)
+		generation_retire(h->gen);
+	generation_put(h->gen);
+	h->gen = NULL;
+	peercred_close(h->peercred);
+	h->peercred = NULL;
+	pipepool_drain(&h->pipes);
+	bufpool_destroy(&h->pool);
 }

@@ -63,6 +63,7 @@ class FakeProxy(TcpServer):
     def __init__(self, scenario=None, host="127.0.0.1", port=0):
         self.scenario = scenario or ok()
         self.requests = []
+        self.silent_connections = 0  # opened and closed without a byte (early connects, spares)
         self.cond = threading.Condition()
         self.stop_event = threading.Event()
         super().__init__(host, port)
@@ -96,6 +97,10 @@ class FakeProxy(TcpServer):
             raw, extra = buf[: end + 4], buf[end + 4:]
         else:
             raw, extra = buf, b""
+        if not buf:
+            with self.cond:
+                self.silent_connections += 1
+            return
         req = Request(raw, conn.getpeername(), complete)
         with self.cond:
             self.requests.append(req)

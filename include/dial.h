@@ -1,0 +1,88 @@
+/* dial: turns (route, target) into a connected byte stream through the upstream proxy,
+ * plus any bytes that came after the proxy's header, or into an outcome.
+ *
+ * It computes the route plan, takes a spare connection or resolves the proxy's name,
+ * connects with Happy Eyeballs (RFC 8305: a second address after 250 ms), sends CONNECT
+ * and reads the answer; when a proxy cannot be reached it marks it down and goes on to the
+ * next.  It never sees the client.  The connect may start before the target is known
+ * (dial_start without one, dial_set_target later): the proxy's TCP handshake then overlaps
+ * the client's SOCKS handshake.
+ *
+ * States: RESOLVING (lookup pending) -> CONNECTING (one or two attempts) -> CONNECTED
+ * (waiting for the target) -> REQUEST (CONNECT out, answer in) -> DONE.  Every state but
+ * CONNECTED has the dial's timer armed; CONNECTED is bounded by its owner's timer.
+ *
+ * done is called exactly once, as the last thing the dial does in a callback (the owner
+ * may free the dial there); never from dial_start or dial_set_target. */
+#ifndef SOCKS2HTTP_DIAL_H
+#define SOCKS2HTTP_DIAL_H
+
+#include <ev.h>
+#include <stdint.h>
+
+#include "bufpool.h"
+#include "generation.h"
+#include "outcome.h"
+#include "resolver.h"
+#include "route.h"
+#include "socks.h"
+#include "stream.h"
+
+struct dial {
+	struct ev_loop *loop;
+	struct bufpool *pool;
+	struct generation *gen; /* borrowed from the owner */
+	const char *who;        /* the client, for log lines */
+	void (*done)(struct dial *d, const struct outcome *o);
+	void *data;             /* the owner's */
+
+	uint8_t state;
+	uint8_t have_target;
+	uint8_t spare_tried, from_spare;
+	uint8_t plan_pos;       /* next entry of plan to try */
+	uint8_t up_addr, alt_addr;
+	uint8_t addr_idx;       /* next address of addrs to try */
+	struct route_plan plan;
+	unsigned proxy_idx;     /* the proxy being tried; valid once tried != 0 */
+	unsigned tried;         /* proxies tried so far */
+	struct stream up;       /* the connection (or first attempt) */
+	struct stream alt;      /* a second attempt in flight */
+	ev_tstamp up_deadline, alt_deadline, next_attempt_at;
+	ev_timer timer;
+	struct resolver_waiter rw;
+	struct resolver_result addrs;
+	char *req;              /* the CONNECT request while it is being sent (wiped) */
+	uint32_t req_len, req_off;
+	struct buf rx;          /* the proxy's answer */
+	size_t hdr_scan;
+	int http_status;
+	int pending_err;        /* a local failure to report from the timer */
+	struct outcome result;  /* once done */
+	char target[SOCKS_NAME_MAX + 10];
+};
+
+/* Starts dialing; target may be NULL when the route does not depend on it (see
+ * route_needs_target).  who must outlive the dial. */
+void dial_start(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen, const char *who,
+		const char *target, void (*done)(struct dial *, const struct outcome *), void *data);
+
+/* Names the target of a dial started without one.  Returns 0. */
+int dial_set_target(struct dial *d, const char *target);
+
+/* The outcome of a dial that is done, else NULL. */
+const struct outcome *dial_result(const struct dial *d);
+
+/* After done with OUTCOME_OK: moves the connected stream into out and the bytes that
+ * followed the proxy's header into leftover (both empty on entry). */
+void dial_take(struct dial *d, struct stream *out, struct buf *leftover);
+
+/* Stops everything and closes what the dial holds.  Safe after done, and twice. */
+void dial_stop(struct dial *d);
+
+/* The proxy being tried or used, "host:port", or "-". */
+const char *dial_proxy_name(const struct dial *d);
+
+/* For status reports: "resolving", "connecting", "connected", "proxy-reply", "done". */
+const char *dial_state_name(const struct dial *d);
+
+#endif

@@ -1,0 +1,58 @@
+/* session: one client's life: front (SOCKS handshake) -> route and dial (the path to the
+ * target) -> reply -> pump (the relay), with one timer and one close path.
+ *
+ * States, and what is live in each:
+ *   HANDSHAKE   client read (SOCKS messages), client write while front has bytes queued;
+ *               a dial may already be connecting to the proxy when the route does not
+ *               depend on the target; the timer bounds the handshake
+ *   DIALING     the dial runs (its own timers); client read for early payload, held
+ *               until the tunnel is open
+ *   RELAY       the pump drives both streams; the SOCKS reply went into the pump ahead of
+ *               the proxy's first bytes; the timer enforces idle and linger limits
+ *   REPLY_FAIL  sending the failure reply, then draining until the client closes (so the
+ *               reply is not lost to a reset), bounded by the timer
+ * Everything ends in the one close path, which stops every watcher, stops the dial and the
+ * pump, closes both streams, logs one line and frees the session. */
+#ifndef SOCKS2HTTP_SESSION_H
+#define SOCKS2HTTP_SESSION_H
+
+#include <ev.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "bufpool.h"
+#include "pipepool.h"
+#include "pump.h"
+
+struct generation;
+struct peercred;
+struct session;
+
+/* What the sessions share, owned by whoever accepts them (the server). */
+struct session_host {
+	struct ev_loop *loop;
+	struct bufpool pool;
+	struct pipepool pipes;
+	struct pump_ctx pump_ctx;      /* loop, pool, pipes (NULL without splice) */
+	struct peercred *peercred;     /* owner lookups; NULL where there are none */
+	struct generation *gen;        /* the current configuration */
+	struct session *sessions;      /* live sessions, doubly linked */
+	unsigned nsessions;
+	uint64_t accepted;
+	void (*closed)(struct session_host *h);     /* a session ended */
+	void (*out_of_fds)(struct session_host *h); /* pause accepting for a while */
+};
+
+/* Takes ownership of the accepted fd (closes it on failure).  Returns 0 or -1. */
+int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, socklen_t peerlen);
+
+/* The next live session after s, for walking the list. */
+struct session *session_next(struct session *s);
+
+/* Logs one line describing s (SIGUSR1). */
+void session_report(struct session *s);
+
+/* Closes a session from outside (shutdown); reason is logged. */
+void session_abort(struct session *s, const char *reason);
+
+#endif

@@ -1,0 +1,23 @@
+/* sockets: small helpers for the sockets every module opens. */
+#ifndef SOCKS2HTTP_SOCKETS_H
+#define SOCKS2HTTP_SOCKETS_H
+
+#include <sys/socket.h>
+
+/* O_NONBLOCK and FD_CLOEXEC on fd.  Returns 0 or -1. */
+int sockets_nonblock(int fd);
+
+/* A non-blocking, close-on-exec stream socket (one system call where the system allows). */
+int sockets_stream(int family);
+
+/* TCP_NODELAY and keepalive (60 s idle, 10 s interval, 6 probes): tunnels have no idle
+ * timeout by default, so keepalive finds dead peers.  Set on a listening socket, Linux
+ * passes them on to every accepted socket. */
+void sockets_tune(int fd);
+
+/* Do accepted sockets inherit sockets_tune from their listener? */
+int sockets_tune_inherited(void);
+
+socklen_t sockets_addrlen(const struct sockaddr_storage *ss);
+
+#endif

@@ -1,0 +1,79 @@
+/* stream: the byte stream the dialer and the relay read and write.  Today a plain socket;
+ * TLS slots in behind the same operations.  A stream embeds the watcher of its fd: whoever
+ * drives the stream (dialer, then relay) sets the callback and says which events it wants;
+ * the stream turns that into what its fd must be watched for (TLS may need to read in
+ * order to write).  raw_fd is the fd when the stream's bytes are the socket's bytes, so
+ * the relay may splice; -1 otherwise.
+ *
+ * Read and write return a byte count, 0 for end of stream (read only), STREAM_AGAIN when
+ * nothing can move now, or another negative errno.  Nothing here logs. */
+#ifndef SOCKS2HTTP_STREAM_H
+#define SOCKS2HTTP_STREAM_H
+
+#include <ev.h>
+#include <errno.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#define STREAM_AGAIN (-EAGAIN)
+
+struct stream;
+
+struct stream_ops {
+	ssize_t (*read)(struct stream *s, void *buf, size_t len);
+	ssize_t (*writev)(struct stream *s, const struct iovec *iov, int n);
+	int (*shutdown_wr)(struct stream *s);
+	void (*close)(struct stream *s);
+	int (*raw_fd)(const struct stream *s);
+	/* bytes the stream holds that its fd will not signal (a TLS record already read) */
+	size_t (*pending)(const struct stream *s);
+};
+
+struct stream {
+	const struct stream_ops *ops;
+	int fd;      /* -1 when closed */
+	ev_io io;    /* data is the driver's pointer */
+	int events;  /* what io is started for; 0 when stopped */
+	void *impl;  /* per-kind state (TLS) */
+};
+
+/* Makes s a plain socket stream over fd (owned from now on).  The watcher gets cb. */
+void stream_init_fd(struct stream *s, int fd, void (*cb)(struct ev_loop *, ev_io *, int), void *data);
+/* An empty stream (fd -1); stream_close on it is a no-op. */
+void stream_init_none(struct stream *s, void (*cb)(struct ev_loop *, ev_io *, int), void *data);
+
+static inline ssize_t stream_read(struct stream *s, void *buf, size_t len)
+{
+	return s->ops->read(s, buf, len);
+}
+static inline ssize_t stream_writev(struct stream *s, const struct iovec *iov, int n)
+{
+	return s->ops->writev(s, iov, n);
+}
+static inline int stream_shutdown_wr(struct stream *s)
+{
+	return s->ops->shutdown_wr(s);
+}
+static inline int stream_raw_fd(const struct stream *s)
+{
+	return s->ops->raw_fd(s);
+}
+static inline size_t stream_pending(const struct stream *s)
+{
+	return s->ops->pending(s);
+}
+ssize_t stream_write(struct stream *s, const void *buf, size_t len);
+
+/* Watches the fd for events (EV_READ | EV_WRITE, or 0 to stop). */
+void stream_watch(struct ev_loop *loop, struct stream *s, int events);
+/* Changes who is called for the watcher's events (the watcher must be stopped or is stopped). */
+void stream_set_cb(struct ev_loop *loop, struct stream *s, void (*cb)(struct ev_loop *, ev_io *, int), void *data);
+
+/* Stops the watcher and closes the fd (and any TLS state).  Safe to call twice. */
+void stream_close(struct ev_loop *loop, struct stream *s);
+
+/* Hands the fd out of the stream without closing it (the watcher is stopped); -1 if none. */
+int stream_release_fd(struct ev_loop *loop, struct stream *s);
+
+#endif

@@ -1,0 +1,488 @@
+/* session: one client's life (see include/session.h).
+ *
+ * Functions that can end the session return -1 when they did (it is freed: return at once)
+ * and 0 otherwise. */
+#include "session.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "access.h"
+#include "dial.h"
+#include "front.h"
+#include "generation.h"
+#include "log.h"
+#include "route.h"
+#include "sockets.h"
+#include "stream.h"
+
+#define REPLY_FAIL_LINGER 2.0 /* seconds to wait for the client to close after a failure reply */
+
+enum session_state { S_HANDSHAKE, S_DIALING, S_RELAY, S_REPLY_FAIL };
+
+struct session {
+	struct session_host *host;
+	struct generation *gen;  /* configuration, proxies and resolver this session uses */
+	struct session *prev, *next;
+	uint8_t state;
+	uint8_t client_eof;      /* before RELAY: the client sent FIN */
+	uint8_t reply_len;       /* bytes of the SOCKS reply the pump sends ahead of the proxy's */
+	int http_status;
+	struct stream client;
+	struct stream up;
+	ev_timer timer;
+	double relay_limit;      /* idle or linger seconds the RELAY timer enforces */
+	ev_tstamp started;
+	struct front front;
+	struct dial *dial;       /* while dialing */
+	struct pump pump;        /* in RELAY */
+	struct buf c2u;          /* SOCKS messages, then early payload */
+	const char *proxy;       /* display name of the proxy that answered */
+	const char *fail_reason;
+	char *target;            /* "host:port" once requested */
+	char client_text[48];
+};
+
+static struct ev_loop *loop_of(const struct session *s)
+{
+	return s->host->loop;
+}
+
+static const char *proxy_name(const struct session *s)
+{
+	if (s->dial != NULL)
+		return dial_proxy_name(s->dial);
+	return s->proxy ? s->proxy : "-";
+}
+
+static void arm_timer(struct session *s, double secs)
+{
+	ev_timer_stop(loop_of(s), &s->timer);
+	ev_timer_set(&s->timer, secs, 0);
+	ev_timer_start(loop_of(s), &s->timer);
+}
+
+static void log_summary(const struct session *s, const char *reason)
+{
+	char reply[16] = "-", http[16] = "-", socks[16] = "-";
+	const struct front *f = &s->front;
+	uint64_t up = s->state == S_RELAY ? s->pump.dir[0].bytes : 0;
+	uint64_t down = s->state == S_RELAY ? s->pump.dir[1].bytes : 0;
+
+	down = down > s->reply_len ? down - s->reply_len : 0;
+	if (f->reply >= 0)
+		snprintf(reply, sizeof(reply), f->version == 4 ? "%d" : "0x%02x", (unsigned)f->reply);
+	if (s->http_status > 0)
+		snprintf(http, sizeof(http), "%d", s->http_status);
+	if (f->version)
+		snprintf(socks, sizeof(socks), "%d", f->version);
+	log_info("tunnel client=%s socks=%s target=%s proxy=%s http=%s reply=%s up=%llu down=%llu time=%.3fs reason=%s",
+		 s->client_text, socks, s->target ? s->target : "-", proxy_name(s), http, reply,
+		 (unsigned long long)up, (unsigned long long)down, ev_now(loop_of(s)) - s->started, reason);
+}
+
+/* The only teardown: every watcher, the dial, the pump, both streams, one log line. */
+static void session_close(struct session *s, const char *reason)
+{
+	struct session_host *h = s->host;
+
+	ev_timer_stop(h->loop, &s->timer);
+	if (s->state == S_RELAY)
+		pump_stop(&s->pump);
+	if (log_enabled(LOG_LVL_INFO))
+		log_summary(s, reason);
+	if (s->dial != NULL) {
+		dial_stop(s->dial);
+		free(s->dial);
+	}
+	stream_close(h->loop, &s->client);
+	stream_close(h->loop, &s->up);
+	buf_release(&h->pool, &s->c2u, 1);
+	free(s->target);
+	generation_put(s->gen);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		h->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	h->nsessions--;
+	free(s);
+	h->closed(h);
+}
+
+struct session *session_next(struct session *s)
+{
+	return s->next;
+}
+
+void session_abort(struct session *s, const char *reason)
+{
+	session_close(s, reason);
+}
+
+void session_report(struct session *s)
+{
+	static const char *const names[] = {"handshake", "dialing", "relay", "reply-fail"};
+	uint64_t up = s->state == S_RELAY ? s->pump.dir[0].bytes : 0;
+	uint64_t down = s->state == S_RELAY ? s->pump.dir[1].bytes : 0;
+	log_info("tunnel client=%s socks=%d target=%s proxy=%s state=%s%s%s up=%llu down=%llu age=%.1fs%s%s",
+		 s->client_text, s->front.version, s->target ? s->target : "-", proxy_name(s), names[s->state],
+		 s->dial ? "/" : "", s->dial ? dial_state_name(s->dial) : "", (unsigned long long)up,
+		 (unsigned long long)(down > s->reply_len ? down - s->reply_len : 0), ev_now(loop_of(s)) - s->started,
+		 s->state == S_RELAY && pump_eof(&s->pump, 0) ? " client-eof" : "",
+		 s->state == S_RELAY && pump_eof(&s->pump, 1) ? " upstream-eof" : "");
+}
+
+/* Before RELAY: read client, write what front has queued. */
+static void watch_client(struct session *s)
+{
+	int ev = 0;
+	switch (s->state) {
+	case S_HANDSHAKE:
+	case S_DIALING:
+		if (!s->client_eof && buf_len(&s->c2u) < s->host->pool.size)
+			ev |= EV_READ;
+		if (front_out_len(&s->front) > 0)
+			ev |= EV_WRITE;
+		break;
+	case S_REPLY_FAIL:
+		ev = front_out_len(&s->front) > 0 ? EV_WRITE : EV_READ;
+		break;
+	default:
+		return; /* the pump's */
+	}
+	stream_watch(loop_of(s), &s->client, ev);
+}
+
+/* Sends what front has queued.  Returns -1 if the session was closed. */
+static int flush_front(struct session *s)
+{
+	while (front_out_len(&s->front) > 0) {
+		ssize_t w = stream_write(&s->client, front_out(&s->front), front_out_len(&s->front));
+		if (w == STREAM_AGAIN)
+			return 0;
+		if (w < 0) {
+			log_debug("%s: write to client: %s", s->client_text, strerror((int)-w));
+			session_close(s, "client-error");
+			return -1;
+		}
+		front_sent(&s->front, (size_t)w);
+	}
+	return 0;
+}
+
+/* Reads what the client sent into c2u.  Returns -1 if the session was closed. */
+static int read_client(struct session *s)
+{
+	struct bufpool *pool = &s->host->pool;
+	size_t room = buf_room(pool, &s->c2u);
+	if (room == 0 || s->client_eof)
+		return 0;
+	if (buf_acquire(pool, &s->c2u) < 0) {
+		session_close(s, "out-of-memory");
+		return -1;
+	}
+	ssize_t n = stream_read(&s->client, s->c2u.data + s->c2u.end, room);
+	if (n > 0) {
+		s->c2u.end += (uint32_t)n;
+		return 0;
+	}
+	buf_release(pool, &s->c2u, 0);
+	if (n == 0)
+		s->client_eof = 1;
+	else if (n != STREAM_AGAIN) {
+		log_debug("%s: read from client: %s", s->client_text, strerror((int)-n));
+		session_close(s, "client-error");
+		return -1;
+	}
+	return 0;
+}
+
+/* Drains and discards client bytes after a failure reply until the client closes. */
+static int fail_progress(struct session *s)
+{
+	if (flush_front(s) < 0)
+		return -1;
+	if (front_out_len(&s->front) > 0) {
+		watch_client(s);
+		return 0;
+	}
+	if (!s->client_eof) {
+		(void)stream_shutdown_wr(&s->client);
+		s->client_eof = 1; /* from now on: our side is shut; wait for theirs */
+	}
+	char sink[4096];
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = stream_read(&s->client, sink, sizeof(sink));
+		if (n > 0)
+			continue;
+		if (n == STREAM_AGAIN)
+			break;
+		session_close(s, s->fail_reason);
+		return -1;
+	}
+	watch_client(s);
+	return 0;
+}
+
+/* The failure message front queued goes out, then the session lingers until the client
+ * closes or the timer runs out. */
+static int reply_fail(struct session *s, const char *reason)
+{
+	if (s->dial != NULL) {
+		dial_stop(s->dial);
+		free(s->dial);
+		s->dial = NULL;
+	}
+	stream_close(loop_of(s), &s->up);
+	buf_release(&s->host->pool, &s->c2u, 1);
+	s->fail_reason = reason;
+	s->state = S_REPLY_FAIL;
+	s->client_eof = 0;
+	arm_timer(s, REPLY_FAIL_LINGER);
+	return fail_progress(s);
+}
+
+static void relay_timer(struct session *s)
+{
+	const struct config *cfg = s->gen->cfg;
+	double limit = (pump_eof(&s->pump, 0) || pump_eof(&s->pump, 1)) ? cfg->linger_timeout : cfg->idle_timeout;
+	if (limit <= 0) {
+		ev_timer_stop(loop_of(s), &s->timer);
+		s->relay_limit = 0;
+		return;
+	}
+	if (limit != s->relay_limit || !ev_is_active(&s->timer)) {
+		s->relay_limit = limit;
+		ev_tstamp left = s->pump.last_io + limit - ev_now(loop_of(s));
+		arm_timer(s, left > 0.001 ? left : 0.001);
+	}
+}
+
+static void pump_eof_cb(struct pump *p)
+{
+	relay_timer((struct session *)(void *)((char *)p - offsetof(struct session, pump)));
+}
+
+static void pump_done(struct pump *p, enum pump_end end, int err)
+{
+	struct session *s = (struct session *)(void *)((char *)p - offsetof(struct session, pump));
+	static const char *const reasons[] = {"closed", "client-error", "upstream-error", "out-of-memory"};
+	if (end != PUMP_CLOSED)
+		log_debug("%s: relay: %s: %s", s->client_text, reasons[end], strerror(err));
+	session_close(s, reasons[end]);
+}
+
+static void dial_done(struct dial *d, const struct outcome *o)
+{
+	struct session *s = d->data;
+	struct bufpool *pool = &s->host->pool;
+
+	s->http_status = o->http_status;
+	s->proxy = dial_proxy_name(d);
+	if (o->stage != OUTCOME_OK) {
+		if (o->stage == OUTCOME_LOCAL && o->err != ENOMEM)
+			s->host->out_of_fds(s->host); /* logs, rate-limited */
+		if (s->state == S_HANDSHAKE)
+			return; /* an early dial failed: the client hears it once it has asked */
+		front_reply(&s->front, o, NULL);
+		reply_fail(s, o->reason);
+		return;
+	}
+	struct buf b2a = {NULL, 0, 0};
+	dial_take(d, &s->up, &b2a);
+	dial_stop(d);
+	free(d);
+	s->dial = NULL;
+
+	/* BND.ADDR: the local end of the upstream socket, what peers report for CONNECT */
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof(bound);
+	int have_bound = getsockname(s->up.fd, (struct sockaddr *)&bound, &blen) == 0 &&
+			 (bound.ss_family == AF_INET || bound.ss_family == AF_INET6);
+	front_reply(&s->front, o, have_bound ? (const struct sockaddr *)&bound : NULL);
+	/* the reply goes ahead of the proxy's first bytes, in the same write */
+	size_t n = front_out_len(&s->front);
+	if (buf_prepend(pool, &b2a, front_out(&s->front), n) < 0) {
+		buf_release(pool, &b2a, 1);
+		session_close(s, "out-of-memory");
+		return;
+	}
+	front_sent(&s->front, n);
+	s->reply_len = (uint8_t)n;
+	s->state = S_RELAY;
+	ev_timer_stop(loop_of(s), &s->timer);
+	s->relay_limit = 0;
+	pump_on_eof(&s->pump, pump_eof_cb);
+	pump_start(&s->pump, &s->host->pump_ctx, &s->client, &s->up, &s->c2u, &b2a, s->client_eof, pump_done);
+	relay_timer(s);
+}
+
+static int start_dial(struct session *s, const char *target)
+{
+	s->dial = calloc(1, sizeof(*s->dial));
+	if (s->dial == NULL)
+		return -1;
+	dial_start(s->dial, loop_of(s), &s->host->pool, s->gen, s->client_text, target, dial_done, s);
+	return 0;
+}
+
+/* Feeds the client's bytes to front and acts on what it says. */
+static int handshake(struct session *s)
+{
+	const char *reason = "bad-socks-request";
+	size_t used = 0;
+	char target[SOCKS_NAME_MAX + 10];
+	const uint8_t *p = (const uint8_t *)s->c2u.data + s->c2u.start;
+	size_t len = buf_len(&s->c2u);
+
+	enum front_event ev = len ? front_feed(&s->front, s->gen->cfg, p, len, &used, target, sizeof(target), &reason)
+				  : FRONT_MORE;
+	s->c2u.start += (uint32_t)used;
+	buf_release(&s->host->pool, &s->c2u, 0);
+	switch (ev) {
+	case FRONT_MORE:
+		if (flush_front(s) < 0)
+			return -1;
+		if (s->client_eof) {
+			session_close(s, "client-closed-in-handshake");
+			return -1;
+		}
+		return 0;
+	case FRONT_DROP:
+		session_close(s, reason);
+		return -1;
+	case FRONT_FAIL:
+		return reply_fail(s, reason);
+	case FRONT_REQUEST:
+		break;
+	}
+	log_debug("%s: SOCKS%d CONNECT %s", s->client_text, s->front.version, target);
+	s->target = strdup(target);
+	if (s->target == NULL) {
+		struct outcome o = {OUTCOME_LOCAL, ENOMEM, 0, "", "out-of-memory"};
+		front_reply(&s->front, &o, NULL);
+		return reply_fail(s, o.reason);
+	}
+	ev_timer_stop(loop_of(s), &s->timer); /* the dial's timers take over */
+	s->state = S_DIALING;
+	const struct outcome *early = s->dial ? dial_result(s->dial) : NULL;
+	if (early != NULL) { /* the early dial failed already */
+		front_reply(&s->front, early, NULL);
+		return reply_fail(s, early->reason);
+	}
+	if (s->dial != NULL)
+		return dial_set_target(s->dial, target);
+	if (start_dial(s, target) < 0) {
+		struct outcome o = {OUTCOME_LOCAL, ENOMEM, 0, "", "out-of-memory"};
+		front_reply(&s->front, &o, NULL);
+		return reply_fail(s, o.reason);
+	}
+	return 0;
+}
+
+static void client_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct session *s = w->data;
+	(void)loop;
+
+	switch (s->state) {
+	case S_HANDSHAKE:
+		if ((revents & EV_WRITE) && flush_front(s) < 0)
+			return;
+		if ((revents & EV_READ) && (read_client(s) < 0 || handshake(s) < 0))
+			return;
+		break;
+	case S_DIALING:
+		/* early bytes are held until the proxy's 2xx */
+		if ((revents & EV_WRITE) && flush_front(s) < 0)
+			return;
+		if ((revents & EV_READ) && read_client(s) < 0)
+			return;
+		break;
+	case S_REPLY_FAIL:
+		fail_progress(s);
+		return;
+	default:
+		return;
+	}
+	watch_client(s);
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct session *s = w->data;
+	(void)revents;
+
+	switch (s->state) {
+	case S_HANDSHAKE:
+		log_info("%s: SOCKS handshake not completed within %gs", s->client_text, s->gen->cfg->handshake_timeout);
+		session_close(s, "handshake-timeout");
+		return;
+	case S_RELAY: {
+		double left = s->pump.last_io + s->relay_limit - ev_now(loop);
+		if (left > 0.001) {
+			arm_timer(s, left);
+			return;
+		}
+		session_close(s, (pump_eof(&s->pump, 0) || pump_eof(&s->pump, 1)) ? "linger-timeout" : "idle-timeout");
+		return;
+	}
+	case S_REPLY_FAIL:
+		session_close(s, s->fail_reason);
+		return;
+	default:
+		return;
+	}
+}
+
+int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, socklen_t peerlen)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	(void)peerlen;
+
+	if (s == NULL) {
+		close(fd);
+		return -1;
+	}
+	s->host = h;
+	s->gen = generation_get(h->gen);
+	s->state = S_HANDSHAKE;
+	s->started = ev_now(h->loop);
+	stream_init_fd(&s->client, fd, client_cb, s);
+	stream_init_none(&s->up, NULL, NULL);
+	ev_timer_init(&s->timer, timer_cb, 0, 0);
+	s->timer.data = s;
+	if (peer->sa_family != AF_UNIX && !sockets_tune_inherited())
+		sockets_tune(fd);
+	char who[96];
+	enum access_verdict verdict = access_check(h->peercred, s->gen->cfg, fd, peer, who, sizeof(who));
+	if (peer->sa_family == AF_UNIX)
+		snprintf(s->client_text, sizeof(s->client_text), "unix(%.32s)", who[0] ? who : "?");
+	else
+		log_addr(peer, s->client_text, sizeof(s->client_text));
+	if (verdict == ACCESS_DENY)
+		log_info("%s: refusing client: %s", s->client_text, who);
+	else if (verdict == ACCESS_GONE) /* it left while waiting in the backlog */
+		log_debug("%s: client gone before it was served: %s", s->client_text, who);
+	else if (verdict == ACCESS_ERROR)
+		h->out_of_fds(h); /* logs, rate-limited */
+	front_init(&s->front, verdict, s->client_text);
+
+	s->next = h->sessions;
+	if (h->sessions)
+		h->sessions->prev = s;
+	h->sessions = s;
+	h->nsessions++;
+
+	arm_timer(s, s->gen->cfg->handshake_timeout);
+	/* The path does not depend on the target: open it while the client shakes hands (only
+	 * for a client known to be allowed: a stranger makes us open nothing). */
+	if (verdict == ACCESS_ALLOW && !route_needs_target())
+		(void)start_dial(s, NULL); /* without memory now, the request tries again */
+	watch_client(s);
+	return 0;
+}

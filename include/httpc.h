@@ -1,5 +1,5 @@
-/* httpc: pure HTTP CONNECT client side: request builder, response parser, and the table
- * that turns a proxy's answer into a SOCKS reply code.  No I/O, no allocation. */
+/* httpc: pure HTTP CONNECT client side: request builder and response parser.  No I/O, no
+ * allocation.  (What a proxy's answer means to the client is front's business.) */
 #ifndef SOCKS2HTTP_HTTPC_H
 #define SOCKS2HTTP_HTTPC_H
 
@@ -53,10 +53,6 @@ int httpc_basic_auth(char *out, size_t cap, const char *user, const char *pass);
 
 /* Standard base64 of n bytes (with padding) into out; returns the length or -1. */
 int httpc_base64(char *out, size_t cap, const uint8_t *in, size_t n);
-
-/* The SOCKS5 reply code for a final (>= 200) response, from the status and squid's
- * X-Squid-Error (see the reply-code table in the README). */
-uint8_t httpc_socks5_reply(const struct httpc_response *r);
 
 const char *httpc_strerror(int err);
 

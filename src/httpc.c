@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "socks.h"
 
 long httpc_header_end(const char *buf, size_t len, size_t max, size_t *scan)
 {
@@ -242,70 +241,6 @@ int httpc_basic_auth(char *out, size_t cap, const char *user, const char *pass)
 	int n = httpc_base64(out + 6, cap - 6, raw, ul + 1 + pl);
 	memset(raw, 0, sizeof(raw));
 	return n < 0 ? -1 : n + 6;
-}
-
-/* squid's "ERR_NAME errno" tells the causes apart that the status code blurs. */
-static int squid_reply(const char *e, uint8_t *rep)
-{
-	const char *sp = strchr(e, ' ');
-	size_t nlen = sp ? (size_t)(sp - e) : strlen(e);
-	int err = sp ? atoi(sp + 1) : 0;
-
-	if (name_is(e, nlen, "ERR_DNS_FAIL")) {
-		*rep = SOCKS5_REP_HOST_UNREACHABLE;
-		return 1;
-	}
-	if (name_is(e, nlen, "ERR_READ_TIMEOUT") || name_is(e, nlen, "ERR_CONNECT_TIMEOUT")) {
-		*rep = SOCKS5_REP_TTL_EXPIRED;
-		return 1;
-	}
-	if (name_is(e, nlen, "ERR_CONNECT_FAIL")) {
-		switch (err) {
-		case 110: /* ETIMEDOUT */
-			*rep = SOCKS5_REP_TTL_EXPIRED;
-			return 1;
-		case 111: /* ECONNREFUSED */
-			*rep = SOCKS5_REP_CONN_REFUSED;
-			return 1;
-		case 101: /* ENETUNREACH */
-			*rep = SOCKS5_REP_NET_UNREACHABLE;
-			return 1;
-		case 113: /* EHOSTUNREACH */
-			*rep = SOCKS5_REP_HOST_UNREACHABLE;
-			return 1;
-		default:
-			return 0;
-		}
-	}
-	if (name_is(e, nlen, "ERR_ACCESS_DENIED") || name_is(e, nlen, "ERR_CACHE_ACCESS_DENIED")) {
-		*rep = SOCKS5_REP_NOT_ALLOWED;
-		return 1;
-	}
-	return 0;
-}
-
-uint8_t httpc_socks5_reply(const struct httpc_response *r)
-{
-	uint8_t rep;
-
-	if (r->status >= 200 && r->status <= 299)
-		return SOCKS5_REP_SUCCEEDED;
-	if (r->squid_error[0] != '\0' && squid_reply(r->squid_error, &rep))
-		return rep;
-	switch (r->status) {
-	case 401:
-	case 403:
-	case 405:
-	case 407:
-		return SOCKS5_REP_NOT_ALLOWED;
-	case 504:
-		return SOCKS5_REP_TTL_EXPIRED;
-	default:
-		break;
-	}
-	if (r->status >= 500)
-		return SOCKS5_REP_HOST_UNREACHABLE;
-	return SOCKS5_REP_GENERAL_FAILURE;
 }
 
 const char *httpc_strerror(int err)

@@ -53,11 +53,11 @@ for variant in plain sanitize; do
 	fi
 
 	echo "=== $variant: unit tests and fuzz-corpus replays (make check)"
-	rm -f "$dir"/test/unit/*.log "$dir"/test/fuzz/*.log
+	rm -f "$dir"/test/*.log "$dir"/test/unit/*.log "$dir"/test/fuzz/*.log
 	make -C "$dir" -j2 check >"$dir/check.out" 2>&1
 	rc=$?
 	grep -E '^(PASS|FAIL|ERROR|XPASS)' "$dir/check.out"
-	read -r p f < <(count_lines "$dir"/test/unit/*.log "$dir"/test/fuzz/*.log)
+	read -r p f < <(count_lines "$dir"/test/*.log "$dir"/test/unit/*.log "$dir"/test/fuzz/*.log)
 	if [ $rc -ne 0 ]; then
 		echo "make check failed:"; cat "$dir"/test/unit/*.log "$dir"/test/fuzz/*.log 2>/dev/null | grep -v '^[0-9]* passed' | tail -40
 		[ "$f" -eq 0 ] && f=1 # a crash prints no count

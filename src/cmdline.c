@@ -1,0 +1,229 @@
+/* cmdline: the command line: options table, --help text, argv parsing, and the scrubbing
+ * of passwords from the visible argv.  Each option is applied with config_set. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct opt {
+	char short_name;
+	const char *long_name;
+	int takes_value;
+};
+
+static const struct opt options[] = {
+	{'l', "listen", 1},         {'x', "proxy", 1},           {'c', "config", 1},
+	{'v', "verbose", 0},        {'q', "quiet", 0},           {'h', "help", 0},
+	{'V', "version", 0},        {0, "handshake-timeout", 1}, {0, "connect-timeout", 1},
+	{0, "reply-timeout", 1},    {0, "idle-timeout", 1},      {0, "linger-timeout", 1},
+	{0, "dns-timeout", 1},      {0, "dns-cache-ttl", 1},     {0, "max-tunnels", 1},
+	{0, "buffer-size", 1},      {0, "user-agent", 1},        {0, "shutdown-grace", 1},
+	{0, "proxy-retry", 1},      {0, "allow-users", 1},       {0, "allow-remote", 0},
+	{0, "socks-auth", 1},       {0, "no-splice", 0},         {0, "dns-servers", 1},
+	{0, "workers", 1},          {0, "prewarm", 1},
+};
+
+void config_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: socks2http [options]\n"
+		"Accepts SOCKS4, SOCKS4a and SOCKS5 clients and carries each connection through an\n"
+		"HTTP proxy with CONNECT.\n\n"
+		"  -l, --listen ADDR:PORT   accept SOCKS clients here; repeatable; default 127.0.0.1:1080;\n"
+		"                           IPv6 as [::1]:1080; unix:/path for a Unix-domain socket (0600)\n"
+		"  -x, --proxy URL          upstream HTTP proxy, http://[user[:password]@]host[:port];\n"
+		"                           repeatable: when one cannot be reached the next is tried.\n"
+		"                           Without -x: https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY,\n"
+		"                           http_proxy (first set wins). A user without a password in the\n"
+		"                           URL takes SOCKS2HTTP_PROXY_PASSWORD from the environment.\n"
+		"  -c, --config FILE        the same options from a file, one 'name value' per line\n"
+		"  -v, --verbose            log more (debug)\n"
+		"  -q, --quiet              log only warnings and errors\n"
+		"  -h, --help               show this help\n"
+		"  -V, --version            show the version\n"
+		"      --allow-users LIST   users (names or uids, comma-separated) who may use the bridge\n"
+		"                           besides its own user; 'any' allows everybody (own user only)\n"
+		"      --socks-auth FILE    SOCKS5 clients must log in (RFC 1929) with a user:password\n"
+		"                           line of FILE (mode 0600); SOCKS4 clients are refused\n"
+		"      --allow-remote       allow listening beyond loopback without --socks-auth\n"
+		"      --handshake-timeout S  SOCKS handshake must complete within S seconds (10)\n"
+		"      --connect-timeout S  TCP connect to one proxy address (10)\n"
+		"      --reply-timeout S    proxy must answer CONNECT within S seconds (30)\n"
+		"      --idle-timeout S     close tunnels idle for S seconds; 0 = never (0)\n"
+		"      --linger-timeout S   close half-closed tunnels idle for S seconds (30)\n"
+		"      --dns-timeout S      one DNS attempt for the proxy's name (2.5), tried twice\n"
+		"      --dns-servers LIST   DNS servers for the proxies' names, e.g. 10.0.0.53,[::1]:53\n"
+		"                           (default: the system's, from /etc/resolv.conf)\n"
+		"      --dns-cache-ttl S    reuse the proxy's addresses at most S seconds (60)\n"
+		"      --proxy-retry S      a proxy that could not be reached is tried last for S seconds (30)\n"
+		"      --shutdown-grace S   on SIGTERM/SIGINT, live tunnels may finish within S seconds (5)\n"
+		"      --max-tunnels N      concurrent tunnels at most, per worker (1024)\n"
+		"      --prewarm N          keep N spare connections open to the proxy, recycled every 15s (0)\n"
+		"      --workers N          N processes share the TCP listen ports (SO_REUSEPORT) (1)\n"
+		"      --buffer-size BYTES  per direction and tunnel (32768)\n"
+		"      --no-splice          relay through buffers even where splice(2) is available\n"
+		"      --user-agent TEXT    User-Agent sent with CONNECT (socks2http/VERSION)\n");
+}
+
+static const struct opt *find_long(const char *name, size_t n)
+{
+	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+		if (strlen(options[i].long_name) == n && strncmp(options[i].long_name, name, n) == 0)
+			return &options[i];
+	return NULL;
+}
+
+static const struct opt *find_short(char c)
+{
+	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+		if (options[i].short_name == c)
+			return &options[i];
+	return NULL;
+}
+
+/* Applies an option from the command line; -v and -q step the level. */
+static int apply(struct config *cfg, const struct opt *o, const char *value, char *err, size_t errlen)
+{
+	if (strcmp(o->long_name, "config") == 0)
+		return config_load_file(cfg, value, err, errlen);
+	if (strcmp(o->long_name, "verbose") == 0) {
+		if (cfg->log_level < LOG_LVL_DEBUG)
+			cfg->log_level++;
+		return 0;
+	}
+	if (strcmp(o->long_name, "quiet") == 0) {
+		if (cfg->log_level > LOG_LVL_ERROR)
+			cfg->log_level--;
+		return 0;
+	}
+	if (strcmp(o->long_name, "proxy") == 0) {
+		const char *sep = strstr(value, "://");
+		const char *auth = sep ? sep + 3 : value;
+		const char *at = strrchr(auth, '@');
+		if (at != NULL && memchr(auth, ':', (size_t)(at - auth)) != NULL)
+			cfg->password_on_cmdline = 1;
+	}
+	return config_set(cfg, o->long_name, value, err, errlen);
+}
+
+enum config_action config_parse_args(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+	int want_help = 0, want_version = 0;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const struct opt *o = NULL; /* set on every path; -Os cannot tell */
+		const char *value = NULL;
+
+		if (a[0] != '-' || a[1] == '\0') {
+			snprintf(err, errlen, "unexpected argument '%s'", a);
+			return CONFIG_USAGE;
+		}
+		if (a[1] == '-') {
+			const char *eq = strchr(a + 2, '=');
+			size_t n = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+			o = find_long(a + 2, n);
+			if (o == NULL) {
+				snprintf(err, errlen, "unknown option '%.*s'", (int)(n + 2), a);
+				return CONFIG_USAGE;
+			}
+			if (o->takes_value) {
+				if (eq)
+					value = eq + 1;
+				else if (i + 1 < argc)
+					value = argv[++i];
+				else {
+					snprintf(err, errlen, "option '--%s' needs a value", o->long_name);
+					return CONFIG_USAGE;
+				}
+			} else if (eq) {
+				snprintf(err, errlen, "option '--%s' takes no value", o->long_name);
+				return CONFIG_USAGE;
+			}
+		} else {
+			/* short options; flags may be grouped (-vv), a value may follow directly (-l1080) */
+			for (const char *s = a + 1; *s; s++) {
+				o = find_short(*s);
+				if (o == NULL) {
+					snprintf(err, errlen, "unknown option '-%c'", *s);
+					return CONFIG_USAGE;
+				}
+				if (o->takes_value) {
+					if (s[1] != '\0')
+						value = s + 1;
+					else if (i + 1 < argc)
+						value = argv[++i];
+					else {
+						snprintf(err, errlen, "option '-%c' needs a value", *s);
+						return CONFIG_USAGE;
+					}
+					break;
+				}
+				if (s[1] == '\0')
+					break;
+				if (o->short_name == 'h')
+					want_help = 1;
+				else if (o->short_name == 'V')
+					want_version = 1;
+				else if (apply(cfg, o, NULL, err, errlen) < 0)
+					return CONFIG_USAGE;
+			}
+		}
+		if (strcmp(o->long_name, "help") == 0)
+			want_help = 1;
+		else if (strcmp(o->long_name, "version") == 0)
+			want_version = 1;
+		else {
+			int rc = apply(cfg, o, value, err, errlen);
+			if (rc < 0)
+				return rc == -2 ? CONFIG_FAIL : CONFIG_USAGE;
+		}
+	}
+	if (want_help) {
+		config_usage(stdout);
+		return CONFIG_EXIT_OK;
+	}
+	if (want_version) {
+		printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+		return CONFIG_EXIT_OK;
+	}
+	return CONFIG_RUN;
+}
+
+static void scrub_url(char *v)
+{
+	char *sep = strstr(v, "://");
+	char *auth = sep ? sep + 3 : v;
+	char *at = strrchr(auth, '@');
+	if (at == NULL)
+		return;
+	char *colon = memchr(auth, ':', (size_t)(at - auth));
+	if (colon == NULL)
+		return;
+	for (char *p = colon + 1; p < at; p++)
+		*p = '*';
+}
+
+void config_scrub_argv(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		char *a = argv[i];
+		if (strncmp(a, "--proxy=", 8) == 0) {
+			scrub_url(a + 8);
+		} else if (strcmp(a, "--proxy") == 0 && i + 1 < argc) {
+			scrub_url(argv[++i]);
+		} else if (a[0] == '-' && a[1] != '-') {
+			/* short flags as config_parse_args groups them: -x URL, -xURL, -vx URL, -vxURL */
+			for (char *s = a + 1; *s != '\0'; s++) {
+				const struct opt *o = find_short(*s);
+				if (o == NULL || !o->takes_value)
+					continue;
+				char *v = s[1] != '\0' ? s + 1 : i + 1 < argc ? argv[++i] : NULL;
+				if (o->short_name == 'x' && v != NULL)
+					scrub_url(v);
+				break;
+			}
+		}
+	}
+}

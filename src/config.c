@@ -1,5 +1,6 @@
 /* config: options from the command line, a config file and the environment. */
 #include "config.h"
+#include "wipe.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -363,7 +364,7 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 	close(fd);
 	size_t before = cfg->nproxies;
 	int rc = config_parse_text(cfg, buf, len, path, err, errlen);
-	memset(buf, 0, len); /* the file may hold a password */
+	wipe(buf, len); /* the file may hold a password */
 	struct stat st;
 	for (size_t i = before; rc == 0 && i < cfg->nproxies; i++) {
 		if (cfg->proxies[i].pass[0] != '\0' && stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
@@ -455,7 +456,7 @@ int config_addr_is_local(const struct sockaddr *sa)
 void config_free(struct config *cfg)
 {
 	if (cfg->auth != NULL) {
-		memset(cfg->auth, 0, cfg->nauth * sizeof(*cfg->auth));
+		wipe(cfg->auth, cfg->nauth * sizeof(*cfg->auth));
 		free(cfg->auth);
 	}
 	cfg->auth = NULL;
@@ -533,7 +534,7 @@ int config_load_auth(struct config *cfg, const char *path, char *err, size_t err
 			snprintf(a->pass, sizeof(a->pass), "%s", colon + 1);
 		}
 	}
-	memset(buf, 0, sizeof(buf));
+	wipe(buf, sizeof(buf));
 	if (rc == 0 && cfg->nauth == 0)
 		rc = fail(err, errlen, "%s: no user:password lines", path);
 	if (rc < 0)

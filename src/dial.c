@@ -14,6 +14,7 @@
 #include "log.h"
 #include "prewarm.h"
 #include "sockets.h"
+#include "wipe.h"
 
 #define HE_DELAY 0.25 /* RFC 8305: the next address is tried when the first has not answered */
 #define RX_SLACK 32   /* buffer room left free, so the client's reply fits ahead of the leftover */
@@ -50,7 +51,7 @@ static void arm_timer(struct dial *d, double secs)
 static void wipe_request(struct dial *d)
 {
 	if (d->req != NULL) {
-		explicit_bzero(d->req, d->req_len); /* it may hold Proxy-Authorization */
+		wipe(d->req, d->req_len); /* it may hold Proxy-Authorization */
 		free(d->req);
 	}
 	d->req = NULL;

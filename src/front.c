@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "wipe.h"
 
 enum { V5_GREETING, V5_LOGIN, V5_REQUEST, V5_DONE };
 
@@ -91,7 +92,7 @@ static enum front_event login(struct front *f, const struct config *cfg, const u
 	if (rc == SOCKS_NEED_MORE)
 		return FRONT_MORE;
 	int ok = rc == SOCKS_DONE && access_password_ok(cfg, user, pass);
-	explicit_bzero(pass, sizeof(pass));
+	wipe(pass, sizeof(pass));
 	if (rc == SOCKS_DONE && queue(f, msg, socks5_encode_userpass_status(msg, ok ? 0 : 1)) < 0)
 		return FRONT_DROP;
 	if (ok) {

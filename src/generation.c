@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "prewarm.h"
+#include "wipe.h"
 
 struct generation *generation_new(struct ev_loop *loop, struct config *cfg, char *err, size_t errlen)
 {
@@ -47,7 +48,7 @@ void generation_put(struct generation *g)
 	resolver_free(g->resolver);
 	upstream_list_free(g->upstreams, g->nupstreams);
 	config_free(g->cfg);
-	explicit_bzero(g->cfg, sizeof(*g->cfg)); /* credentials */
+	wipe(g->cfg, sizeof(*g->cfg)); /* credentials */
 	free(g->cfg);
 	free(g);
 }

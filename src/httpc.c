@@ -1,5 +1,6 @@
 /* httpc: pure CONNECT request builder and response parser (see include/httpc.h). */
 #include "httpc.h"
+#include "wipe.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,7 +240,7 @@ int httpc_basic_auth(char *out, size_t cap, const char *user, const char *pass)
 	memcpy(raw + ul + 1, pass, pl);
 	memcpy(out, "Basic ", 6);
 	int n = httpc_base64(out + 6, cap - 6, raw, ul + 1 + pl);
-	memset(raw, 0, sizeof(raw));
+	wipe(raw, sizeof(raw));
 	return n < 0 ? -1 : n + 6;
 }
 

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "server.h"
 #include "workers.h"
+#include "wipe.h"
 
 /* A private copy of the command line: SIGHUP parses it again, after the visible one has had
  * its passwords overwritten. */
@@ -25,7 +26,7 @@ static char **copy_argv(int argc, char **argv)
 static void free_argv(int argc, char **argv)
 {
 	for (int i = 0; argv != NULL && i < argc; i++) {
-		memset(argv[i], 0, strlen(argv[i]));
+		wipe(argv[i], strlen(argv[i]));
 		free(argv[i]);
 	}
 	free(argv);

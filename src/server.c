@@ -13,6 +13,7 @@
 #include "log.h"
 #include "peercred.h"
 #include "resolver.h"
+#include "wipe.h"
 
 #define FD_RETRY_SECONDS 0.5  /* accepting resumes this soon after running out of fds */
 #define FD_WARN_INTERVAL 30.0 /* the out-of-fds error is logged at most this often */
@@ -188,7 +189,7 @@ static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	if (rc != 0) {
 		log_error("reload failed, keeping the running configuration: %s", err);
 		config_free(cfg);
-		explicit_bzero(cfg, sizeof(*cfg));
+		wipe(cfg, sizeof(*cfg));
 		free(cfg);
 		return;
 	}
@@ -220,9 +221,9 @@ static void report_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)loop;
 	(void)revents;
 	log_info("status: %u tunnels open (max %u), %llu accepted since start, %zu relay buffers in use, "
-		 "%lu splice pipe fds (%lu pipes taken, %lu refused), %u DNS lookups pending, accepting %s",
+		 "splice pipes: %lu in use, %u pooled, %lu taken, %lu refused; %u DNS lookups pending, accepting %s",
 		 s->host.nsessions, s->max_tunnels, (unsigned long long)s->host.accepted, s->host.pool.in_use,
-		 pp->pipe_fds, pp->taken, pp->refused, resolver_pending(s->host.gen->resolver),
+		 pp->pipe_fds / 2 - pp->npool, pp->npool, pp->taken, pp->refused, resolver_pending(s->host.gen->resolver),
 		 s->stopping ? "stopped" : s->accept_paused ? "paused" : "yes");
 	for (struct session *t = s->host.sessions; t != NULL; t = session_next(t))
 		session_report(t);

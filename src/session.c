@@ -276,9 +276,11 @@ static void pump_done(struct pump *p, enum pump_end end, int err)
 	session_close(s, reasons[end]);
 }
 
-static void dial_done(struct dial *d, const struct outcome *o)
+static void dial_done(struct dial *d, const struct outcome *result)
 {
 	struct session *s = d->data;
+	struct outcome oc = *result; /* it lives in the dial, freed below */
+	const struct outcome *o = &oc;
 	struct bufpool *pool = &s->host->pool;
 
 	s->http_status = o->http_status;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "httpc.h"
+#include "wipe.h"
 
 struct upstream *upstream_list_new(const struct config *cfg, char *err, size_t errlen)
 {
@@ -23,12 +24,12 @@ struct upstream *upstream_list_new(const struct config *cfg, char *err, size_t e
 			char tmp[1024];
 			int n = httpc_basic_auth(tmp, sizeof(tmp), u->spec->user, u->spec->pass);
 			if (n < 0 || (u->auth = strdup(tmp)) == NULL) {
-				memset(tmp, 0, sizeof(tmp));
+				wipe(tmp, sizeof(tmp));
 				snprintf(err, errlen, "cannot encode credentials for proxy %s", u->display);
 				upstream_list_free(list, i + 1);
 				return NULL;
 			}
-			memset(tmp, 0, sizeof(tmp));
+			wipe(tmp, sizeof(tmp));
 		}
 	}
 	return list;
@@ -40,7 +41,7 @@ void upstream_list_free(struct upstream *list, size_t n)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		if (list[i].auth != NULL) {
-			memset(list[i].auth, 0, strlen(list[i].auth));
+			wipe(list[i].auth, strlen(list[i].auth));
 			free(list[i].auth);
 		}
 	}

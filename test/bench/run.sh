@@ -20,7 +20,7 @@
 # Knobs (environment): BENCH_BYTES (1 GiB), BENCH_PEER_BYTES (256 MiB), BENCH_BULK_REPS (5),
 # BENCH_LAT_SAMPLES (2000), BENCH_LAT_REPS (3), BENCH_RATE_SECS (2), BENCH_RATE_REPS (3),
 # BENCH_IDLE (5000), BENCH_PEERS (1; 0 leaves cntlm and danted out), BENCH_BARE_PIPE
-# (barerelay's pipe size; 0 = the kernel's default), BENCH_S2H_ARGS (extra socks2http options),
+# (barerelay's F_SETPIPE_SZ, 1048576; 0 = the kernel's default), BENCH_S2H_ARGS (extra socks2http options),
 # BENCH_FAR_MS (20: the far proxy's handshake), BENCH_FAR_SAMPLES (200), BENCH_PREWARM (8).
 set -u
 T_START=$(date +%s.%N)
@@ -41,7 +41,7 @@ RATE_SECS=${BENCH_RATE_SECS:-2}
 RATE_REPS=${BENCH_RATE_REPS:-3}
 IDLE=${BENCH_IDLE:-5000}
 PEERS=${BENCH_PEERS:-1}
-BARE_PIPE=${BENCH_BARE_PIPE:-0}
+BARE_PIPE=${BENCH_BARE_PIPE:-1048576}
 S2H_ARGS=${BENCH_S2H_ARGS:-}
 FAR_MS=${BENCH_FAR_MS:-20}
 FAR_SAMPLES=${BENCH_FAR_SAMPLES:-200}
@@ -128,12 +128,11 @@ start upstream "$bin/upstream" --pipe-size 1048576
 UP_PID=$LAST_PID
 UP=$(announced_port upstream)
 
-start_bare() { # NAME: a barerelay in front of the upstream; sets B_PID, B_PORT
-	local pipe=()
-	[ "$BARE_PIPE" != 0 ] && pipe=(--pipe-size "$BARE_PIPE")
-	start "$1" "$bin/barerelay" -u "127.0.0.1:$UP" "${pipe[@]}"
+start_bare() { # NAME: a barerelay in front of the upstream; sets B_PID, B_PORT, BARE_PIPE_GOT
+	start "$1" "$bin/barerelay" -u "127.0.0.1:$UP" --pipe-size "$BARE_PIPE"
 	B_PID=$LAST_PID
 	B_PORT=$(announced_port "$1")
+	BARE_PIPE_GOT=$(awk '$1 == "pipe_size" { print $2; exit }' "$out/$1.out")
 }
 start_s2h() { # NAME [OPTIONS...]: a socks2http in front of the upstream; sets S_PID, S_PORT
 	local name=$1
@@ -434,7 +433,7 @@ echo "bulk: $(gib "$BYTES") GiB per transfer (peers $(gib "$PEER_BYTES") GiB), $
 	"rate: 64 clients, ${RATE_SECS}s x $RATE_REPS reps; idle: $IDLE tunnels"
 echo "loopback TCP with no proxy at all (loadgen <-> sink): $(fmt %.3f "${M[tp_down,raw]}") GiB/s down, $(fmt %.3f "${M[tp_up,raw]}") GiB/s up"
 echo "upstream (splice, 1 MiB pipes): $(fmt %.3f "${M[cpu_down,direct]}") / $(fmt %.3f "${M[cpu_up,direct]}") CPU s per GiB down / up (direct);" \
-	"barerelay pipe: $([ "$BARE_PIPE" = 0 ] && echo "kernel default (64 KiB)" || echo "$BARE_PIPE B");" \
+	"barerelay: splice until EAGAIN, pipes of $BARE_PIPE_GOT B (asked: $BARE_PIPE; 0 = the kernel's default);" \
 	"socks2http: -q${S2H_ARGS:+ $S2H_ARGS} (the idle test adds --max-tunnels 10000)"
 echo
 row "" direct "bare relay" socks2http cntlm dante target "s2h/bare (range)" ""

@@ -13,8 +13,9 @@
 #   junk     clients that fail their SOCKS handshake (close at once, or send an HTTP request):
 #            the bridge's CPU per attempt, and the upstream connections it opened per
 #            attempt (the upstream's accept counter)
-#   syscalls strace -c on the bare relay and socks2http during one transfer each way: splice,
-#            epoll_wait and all calls per GiB (BENCH_STRACE=0 leaves it out)
+#   syscalls strace -c on the bare relay and socks2http during one transfer each way (and one
+#            down in the "held" condition): splice, epoll_wait, read/write and all calls per
+#            GiB (BENCH_STRACE=0 leaves it out)
 #   idle     RSS growth (/proc/PID/status VmRSS) and fds (/proc/PID/fd) per idle open
 #            tunnel, 5,000 tunnels, on fresh instances; then again with tunnels that carried
 #            BENCH_DATA first (64 KiB down, 4 KiB up) before going idle, also at
@@ -340,26 +341,29 @@ for kind in close garbage; do
 	done
 done
 
-if [ "$STRACE" = 1 ] && command -v strace >/dev/null; then
+command -v strace >/dev/null || STRACE=0
+# strace_bulk NAME ROUTE PID DIR: a "sys" result line: PID's system calls per GiB (strace -c)
+# during one bulk transfer; strace slows PID down, the counts stay
+strace_bulk() {
+	local f=$out/strace-$1-$4 st
+	start "strace-$1-$4" strace -c -f -p "$3" -o "$f.txt"
+	st=$LAST_PID
+	for _ in $(seq 100); do grep -q attached "$f.err" && break; sleep 0.05; done
+	"$LG" bulk "$2" "$TARGET" "$4" "$BYTES" >/dev/null 2>>"$out/loadgen.err" || echo "fail name=strace-$1-$4" >>"$RAW"
+	kill -INT "$st" # strace detaches and writes its summary
+	for _ in $(seq 100); do kill -0 "$st" 2>/dev/null || break; sleep 0.05; done
+	stop "$st"
+	awk -v n="$1" -v d="$4" -v gib="$(awk -v b="$BYTES" 'BEGIN { print b / 1073741824 }')" '
+		$NF == "splice" { sp = $4 } $NF ~ /^epoll_(p)?wait$/ { ew += $4 } $NF == "total" { t = $4 }
+		$NF ~ /^(read|write|readv|writev|recvfrom|sendto|recvmsg|sendmsg)$/ { rw += $4 }
+		END { if (t) printf "sys name=%s dir=%s splice=%.0f epoll_wait=%.0f readwrite=%.0f total=%.0f\n",
+			n, d, sp / gib, ew / gib, rw / gib, t / gib }' "$f.txt" >>"$RAW"
+}
+if [ "$STRACE" = 1 ]; then
 	echo "bench: $(elapsed) syscalls per GiB (strace -c, one transfer each way, bare relay and socks2http)..." >&2
-	for r in "bare connect@127.0.0.1:$BARE $BARE_PID" "s2h socks5@127.0.0.1:$S2HP $S2H_PID"; do
-		set -- $r
-		for dir in down up; do
-			f=$out/strace-$1-$dir
-			start "strace-$1-$dir" strace -c -f -p "$3" -o "$f.txt"
-			st=$LAST_PID
-			for _ in $(seq 100); do grep -q attached "$out/strace-$1-$dir.err" && break; sleep 0.05; done
-			"$LG" bulk "$2" "$TARGET" "$dir" "$BYTES" >/dev/null 2>>"$out/loadgen.err" ||
-				echo "fail name=strace-$1-$dir" >>"$RAW"
-			kill -INT "$st" # strace detaches and writes its summary
-			for _ in $(seq 100); do kill -0 "$st" 2>/dev/null || break; sleep 0.05; done
-			stop "$st"
-			awk -v n="$1" -v d="$dir" -v gib="$(awk -v b="$BYTES" 'BEGIN { print b / 1073741824 }')" '
-				$NF == "splice" { sp = $4 } $NF ~ /^epoll_(p)?wait$/ { ew += $4 } $NF == "total" { t = $4 }
-				$NF ~ /^(read|write|readv|writev|recvfrom|sendto|recvmsg|sendmsg)$/ { rw += $4 }
-				END { if (t) printf "sys name=%s dir=%s splice=%.0f epoll_wait=%.0f readwrite=%.0f total=%.0f\n",
-					n, d, sp / gib, ew / gib, rw / gib, t / gib }' "$f.txt" >>"$RAW"
-		done
+	for dir in down up; do
+		strace_bulk bare "connect@127.0.0.1:$BARE" "$BARE_PID" "$dir"
+		strace_bulk s2h "socks5@127.0.0.1:$S2HP" "$S2H_PID" "$dir"
 	done
 fi
 
@@ -434,6 +438,10 @@ for rep in $(seq "$HELD_REPS"); do
 		run s2h_h bulk "socks5@127.0.0.1:$HS_PORT" "$TARGET" "$dir" "$BYTES" --pid "$HS_PID"
 	done
 done
+if [ "$STRACE" = 1 ]; then # how each bridge relays in this condition
+	strace_bulk bare_h "connect@127.0.0.1:$HB_PORT" "$HB_PID" down
+	strace_bulk s2h_h "socks5@127.0.0.1:$HS_PORT" "$HS_PID" down
+fi
 for h in "bare_h $HOLDB_PID holder-bare" "s2h_h $HOLDS_PID holder-s2h"; do
 	set -- $h
 	stop "$2" # checks its tunnels, then prints its result line
@@ -682,10 +690,15 @@ row "  proxy connections per attempt" - "$(fmt %.3f "${M[junkup_garbage,bare]}")
 	"(no target)" "" ""
 echo
 if isnum "${M[sys_total_down,bare]}"; then
-	echo "syscalls per GiB (strace -c, one $(gib "$BYTES") GiB transfer each way; strace slows the process, the counts stay):"
-	for n in bare s2h; do
-		printf "  %-10s" "$([ $n = bare ] && echo "bare relay" || echo socks2http)"
+	echo "system calls per GiB (strace -c, one $(gib "$BYTES") GiB transfer; strace slows the process, the counts stay):"
+	for n in bare s2h bare_h s2h_h; do
+		case $n in
+		bare) l="bare relay" ;; s2h) l=socks2http ;;
+		bare_h) l="bare relay, $IDLE idle held" ;; s2h_h) l="socks2http, $IDLE idle held" ;;
+		esac
+		printf "  %-30s" "$l"
 		for d in down up; do
+			isnum "${M[sys_total_$d,$n]}" || continue
 			printf " %s: splice %s, epoll_wait %s, read/write %s, all %s;" "$d" "$(fmt %.0f "${M[sys_splice_$d,$n]}")" \
 				"$(fmt %.0f "${M[sys_epoll_wait_$d,$n]}")" "$(fmt %.0f "${M[sys_readwrite_$d,$n]}")" "$(fmt %.0f "${M[sys_total_$d,$n]}")"
 		done

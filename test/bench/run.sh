@@ -348,7 +348,7 @@ strace_bulk() {
 	local f=$out/strace-$1-$4 st
 	start "strace-$1-$4" strace -c -f -p "$3" -o "$f.txt"
 	st=$LAST_PID
-	for _ in $(seq 100); do grep -q attached "$f.err" && break; sleep 0.05; done
+	for _ in $(seq 100); do grep -qs attached "$f.err" && break; sleep 0.05; done
 	"$LG" bulk "$2" "$TARGET" "$4" "$BYTES" >/dev/null 2>>"$out/loadgen.err" || echo "fail name=strace-$1-$4" >>"$RAW"
 	kill -INT "$st" # strace detaches and writes its summary
 	for _ in $(seq 100); do kill -0 "$st" 2>/dev/null || break; sleep 0.05; done

@@ -1,7 +1,9 @@
 /* barerelay: the benchmark's limit for a bridge: accepts, connects to one fixed address,
  * and splices bytes both ways (relay.h), with no protocol work at all.  One thread, epoll,
  * like socks2http.  Usage: barerelay -u ADDR:PORT [-l ADDR:PORT] [--pipe-size BYTES]
- * Prints "port N" on stdout once listening. */
+ *   --pipe-size BYTES  what F_SETPIPE_SZ asks for (1048576; 0: the kernel's default)
+ * Prints "pipe_size N" (what a pipe holds: the kernel may refuse the size asked for) and
+ * "port N" on stdout once listening. */
 #include "relay.h"
 
 #include <signal.h>
@@ -46,6 +48,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	struct relay_dir probe = {.p = {-1, -1}}; /* the first pipe, made now to learn its size */
+	if (relay_pipe_get(&probe) < 0) {
+		perror("pipe2");
+		return 1;
+	}
+	printf("pipe_size %zu\n", relay_pipe_cap);
+	relay_pipe_put(&probe);
 	int lfd = listen_on(spec, 1);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event le = {.events = EPOLLIN, .data.ptr = NULL};

@@ -10,11 +10,20 @@
  *       each sample: connect() to the first echoed byte; then the server's FIN (untimed)
  *   loadgen rate ROUTE TARGET CLIENTS SECONDS [--pid PID]
  *       each tunnel: handshake, one byte echoed, the server's FIN; then the next one
- *   loadgen idle ROUTE TARGET COUNT --pid PID
+ *   loadgen idle ROUTE TARGET COUNT --pid PID [--data DOWN UP] [--hold]
  *       COUNT tunnels opened (each echoes a byte), held; RSS before and after (and PSS
- *       from smaps_rollup, which does not count a forked child's shared pages again), and the
+ *       from smaps_rollup, which does not count a forked child's shared pages again), the
+ *       bridge's open fds (/proc/PID/fd) before and after, and the
  *       machine's kernel slab growth (every hop's sockets, and the bridge's pipes, if it
  *       keeps any: memory that RSS does not show; other activity on the machine adds noise)
+ *       --data DOWN UP: each tunnel carries DOWN bytes from the sink and UP bytes to it
+ *       (checked) instead of the echo byte, then goes idle
+ *       --hold: once measured, prints "held ..." and keeps the tunnels open until SIGTERM,
+ *       then checks them and prints the result line
+ *   loadgen junk ROUTE COUNT CLIENTS close|garbage --pid PID
+ *       COUNT clients (CLIENTS at a time) that fail their handshake: "close" closes right
+ *       after connecting, "garbage" sends an HTTP request instead and waits for the close;
+ *       the bridge's CPU per attempt
  *   loadgen freeport                  (a free loopback port)
  *   loadgen cpu PID                   (CPU seconds of PID and its descendants, waited-for included)
  * Each prints one "key=value ..." line per result on stdout and exits 1 on any failure:
@@ -35,7 +44,17 @@
 #define IO_TIMEOUT_S 20
 
 enum { M_CONNECT, M_SOCKS5, M_SOCKS5H, M_SOCKS4, M_SOCKS4A, M_RAW };
-enum { OP_SEND, OP_RECV_HTTP, OP_RECV_S5METHOD, OP_RECV_S5REPLY, OP_RECV_S4, OP_RECV_ECHO, OP_RECV_EOF };
+enum {
+	OP_SEND,
+	OP_RECV_HTTP,
+	OP_RECV_S5METHOD,
+	OP_RECV_S5REPLY,
+	OP_RECV_S4,
+	OP_RECV_ECHO,
+	OP_RECV_EOF,
+	OP_SEND_PAT, /* len bytes of the stream */
+	OP_RECV_PAT  /* len bytes, checked against the stream */
+};
 
 struct op {
 	int kind;
@@ -50,8 +69,9 @@ struct route {
 	socklen_t alen;
 	struct op ops[8];
 	int nhs;  /* handshake ops */
-	int nops; /* handshake + echo (+ the server's FIN for a closing route) */
+	int nops; /* handshake + echo (+ the server's FIN for a closing route), or + data */
 	unsigned char req1[320], req2[320];
+	unsigned char dhdr[9]; /* the sink's 'I' header (route_data) */
 };
 
 struct cl {
@@ -162,6 +182,22 @@ static void parse_route(struct route *rt, const char *spec, const char *target, 
 	rt->nops = rt->nhs + (closing ? 3 : 2);
 }
 
+/* After the handshake: DOWN bytes from the sink and UP bytes to it, both checked (sink's 'I'
+ * mode), instead of the echo byte; the tunnel then echoes, so it can be checked later. */
+static void route_data(struct route *rt, uint32_t down, uint32_t up)
+{
+	rt->dhdr[0] = 'I';
+	memcpy(rt->dhdr + 1, &down, 4);
+	memcpy(rt->dhdr + 5, &up, 4);
+	int k = rt->nhs;
+	rt->ops[k++] = (struct op){OP_SEND, rt->dhdr, 9};
+	if (up > 0)
+		rt->ops[k++] = (struct op){OP_SEND_PAT, NULL, up};
+	if (down > 0)
+		rt->ops[k++] = (struct op){OP_RECV_PAT, NULL, down};
+	rt->nops = k;
+}
+
 static int fail(const char *what, int err)
 {
 	snprintf(errbuf, sizeof(errbuf), "%s%s%s", what, err ? ": " : "", err ? strerror(err) : "");
@@ -218,13 +254,44 @@ static int check(const struct cl *c, const struct op *o)
 	return 0;
 }
 
+/* OP_SEND_PAT, OP_RECV_PAT: c->off bytes done so far.  Returns 1 when done, 0 when it must
+ * wait for c->want, -1 on an error. */
+static int cl_data(struct cl *c, const struct op *o)
+{
+	static unsigned char buf[CHUNK];
+	while (c->off < o->len) {
+		size_t len = o->len - c->off;
+		const unsigned char *p = pattern_at(pat, c->off, &len);
+		ssize_t n = o->kind == OP_SEND_PAT ? send(c->fd, p, len, MSG_NOSIGNAL)
+						   : recv(c->fd, buf, len < sizeof(buf) ? len : sizeof(buf), 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN && !c->blocking) {
+			c->want = o->kind == OP_SEND_PAT ? EPOLLOUT : EPOLLIN;
+			return 0;
+		}
+		if (n < 0)
+			return fail(o->kind == OP_SEND_PAT ? "send" : "recv", errno == EAGAIN ? ETIMEDOUT : errno);
+		if (n == 0)
+			return fail("connection closed during the data", 0);
+		if (o->kind == OP_RECV_PAT && memcmp(buf, p, (size_t)n) != 0)
+			return fail("wrong bytes from the sink", 0);
+		c->off += (size_t)n;
+	}
+	return 1;
+}
+
 /* Runs c's ops up to nops.  Returns 1 when done, 0 when it must wait for c->want, -1 on
  * an error (errmsg). */
 static int cl_run(struct cl *c, int nops)
 {
 	while (c->op < nops) {
 		const struct op *o = &c->rt->ops[c->op];
-		if (o->kind == OP_SEND) {
+		if (o->kind == OP_SEND_PAT || o->kind == OP_RECV_PAT) {
+			int rc = cl_data(c, o);
+			if (rc <= 0)
+				return rc;
+		} else if (o->kind == OP_SEND) {
 			while (c->off < o->len) {
 				ssize_t w = send(c->fd, o->data + c->off, o->len - c->off, MSG_NOSIGNAL);
 				if (w < 0 && errno == EINTR)
@@ -397,6 +464,26 @@ static long slab_kb(void)
 	if (f)
 		fclose(f);
 	return kb;
+}
+
+/* Open fds of the process tree (/proc/PID/fd entries). */
+static long fd_count(pid_t root)
+{
+	pid_t tree[4096];
+	int n = proc_tree(root, tree, 4096);
+	long sum = 0;
+	for (int i = 0; i < n; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "/proc/%d/fd", (int)tree[i]);
+		DIR *d = opendir(path);
+		struct dirent *e;
+		while (d && (e = readdir(d)) != NULL)
+			if (e->d_name[0] != '.')
+				sum++;
+		if (d)
+			closedir(d);
+	}
+	return sum;
 }
 
 /* ---- bulk ---- */
@@ -636,7 +723,16 @@ static int cmd_rate(const struct route *rt, int nclients, double secs, pid_t pid
 	return errors != 0;
 }
 
-static int cmd_idle(const struct route *rt, int count, pid_t pid)
+static volatile sig_atomic_t stop_holding;
+static void on_term(int sig)
+{
+	(void)sig;
+	stop_holding = 1;
+}
+
+/* hold: once measured, the tunnels stay open until SIGTERM (the harness runs other tests
+ * meanwhile), and are checked and closed then. */
+static int cmd_idle(const struct route *rt, int count, pid_t pid, int hold)
 {
 	const int inflight_max = 100;
 	const double deadline = now_s() + 90;
@@ -650,6 +746,7 @@ static int cmd_idle(const struct route *rt, int count, pid_t pid)
 	close(wfd);
 	usleep(300000);
 	long rss0 = mem_kb(pid, "status", "VmRSS:"), sm0 = mem_kb(pid, "smaps_rollup", "Pss:"), slab0 = slab_kb();
+	long fds0 = fd_count(pid);
 	double cpu0 = cpu_seconds(pid), t0 = now_s();
 
 	int started = 0, open_ok = 0, inflight = 0;
@@ -687,29 +784,140 @@ static int cmd_idle(const struct route *rt, int count, pid_t pid)
 	double t_open = now_s() - t0;
 	usleep(500000);
 	long rss1 = mem_kb(pid, "status", "VmRSS:"), sm1 = mem_kb(pid, "smaps_rollup", "Pss:"), slab1 = slab_kb();
+	long fds1 = fd_count(pid);
 	double cpu1 = cpu_seconds(pid);
+	if (hold) {
+		signal(SIGTERM, on_term);
+		printf("held route=%s tunnels=%d\n", rt->name, count);
+		fflush(stdout);
+		while (!stop_holding)
+			pause();
+	}
 
-	/* every tunnel still carries a byte both ways */
-	int alive = 0;
-	for (int i = 0; i < count; i++)
+	/* every tunnel still carries a byte both ways (within 15 s for all of them) */
+	int alive = 0, answered = 0;
+	for (int i = 0; i < count; i++) {
 		if (send(cls[i].fd, "E", 1, MSG_NOSIGNAL) != 1)
 			die("idle", "send on an idle tunnel failed");
-	for (int i = 0; i < count; i++) {
-		char b;
-		int fl = fcntl(cls[i].fd, F_GETFL);
-		fcntl(cls[i].fd, F_SETFL, fl & ~O_NONBLOCK);
-		set_timeouts(cls[i].fd, 10);
-		if (recv(cls[i].fd, &b, 1, 0) == 1 && b == 'E')
-			alive++;
+		struct epoll_event e = {.events = EPOLLIN, .data.ptr = &cls[i]};
+		epoll_ctl(ep, EPOLL_CTL_ADD, cls[i].fd, &e);
+	}
+	const double check_end = now_s() + 15;
+	while (answered < count && now_s() < check_end) {
+		int n = epoll_wait(ep, evs, 256, 100);
+		for (int i = 0; i < n; i++) {
+			struct cl *c = evs[i].data.ptr;
+			char b;
+			ssize_t r = recv(c->fd, &b, 1, 0);
+			if (r < 0 && (errno == EAGAIN || errno == EINTR))
+				continue;
+			epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+			answered++;
+			if (r == 1 && b == 'E')
+				alive++;
+		}
 	}
 	for (int i = 0; i < count; i++)
 		cl_stop(&cls[i]);
 	printf("idle route=%s tunnels=%d open_secs=%.2f cpu=%.2f rss_before_kb=%ld rss_after_kb=%ld "
 	       "bytes_per_tunnel=%.0f pss_before_kb=%ld pss_after_kb=%ld pss_bytes_per_tunnel=%.0f "
-	       "slab_bytes_per_tunnel=%.0f alive=%d ok=%d\n",
+	       "slab_bytes_per_tunnel=%.0f fds_before=%ld fds_after=%ld fds_per_tunnel=%.3f alive=%d ok=%d\n",
 	       rt->name, count, t_open, cpu1 - cpu0, rss0, rss1, (double)(rss1 - rss0) * 1024.0 / count, sm0, sm1,
-	       (double)(sm1 - sm0) * 1024.0 / count, (double)(slab1 - slab0) * 1024.0 / count, alive, alive == count);
+	       (double)(sm1 - sm0) * 1024.0 / count, (double)(slab1 - slab0) * 1024.0 / count, fds0, fds1,
+	       (double)(fds1 - fds0) / count, alive, alive == count);
 	return alive != count;
+}
+
+/* ---- clients that fail their handshake ---- */
+
+/* COUNT connections, CLIENTS at a time, each of which either closes right after its
+ * connect completes ("close") or sends an HTTP request where a SOCKS greeting belongs and
+ * waits for the bridge to close ("garbage").  Prints the bridge's CPU per attempt; the
+ * harness reads the upstream's accept counter around it. */
+static int cmd_junk(const struct route *rt, int count, int nclients, int garbage, pid_t pid)
+{
+	static const char GET[] = "GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n";
+	struct junk {
+		int fd; /* -1: free */
+		int sent;
+		int answered;
+		double t0;
+	};
+	struct junk *js = calloc((size_t)nclients, sizeof(*js));
+	for (int i = 0; i < nclients; i++)
+		js[i].fd = -1;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	int started = 0, active = 0, timeouts = 0, answered = 0;
+	double cpu0 = cpu_seconds(pid), t0 = now_s();
+	const double deadline = t0 + 60; /* then the ones still open count as timeouts */
+	struct epoll_event evs[256];
+	for (;;) {
+		for (int i = 0; i < nclients && started < count && now_s() < deadline; i++) {
+			struct junk *j = &js[i];
+			if (j->fd >= 0)
+				continue;
+			j->fd = socket(rt->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+			if (j->fd < 0)
+				die("junk: socket", strerror(errno));
+			if (connect(j->fd, (struct sockaddr *)&rt->addr, rt->alen) < 0 && errno != EINPROGRESS)
+				die("junk: connect", strerror(errno));
+			j->sent = j->answered = 0;
+			j->t0 = now_s();
+			struct epoll_event e = {.events = EPOLLOUT, .data.ptr = j};
+			epoll_ctl(ep, EPOLL_CTL_ADD, j->fd, &e);
+			started++;
+			active++;
+		}
+		if (active == 0)
+			break;
+		int n = epoll_wait(ep, evs, 256, 100);
+		double now = now_s();
+		for (int i = 0; i < n; i++) {
+			struct junk *j = evs[i].data.ptr;
+			int finished = 0;
+			if (!j->sent) { /* connected */
+				int err = 0;
+				socklen_t len = sizeof(err);
+				getsockopt(j->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+				if (err)
+					die("junk: connect", strerror(err));
+				j->sent = 1;
+				if (!garbage || send(j->fd, GET, sizeof(GET) - 1, MSG_NOSIGNAL) != (ssize_t)sizeof(GET) - 1) {
+					finished = 1; /* "close", or the bridge closed on us already */
+				} else {
+					struct epoll_event e = {.events = EPOLLIN, .data.ptr = j};
+					epoll_ctl(ep, EPOLL_CTL_MOD, j->fd, &e);
+				}
+			} else { /* until the bridge closes */
+				char b[512];
+				ssize_t r = recv(j->fd, b, sizeof(b), 0);
+				if (r > 0 && !j->answered)
+					j->answered = 1, answered++;
+				else if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+					finished = 1;
+			}
+			if (finished) {
+				close(j->fd);
+				j->fd = -1;
+				active--;
+			}
+		}
+		for (int i = 0; i < nclients; i++) /* the bridge must close within 5 s */
+			if (js[i].fd >= 0 && (now - js[i].t0 > 5 || now > deadline)) {
+				close(js[i].fd);
+				js[i].fd = -1;
+				timeouts++;
+				active--;
+			}
+	}
+	double secs = now_s() - t0;
+	usleep(300000); /* the bridge's side of the last ones */
+	double cpu1 = cpu_seconds(pid);
+	printf("junk route=%s kind=%s attempts=%d clients=%d secs=%.3f cpu=%.2f cpu_us_per_attempt=%.2f "
+	       "answered=%d timeouts=%d ok=%d\n",
+	       rt->name, garbage ? "garbage" : "close", started, nclients, secs, cpu1 - cpu0,
+	       started ? (cpu1 - cpu0) * 1e6 / started : 0.0, answered, timeouts, timeouts == 0 && started == count);
+	return timeouts != 0 || started != count;
 }
 
 static pid_t opt_pid(int argc, char **argv, int from)
@@ -725,7 +933,8 @@ static int usage(void)
 	fprintf(stderr, "usage: loadgen bulk ROUTE TARGET down|up BYTES [--pid PID]\n"
 			"       loadgen lat TARGET SAMPLES NAME=ROUTE...\n"
 			"       loadgen rate ROUTE TARGET CLIENTS SECONDS [--pid PID]\n"
-			"       loadgen idle ROUTE TARGET COUNT --pid PID\n"
+			"       loadgen idle ROUTE TARGET COUNT --pid PID [--data DOWN UP] [--hold]\n"
+			"       loadgen junk ROUTE COUNT CLIENTS close|garbage --pid PID\n"
 			"       loadgen freeport | cpu PID\n"
 			"ROUTE: connect|socks5|socks5h|socks4|socks4a|raw@ADDR:PORT\n");
 	return 2;
@@ -779,7 +988,25 @@ int main(int argc, char **argv)
 			return usage();
 		rt.name = argv[2];
 		parse_route(&rt, argv[2], argv[3], 0);
-		return cmd_idle(&rt, atoi(argv[4]), pid);
+		int hold = 0;
+		for (int i = 5; i < argc; i++) {
+			if (strcmp(argv[i], "--hold") == 0) {
+				hold = 1;
+			} else if (strcmp(argv[i], "--data") == 0 && i + 2 < argc) {
+				pat = pattern_new();
+				route_data(&rt, (uint32_t)strtoul(argv[i + 1], NULL, 10), (uint32_t)strtoul(argv[i + 2], NULL, 10));
+				i += 2;
+			}
+		}
+		return cmd_idle(&rt, atoi(argv[4]), pid, hold);
+	}
+	if (strcmp(cmd, "junk") == 0 && argc >= 6) {
+		pid_t pid = opt_pid(argc, argv, 6);
+		if (pid == 0 || (strcmp(argv[5], "close") != 0 && strcmp(argv[5], "garbage") != 0))
+			return usage();
+		rt.name = argv[2];
+		parse_route(&rt, argv[2], "127.0.0.1:9", 0); /* the target is never asked for */
+		return cmd_junk(&rt, atoi(argv[3]), atoi(argv[4]), strcmp(argv[5], "garbage") == 0, pid);
 	}
 	return usage();
 }

@@ -10,8 +10,18 @@
 #            seconds per GiB from /proc/PID/stat utime+stime
 #   latency  TCP connect to the first echoed byte, BENCH_LAT_SAMPLES sequential samples
 #   rate     new tunnels per second, 64 concurrent clients, each tunnel echoes one byte
-#   idle     RSS growth (/proc/PID/status VmRSS) per idle open tunnel, 5,000 tunnels, on
-#            fresh instances
+#   junk     clients that fail their SOCKS handshake (close at once, or send an HTTP request):
+#            the bridge's CPU per attempt, and the upstream connections it opened per
+#            attempt (the upstream's accept counter)
+#   syscalls strace -c on the bare relay and socks2http during one transfer each way (and one
+#            down in the "held" condition): splice, epoll_wait, read/write and all calls per
+#            GiB (BENCH_STRACE=0 leaves it out)
+#   idle     RSS growth (/proc/PID/status VmRSS) and fds (/proc/PID/fd) per idle open
+#            tunnel, 5,000 tunnels, on fresh instances; then again with tunnels that carried
+#            BENCH_DATA first (64 KiB down, 4 KiB up) before going idle, also at
+#            BENCH_DATA_FEW tunnels with socks2http's default options
+#   held     bulk again while 5,000 tunnels that carried BENCH_DATA sit idle in the same
+#            bridge (socks2http with --max-tunnels 10000)
 # "direct": the load generator speaks CONNECT to the upstream itself; "bare relay": the
 # same CONNECT bytes through barerelay; socks2http: SOCKS5 (and SOCKS4a for latency).
 # Prints a table with the absolute figures, the ratios and the targets; the raw result
@@ -20,8 +30,10 @@
 # Knobs (environment): BENCH_BYTES (1 GiB), BENCH_PEER_BYTES (256 MiB), BENCH_BULK_REPS (5),
 # BENCH_LAT_SAMPLES (2000), BENCH_LAT_REPS (3), BENCH_RATE_SECS (2), BENCH_RATE_REPS (3),
 # BENCH_IDLE (5000), BENCH_PEERS (1; 0 leaves cntlm and danted out), BENCH_BARE_PIPE
-# (barerelay's pipe size; 0 = the kernel's default), BENCH_S2H_ARGS (extra socks2http options),
-# BENCH_FAR_MS (20: the far proxy's handshake), BENCH_FAR_SAMPLES (200), BENCH_PREWARM (8).
+# (barerelay's F_SETPIPE_SZ, 1048576; 0 = the kernel's default), BENCH_S2H_ARGS (extra socks2http options),
+# BENCH_FAR_MS (20: the far proxy's handshake), BENCH_FAR_SAMPLES (200), BENCH_PREWARM (8),
+# BENCH_JUNK (5000 attempts per kind), BENCH_STRACE (1), BENCH_DATA ("65536 4096": down, up),
+# BENCH_DATA_FEW (1000), BENCH_HELD_REPS (3), BENCH_LIMIT (600: seconds before the run is stopped).
 set -u
 T_START=$(date +%s.%N)
 STAT0=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat) # busy and steal jiffies
@@ -41,11 +53,16 @@ RATE_SECS=${BENCH_RATE_SECS:-2}
 RATE_REPS=${BENCH_RATE_REPS:-3}
 IDLE=${BENCH_IDLE:-5000}
 PEERS=${BENCH_PEERS:-1}
-BARE_PIPE=${BENCH_BARE_PIPE:-0}
+BARE_PIPE=${BENCH_BARE_PIPE:-1048576}
 S2H_ARGS=${BENCH_S2H_ARGS:-}
 FAR_MS=${BENCH_FAR_MS:-20}
 FAR_SAMPLES=${BENCH_FAR_SAMPLES:-200}
 PREWARM=${BENCH_PREWARM:-8}
+JUNK=${BENCH_JUNK:-5000}
+STRACE=${BENCH_STRACE:-1}
+DATA=${BENCH_DATA:-65536 4096}
+DATA_FEW=${BENCH_DATA_FEW:-1000}
+HELD_REPS=${BENCH_HELD_REPS:-3}
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -62,8 +79,10 @@ LG=$bin/loadgen
 
 # ---- processes: each started one is ended by its own pid ----
 pids=()
+WATCHDOG=""
 cleanup() {
 	local p
+	[ -n "$WATCHDOG" ] && kill "$WATCHDOG" 2>/dev/null
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
 	for p in "${pids[@]}"; do
 		for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
@@ -73,6 +92,19 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# the watchdog: a run still going after BENCH_LIMIT seconds (600) is stopped, and cleaned up
+# by the EXIT trap: first the TERM (run once the foreground child is gone), then our children
+LIMIT=${BENCH_LIMIT:-600}
+(
+	trap 'kill "$s" 2>/dev/null; exit 0' TERM
+	sleep "$LIMIT" &
+	s=$!
+	wait "$s" || exit 0
+	echo "bench: still running after ${LIMIT}s: stopped" >&2
+	kill -TERM $$
+	for p in $(ps -o pid= --ppid $$); do [ "$p" != "$BASHPID" ] && kill "$p" 2>/dev/null; done
+) &
+WATCHDOG=$!
 
 # start NAME CMD...: runs CMD in the background, stdout/stderr to out/NAME.{out,err}
 start() {
@@ -102,6 +134,27 @@ wait_port() {
 	return 1
 }
 freeport() { "$LG" freeport | awk '{ print $2 }'; }
+# up_accepted PID NAME: the accept count of upstream PID (started as NAME), which it prints on
+# SIGUSR1; waits for the answer, so the count is exact at the time of the call
+up_accepted() {
+	local f=$out/$2.out n0 n
+	n0=$(grep -c '^accepted ' "$f")
+	kill -USR1 "$1" 2>/dev/null || return
+	for _ in $(seq 250); do
+		n=$(grep -c '^accepted ' "$f")
+		[ "$n" -gt "$n0" ] && { awk '$1 == "accepted" { v = $2 } END { print v }' "$f"; return; }
+		sleep 0.02
+	done
+}
+# wait_held NAME PID: until loadgen idle --hold says "held" (0), or ends (1: it stalled)
+wait_held() {
+	for _ in $(seq 1200); do
+		grep -q '^held ' "$out/$1.out" 2>/dev/null && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
 stop() { # PID: ends one process started here and forgets it
 	local p=$1 keep=() q
 	kill "$p" 2>/dev/null
@@ -128,19 +181,18 @@ start upstream "$bin/upstream" --pipe-size 1048576
 UP_PID=$LAST_PID
 UP=$(announced_port upstream)
 
-start_bare() { # NAME: a barerelay in front of the upstream; sets B_PID, B_PORT
-	local pipe=()
-	[ "$BARE_PIPE" != 0 ] && pipe=(--pipe-size "$BARE_PIPE")
-	start "$1" "$bin/barerelay" -u "127.0.0.1:$UP" "${pipe[@]}"
+start_bare() { # NAME: a barerelay in front of the upstream; sets B_PID, B_PORT, BARE_PIPE_GOT
+	start "$1" "$bin/barerelay" -u "127.0.0.1:$UP" --pipe-size "$BARE_PIPE"
 	B_PID=$LAST_PID
 	B_PORT=$(announced_port "$1")
+	BARE_PIPE_GOT=$(awk '$1 == "pipe_size" { print $2; exit }' "$out/$1.out")
 }
-start_s2h() { # NAME [OPTIONS...]: a socks2http in front of the upstream; sets S_PID, S_PORT
+start_s2h() { # NAME [OPTIONS...]: a socks2http in front of the upstream (S2H_UP: another); sets S_PID, S_PORT
 	local name=$1
 	shift
 	S_PORT=$(freeport)
 	# shellcheck disable=SC2086
-	start "$name" "$S2H" -l "127.0.0.1:$S_PORT" -x "http://127.0.0.1:$UP" -q "$@" $S2H_ARGS
+	start "$name" "$S2H" -l "127.0.0.1:$S_PORT" -x "http://127.0.0.1:${S2H_UP:-$UP}" -q "$@" $S2H_ARGS
 	S_PID=$LAST_PID
 	wait_port "$S_PORT" "$S_PID" || die "socks2http did not start: $(cat "$out/$name.err")"
 }
@@ -275,6 +327,46 @@ for rep in $(seq "$RATE_REPS"); do
 	done
 done
 
+echo "bench: $(elapsed) failed handshakes ($JUNK per kind and bridge, 32 at a time)..." >&2
+# what a client that never completes its SOCKS handshake costs: the bridge's CPU, and the
+# proxy connections it opened for nothing (the bare relay opens one for every client)
+for kind in close garbage; do
+	for r in "bare connect@127.0.0.1:$BARE $BARE_PID" "s2h socks5@127.0.0.1:$S2HP $S2H_PID"; do
+		set -- $r
+		a0=$(up_accepted "$UP_PID" upstream)
+		run "$1" junk "$2" "$JUNK" 32 "$kind" --pid "$3"
+		a1=$(up_accepted "$UP_PID" upstream)
+		[ -n "$a0" ] && [ -n "$a1" ] &&
+			echo "junkup name=$1 kind=$kind attempts=$JUNK accepts=$((a1 - a0)) per_attempt=$(awk -v a=$((a1 - a0)) -v n="$JUNK" 'BEGIN { printf "%.3f", a / n }')" >>"$RAW"
+	done
+done
+
+command -v strace >/dev/null || STRACE=0
+# strace_bulk NAME ROUTE PID DIR: a "sys" result line: PID's system calls per GiB (strace -c)
+# during one bulk transfer; strace slows PID down, the counts stay
+strace_bulk() {
+	local f=$out/strace-$1-$4 st
+	start "strace-$1-$4" strace -c -f -p "$3" -o "$f.txt"
+	st=$LAST_PID
+	for _ in $(seq 100); do grep -qs attached "$f.err" && break; sleep 0.05; done
+	"$LG" bulk "$2" "$TARGET" "$4" "$BYTES" >/dev/null 2>>"$out/loadgen.err" || echo "fail name=strace-$1-$4" >>"$RAW"
+	kill -INT "$st" # strace detaches and writes its summary
+	for _ in $(seq 100); do kill -0 "$st" 2>/dev/null || break; sleep 0.05; done
+	stop "$st"
+	awk -v n="$1" -v d="$4" -v gib="$(awk -v b="$BYTES" 'BEGIN { print b / 1073741824 }')" '
+		$NF == "splice" { sp = $4 } $NF ~ /^epoll_(p)?wait$/ { ew += $4 } $NF == "total" { t = $4 }
+		$NF ~ /^(read|write|readv|writev|recvfrom|sendto|recvmsg|sendmsg)$/ { rw += $4 }
+		END { if (t) printf "sys name=%s dir=%s splice=%.0f epoll_wait=%.0f readwrite=%.0f total=%.0f\n",
+			n, d, sp / gib, ew / gib, rw / gib, t / gib }' "$f.txt" >>"$RAW"
+}
+if [ "$STRACE" = 1 ]; then
+	echo "bench: $(elapsed) syscalls per GiB (strace -c, one transfer each way, bare relay and socks2http)..." >&2
+	for dir in down up; do
+		strace_bulk bare "connect@127.0.0.1:$BARE" "$BARE_PID" "$dir"
+		strace_bulk s2h "socks5@127.0.0.1:$S2HP" "$S2H_PID" "$dir"
+	done
+fi
+
 echo "bench: $(elapsed) idle tunnels ($IDLE per bridge, fresh instances)..." >&2
 for p in "$BARE_PID" "$S2H_PID" $CNTLM_PID $DANTE_PID; do stop "$p"; done
 start_bare barerelay-idle
@@ -288,6 +380,21 @@ S2H_CAP=$(sed -n 's/.*--max-tunnels [0-9]* lowered to \([0-9]*\).*/\1/p' "$out/s
 S2H_IDLE=$IDLE
 [ -n "$S2H_CAP" ] && [ "$S2H_CAP" -lt "$IDLE" ] && S2H_IDLE=$((S2H_CAP - 28))
 run s2h idle "socks5@127.0.0.1:$S_PORT" "$TARGET" "$S2H_IDLE" --pid "$S_PID"
+stop "$S_PID"
+# after data: each tunnel carried DATA (down, up) before it went idle
+echo "bench: $(elapsed) idle tunnels after data ($DATA bytes down, up each; fresh instances)..." >&2
+# shellcheck disable=SC2086
+set -- $DATA
+DATA_ARGS=(--data "$1" "$2")
+start_bare barerelay-idle-data
+run bare_d idle "connect@127.0.0.1:$B_PORT" "$TARGET" "$IDLE" --pid "$B_PID" "${DATA_ARGS[@]}"
+stop "$B_PID"
+start_s2h socks2http-idle-data --max-tunnels 10000
+run s2h_d idle "socks5@127.0.0.1:$S_PORT" "$TARGET" "$S2H_IDLE" --pid "$S_PID" "${DATA_ARGS[@]}"
+stop "$S_PID"
+# socks2http's default options (--max-tunnels 1024), where its fd budget leaves room for pipes
+start_s2h socks2http-idle-data-few
+run s2h_df idle "socks5@127.0.0.1:$S_PORT" "$TARGET" "$DATA_FEW" --pid "$S_PID" "${DATA_ARGS[@]}"
 stop "$S_PID"
 if [ "$S2H_IDLE" -lt "$IDLE" ]; then
 	NW=$(((IDLE + S2H_IDLE - 1) / S2H_IDLE))
@@ -306,83 +413,44 @@ if has dante; then
 	[ -n "$D_PID" ] && stop "$D_PID"
 fi
 
-# ---- the table ----
-set +u # absent figures are empty strings
-# val KIND NAME DIR FIELD: FIELD over the matching result lines, in run order (DIR "" = any)
-val() {
-	awk -v k="$1" -v n="name=$2" -v d="dir=$3" -v f="$4" '
-		$1 == k && $2 == n && (d == "dir=" || index($0, " " d " ")) {
-			for (i = 3; i <= NF; i++) if (index($i, f "=") == 1) print substr($i, length(f) + 2)
-		}' "$RAW"
-}
-med() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
-sum() { awk '{ s += $1 } END { if (NR) print s }'; }
-isnum() { [[ $1 =~ ^-?[0-9]+(\.[0-9]*)?(e[+-]?[0-9]+)?$ ]]; }
-fmt() { isnum "$2" || { echo "${2:--}"; return; }; awk -v v="$2" -v f="$1" 'BEGIN { printf f, v }'; }
-ratio() { isnum "$1" && isnum "$2" || return; awk -v a="$1" -v b="$2" 'BEGIN { if (b != 0) printf "%.3f", a / b }'; }
-# paired KIND DIR FIELD A B [BASE]: rep by rep, A/B (or (A-BASE)/(B-BASE)), each rep's
-# routes having run back to back; prints "median min max"
-paired() {
-	paste <(val "$1" "$4" "$2" "$3") <(val "$1" "$5" "$2" "$3") <(if [ -n "$6" ]; then val "$1" "$6" "$2" "$3"; fi) |
-		awk '$1 != "" && $2 != "" { b = ($3 == "") ? 0 : $3; if ($2 - b != 0) print ($1 - b) / ($2 - b) }' |
-		sort -g | awk '{ a[NR] = $1 } END { if (NR) printf "%.3f %.3f %.3f\n", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2, a[1], a[NR] }'
-}
-pr() { [ -z "$1" ] && { echo "-"; return; }; set -- $1; [ "$2" = "$3" ] && echo "$1" || echo "$1 ($2-$3)"; }
-verdict() { # VALUE OP LIMIT
-	case $1 in stalled*) echo FAIL; return ;; esac
-	isnum "$1" || { echo "-"; return; }
-	awk -v r="$1" -v op="$2" -v l="$3" 'BEGIN { ok = (op == ">=") ? (r >= l) : (r <= l); print ok ? "PASS" : "FAIL" }'
-}
-first() { set -- $1; echo "$1"; }
-
-cols=(raw direct bare s2h cntlm dante)
-declare -A M
-for n in "${cols[@]}"; do
-	for d in down up; do
-		M[tp_$d,$n]=$(val bulk "$n" "$d" gibps | med)
-		c=$(val bulk "$n" "$d" cpu | sum)
-		b=$(val bulk "$n" "$d" bytes | sum)
-		case $n in raw) ;; *) [ -n "$c" ] && M[cpu_$d,$n]=$(awk -v c="$c" -v b="$b" 'BEGIN { printf "%.4f", c / (b / 1073741824) }') ;; esac
-	done
-	M[rate,$n]=$(val rate "$n" "" per_s | med)
-	M[rateus,$n]=$(val rate "$n" "" cpu_us_per_tunnel | med)
-	M[idlen,$n]=$(val idle "$n" "" tunnels | med)
-	M[idle,$n]=$(val idle "$n" "" bytes_per_tunnel | med)
-	M[idlepss,$n]=$(val idle "$n" "" pss_bytes_per_tunnel | med)
-	M[slab,$n]=$(val idle "$n" "" slab_bytes_per_tunnel | med)
-	[ "$(val idle "$n" "" stalled)" = 1 ] && M[idle,$n]="stalled@${M[idlen,$n]}" M[idlepss,$n]="-" M[slab,$n]="-"
-done
-M[idle,s2hw]=$(val idle s2hw "" bytes_per_tunnel | med)
-for n in direct bare s2h s2h4a peerdirect cntlm dante; do
-	M[lat50,$n]=$(val lat "$n" "" median_us | med)
-	M[lat99,$n]=$(val lat "$n" "" p99_us | med)
-done
-for n in bare s2h s2h4a cntlm dante; do
-	base=direct
-	case $n in cntlm | dante) base=peerdirect ;; esac # measured in the peers' own run
-	for q in 50 99; do
-		isnum "${M[lat$q,$n]}" && M[add$q,$n]=$(awk -v a="${M[lat$q,$n]}" -v b="${M[lat$q,$base]}" 'BEGIN { printf "%.1f", a - b }')
+# ---- bulk while IDLE tunnels that carried DATA sit idle in the same bridge ----
+# each bridge with its own upstream (one upstream holding both sets would need 4 fds per
+# tunnel pair, over the open-file limit), both upstreams alike
+echo "bench: $(elapsed) bulk with $IDLE idle tunnels held ($HELD_REPS x down+up, bare and socks2http --max-tunnels 10000)..." >&2
+start upstream-held "$bin/upstream"
+UPH_PID=$LAST_PID
+UPH=$(announced_port upstream-held)
+start_bare barerelay-held
+HB_PID=$B_PID HB_PORT=$B_PORT
+S2H_UP=$UPH start_s2h socks2http-held --max-tunnels 10000
+HS_PID=$S_PID HS_PORT=$S_PORT
+start holder-bare "$LG" idle "connect@127.0.0.1:$HB_PORT" "$TARGET" "$IDLE" --pid "$HB_PID" "${DATA_ARGS[@]}" --hold
+HOLDB_PID=$LAST_PID
+wait_held holder-bare "$HOLDB_PID" || echo "bench: the bare relay did not take $IDLE tunnels to hold" >&2
+start holder-s2h "$LG" idle "socks5@127.0.0.1:$HS_PORT" "$TARGET" "$S2H_IDLE" --pid "$HS_PID" "${DATA_ARGS[@]}" --hold
+HOLDS_PID=$LAST_PID
+wait_held holder-s2h "$HOLDS_PID" || echo "bench: socks2http did not take $S2H_IDLE tunnels to hold" >&2
+HELD_B=$(awk '$1 == "held" { sub(".*tunnels=", ""); print }' "$out/holder-bare.out")
+HELD_S=$(awk '$1 == "held" { sub(".*tunnels=", ""); print }' "$out/holder-s2h.out")
+for rep in $(seq "$HELD_REPS"); do
+	for dir in down up; do
+		run bare_h bulk "connect@127.0.0.1:$HB_PORT" "$TARGET" "$dir" "$BYTES" --pid "$HB_PID"
+		run s2h_h bulk "socks5@127.0.0.1:$HS_PORT" "$TARGET" "$dir" "$BYTES" --pid "$HS_PID"
 	done
 done
-# the verdicts: s2h against bare, rep by rep
-P_down=$(paired bulk down gibps s2h bare)
-P_up=$(paired bulk up gibps s2h bare)
-P_cpu_down=$(ratio "${M[cpu_down,s2h]}" "${M[cpu_down,bare]}")
-P_cpu_up=$(ratio "${M[cpu_up,s2h]}" "${M[cpu_up,bare]}")
-P_lat5=$(paired lat "" median_us s2h bare direct)
-P_lat4a=$(paired lat "" median_us s2h4a bare direct)
-P_lat5_99=$(paired lat "" p99_us s2h bare direct)
-P_lat4a_99=$(paired lat "" p99_us s2h4a bare direct)
-P_rate=$(paired rate "" per_s s2h bare)
-P_rateus=$(paired rate "" cpu_us_per_tunnel s2h bare)
+if [ "$STRACE" = 1 ]; then # how each bridge relays in this condition
+	strace_bulk bare_h "connect@127.0.0.1:$HB_PORT" "$HB_PID" down
+	strace_bulk s2h_h "socks5@127.0.0.1:$HS_PORT" "$HS_PID" down
+fi
+for h in "bare_h $HOLDB_PID holder-bare" "s2h_h $HOLDS_PID holder-s2h"; do
+	set -- $h
+	stop "$2" # checks its tunnels, then prints its result line
+	grep '^idle ' "$out/$3.out" | sed "s/^idle /idle name=$1 /" >>"$RAW"
+done
+stop "$HB_PID"
+stop "$HS_PID"
+stop "$UPH_PID"
 
-row() { # LABEL direct bare s2h cntlm dante TARGET S2H/BARE VERDICT
-	printf "%-36s %9s %15s %15s %15s %15s  %-13s %-21s %s\n" "$@"
-}
-x() { # VALUE BASE FORMAT: "v (r x)"
-	isnum "$1" || { echo "${1:--}"; return; }
-	printf "%s (%sx)" "$(fmt "$3" "$1")" "$(fmt %.2f "$(ratio "$1" "$2")")"
-}
 # ---- scaling and a far proxy ----
 # --workers: the tunnel rate with 1 and 2 worker processes (64 clients, same run)
 echo "bench: $(elapsed) --workers 1 and 2 (tunnel rate, $RATE_REPS x ${RATE_SECS}s each)..." >&2
@@ -413,6 +481,104 @@ stop "$FAR0_PID"
 stop "$FARP_PID"
 stop "$FAR_PID"
 
+
+# ---- the table ----
+set +u # absent figures are empty strings
+# val KIND NAME DIR FIELD: FIELD over the matching result lines, in run order (DIR "" = any;
+# DIR may also be KEY=VALUE, e.g. kind=close)
+val() {
+	local d=$3
+	[ -n "$d" ] && [[ $d != *=* ]] && d="dir=$d"
+	awk -v k="$1" -v n="name=$2" -v d="$d" -v f="$4" '
+		$1 == k && $2 == n && (d == "" || index($0 " ", " " d " ")) {
+			for (i = 3; i <= NF; i++) if (index($i, f "=") == 1) print substr($i, length(f) + 2)
+		}' "$RAW"
+}
+med() { sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+sum() { awk '{ s += $1 } END { if (NR) print s }'; }
+isnum() { [[ $1 =~ ^-?[0-9]+(\.[0-9]*)?(e[+-]?[0-9]+)?$ ]]; }
+fmt() { isnum "$2" || { echo "${2:--}"; return; }; awk -v v="$2" -v f="$1" 'BEGIN { printf f, v }'; }
+ratio() { isnum "$1" && isnum "$2" || return; awk -v a="$1" -v b="$2" 'BEGIN { if (b != 0) printf "%.3f", a / b }'; }
+# paired KIND DIR FIELD A B [BASE]: rep by rep, A/B (or (A-BASE)/(B-BASE)), each rep's
+# routes having run back to back; prints "median min max"
+paired() {
+	paste <(val "$1" "$4" "$2" "$3") <(val "$1" "$5" "$2" "$3") <(if [ -n "$6" ]; then val "$1" "$6" "$2" "$3"; fi) |
+		awk '$1 != "" && $2 != "" { b = ($3 == "") ? 0 : $3; if ($2 - b != 0) print ($1 - b) / ($2 - b) }' |
+		sort -g | awk '{ a[NR] = $1 } END { if (NR) printf "%.3f %.3f %.3f\n", (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2, a[1], a[NR] }'
+}
+pr() { [ -z "$1" ] && { echo "-"; return; }; set -- $1; [ "$2" = "$3" ] && echo "$1" || echo "$1 ($2-$3)"; }
+verdict() { # VALUE OP LIMIT
+	case $1 in stalled*) echo FAIL; return ;; esac
+	isnum "$1" || { echo "-"; return; }
+	awk -v r="$1" -v op="$2" -v l="$3" 'BEGIN { ok = (op == ">=") ? (r >= l) : (r <= l); print ok ? "PASS" : "FAIL" }'
+}
+first() { set -- $1; echo "$1"; }
+
+cols=(raw direct bare s2h cntlm dante bare_h s2h_h bare_d s2h_d s2h_df)
+declare -A M
+for n in "${cols[@]}"; do
+	for d in down up; do
+		M[tp_$d,$n]=$(val bulk "$n" "$d" gibps | med)
+		c=$(val bulk "$n" "$d" cpu | sum)
+		b=$(val bulk "$n" "$d" bytes | sum)
+		case $n in raw) ;; *) [ -n "$c" ] && M[cpu_$d,$n]=$(awk -v c="$c" -v b="$b" 'BEGIN { printf "%.4f", c / (b / 1073741824) }') ;; esac
+	done
+	M[rate,$n]=$(val rate "$n" "" per_s | med)
+	M[rateus,$n]=$(val rate "$n" "" cpu_us_per_tunnel | med)
+	M[idlen,$n]=$(val idle "$n" "" tunnels | med)
+	M[idle,$n]=$(val idle "$n" "" bytes_per_tunnel | med)
+	M[idlepss,$n]=$(val idle "$n" "" pss_bytes_per_tunnel | med)
+	M[slab,$n]=$(val idle "$n" "" slab_bytes_per_tunnel | med)
+	M[idlefd,$n]=$(val idle "$n" "" fds_per_tunnel | med)
+	[ "$(val idle "$n" "" stalled)" = 1 ] && M[idle,$n]="stalled@${M[idlen,$n]}" M[idlepss,$n]="-" M[slab,$n]="-" M[idlefd,$n]="-"
+	for k in close garbage; do
+		M[junkus_$k,$n]=$(val junk "$n" "kind=$k" cpu_us_per_attempt | med)
+		M[junkup_$k,$n]=$(val junkup "$n" "kind=$k" per_attempt | med)
+	done
+	for d in down up; do
+		for q in splice epoll_wait readwrite total; do M[sys_${q}_$d,$n]=$(val sys "$n" "$d" "$q" | med); done
+	done
+done
+M[idle,s2hw]=$(val idle s2hw "" bytes_per_tunnel | med)
+for n in direct bare s2h s2h4a peerdirect cntlm dante; do
+	M[lat50,$n]=$(val lat "$n" "" median_us | med)
+	M[lat99,$n]=$(val lat "$n" "" p99_us | med)
+done
+for n in bare s2h s2h4a cntlm dante; do
+	base=direct
+	case $n in cntlm | dante) base=peerdirect ;; esac # measured in the peers' own run
+	for q in 50 99; do
+		isnum "${M[lat$q,$n]}" && M[add$q,$n]=$(awk -v a="${M[lat$q,$n]}" -v b="${M[lat$q,$base]}" 'BEGIN { printf "%.1f", a - b }')
+	done
+done
+# the verdicts: s2h against bare, rep by rep
+P_down=$(paired bulk down gibps s2h bare)
+P_up=$(paired bulk up gibps s2h bare)
+P_cpu_down=$(ratio "${M[cpu_down,s2h]}" "${M[cpu_down,bare]}")
+P_cpu_up=$(ratio "${M[cpu_up,s2h]}" "${M[cpu_up,bare]}")
+P_lat5=$(paired lat "" median_us s2h bare direct)
+P_lat4a=$(paired lat "" median_us s2h4a bare direct)
+P_lat5_99=$(paired lat "" p99_us s2h bare direct)
+P_lat4a_99=$(paired lat "" p99_us s2h4a bare direct)
+P_rate=$(paired rate "" per_s s2h bare)
+P_rateus=$(paired rate "" cpu_us_per_tunnel s2h bare)
+P_h_down=$(paired bulk down gibps s2h_h bare_h)
+P_h_up=$(paired bulk up gibps s2h_h bare_h)
+P_h_cpu_down=$(ratio "${M[cpu_down,s2h_h]}" "${M[cpu_down,bare_h]}")
+P_h_cpu_up=$(ratio "${M[cpu_up,s2h_h]}" "${M[cpu_up,bare_h]}")
+# the held-count target: IDLE tunnels in one socks2http process with --max-tunnels 10000
+V_held=FAIL
+[ "${M[idlen,s2h]}" = "$IDLE" ] && [ "$(val idle s2h "" alive)" = "$IDLE" ] && V_held=PASS
+# fds: at most 2 per tunnel, to 2 decimals (a few pooled pipes or log fds are not per tunnel)
+fdverdict() { isnum "$1" || { echo "-"; return; }; verdict "$(fmt %.2f "$1")" "<=" 2; }
+
+row() { # LABEL direct bare s2h cntlm dante TARGET S2H/BARE VERDICT
+	printf "%-40s %9s %15s %15s %15s %15s  %-13s %-21s %s\n" "$@"
+}
+x() { # VALUE BASE FORMAT: "v (r x)"
+	isnum "$1" || { echo "${1:--}"; return; }
+	printf "%s (%sx)" "$(fmt "$3" "$1")" "$(fmt %.2f "$(ratio "$1" "$2")")"
+}
 T_END=$(date +%s.%N)
 # what the rest of the machine did meanwhile: all CPU time but ours (this script's tree,
 # the waited-for loadgens included), and the hypervisor's steal
@@ -431,11 +597,12 @@ echo "socks2http benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'): $("$S2H" -V 2>&1 |
 echo "machine: nproc=$(nproc), $HOST_CPU, kernel $(uname -r); loopback only; load average $LOAD0 at the start;"
 echo "  $NOISE"
 echo "bulk: $(gib "$BYTES") GiB per transfer (peers $(gib "$PEER_BYTES") GiB), $BULK_REPS reps; latency: $LAT_SAMPLES samples x $LAT_REPS reps;" \
-	"rate: 64 clients, ${RATE_SECS}s x $RATE_REPS reps; idle: $IDLE tunnels"
+	"rate: 64 clients, ${RATE_SECS}s x $RATE_REPS reps; idle: $IDLE tunnels;"
+echo "  after data: $DATA bytes down, up per tunnel, then idle; failed handshakes: $JUNK attempts per kind, 32 at a time"
 echo "loopback TCP with no proxy at all (loadgen <-> sink): $(fmt %.3f "${M[tp_down,raw]}") GiB/s down, $(fmt %.3f "${M[tp_up,raw]}") GiB/s up"
 echo "upstream (splice, 1 MiB pipes): $(fmt %.3f "${M[cpu_down,direct]}") / $(fmt %.3f "${M[cpu_up,direct]}") CPU s per GiB down / up (direct);" \
-	"barerelay pipe: $([ "$BARE_PIPE" = 0 ] && echo "kernel default (64 KiB)" || echo "$BARE_PIPE B");" \
-	"socks2http: -q${S2H_ARGS:+ $S2H_ARGS} (the idle test adds --max-tunnels 10000)"
+	"barerelay: splice until EAGAIN, pipes of $BARE_PIPE_GOT B (asked: $BARE_PIPE; 0 = the kernel's default);" \
+	"socks2http: -q${S2H_ARGS:+ $S2H_ARGS} (the idle and held tests add --max-tunnels 10000)"
 echo
 row "" direct "bare relay" socks2http cntlm dante target "s2h/bare (range)" ""
 row "bulk download, GiB/s (x direct)" "$(fmt %.3f "${M[tp_down,direct]}")" \
@@ -447,16 +614,26 @@ row "bulk upload, GiB/s (x direct)" "$(fmt %.3f "${M[tp_up,direct]}")" \
 	"$(x "${M[tp_up,cntlm]}" "${M[tp_up,direct]}" %.3f)" "$(x "${M[tp_up,dante]}" "${M[tp_up,direct]}" %.3f)" \
 	">= 0.95x bare" "$(pr "$P_up")" "$(verdict "$(first "$P_up")" ">=" 0.95)"
 row "bridge CPU s per GiB, download" - "$(fmt %.3f "${M[cpu_down,bare]}")" "$(fmt %.3f "${M[cpu_down,s2h]}")" \
-	"$(fmt %.3f "${M[cpu_down,cntlm]}")" "$(fmt %.3f "${M[cpu_down,dante]}")" "<= 1.2x bare" "${P_cpu_down:--}" \
-	"$(verdict "$P_cpu_down" "<=" 1.2)"
+	"$(fmt %.3f "${M[cpu_down,cntlm]}")" "$(fmt %.3f "${M[cpu_down,dante]}")" "<= 1.0x bare" "${P_cpu_down:--}" \
+	"$(verdict "$P_cpu_down" "<=" 1.0)"
 row "bridge CPU s per GiB, upload" - "$(fmt %.3f "${M[cpu_up,bare]}")" "$(fmt %.3f "${M[cpu_up,s2h]}")" \
-	"$(fmt %.3f "${M[cpu_up,cntlm]}")" "$(fmt %.3f "${M[cpu_up,dante]}")" "<= 1.2x bare" "${P_cpu_up:--}" \
-	"$(verdict "$P_cpu_up" "<=" 1.2)"
+	"$(fmt %.3f "${M[cpu_up,cntlm]}")" "$(fmt %.3f "${M[cpu_up,dante]}")" "<= 1.0x bare" "${P_cpu_up:--}" \
+	"$(verdict "$P_cpu_up" "<=" 1.0)"
+row "with $IDLE idle tunnels held:" "" "" "" "" "" "" "" ""
+row "  bulk download, GiB/s" - "$(fmt %.3f "${M[tp_down,bare_h]}")" "$(fmt %.3f "${M[tp_down,s2h_h]}")" - - \
+	">= 0.95x bare" "$(pr "$P_h_down")" "$(verdict "$(first "$P_h_down")" ">=" 0.95)"
+row "  bulk upload, GiB/s" - "$(fmt %.3f "${M[tp_up,bare_h]}")" "$(fmt %.3f "${M[tp_up,s2h_h]}")" - - \
+	">= 0.95x bare" "$(pr "$P_h_up")" "$(verdict "$(first "$P_h_up")" ">=" 0.95)"
+row "  bridge CPU s per GiB, download" - "$(fmt %.3f "${M[cpu_down,bare_h]}")" "$(fmt %.3f "${M[cpu_down,s2h_h]}")" - - \
+	"<= 1.0x bare" "${P_h_cpu_down:--}" "$(verdict "$P_h_cpu_down" "<=" 1.0)"
+row "  bridge CPU s per GiB, upload" - "$(fmt %.3f "${M[cpu_up,bare_h]}")" "$(fmt %.3f "${M[cpu_up,s2h_h]}")" - - \
+	"<= 1.0x bare" "${P_h_cpu_up:--}" "$(verdict "$P_h_cpu_up" "<=" 1.0)"
+row "  idle tunnels held (after data)" - "${HELD_B:-0}" "${HELD_S:-0}" - - "$IDLE" "" ""
 row "connect->echo SOCKS5, median us" "$(fmt %.1f "${M[lat50,direct]}")" "$(fmt %.1f "${M[lat50,bare]}")" \
 	"$(fmt %.1f "${M[lat50,s2h]}")" "$(fmt %.1f "${M[lat50,cntlm]}")" "$(fmt %.1f "${M[lat50,dante]}")" "" "" ""
 row "  added over direct, median us" - "$(fmt %.1f "${M[add50,bare]}")" "$(fmt %.1f "${M[add50,s2h]}")" \
-	"$(fmt %.1f "${M[add50,cntlm]}")" "$(fmt %.1f "${M[add50,dante]}")" "<= 1.3x bare" "$(pr "$P_lat5")" \
-	"$(verdict "$(first "$P_lat5")" "<=" 1.3)"
+	"$(fmt %.1f "${M[add50,cntlm]}")" "$(fmt %.1f "${M[add50,dante]}")" "<= 1.0x bare" "$(pr "$P_lat5")" \
+	"$(verdict "$(first "$P_lat5")" "<=" 1.0)"
 row "  p99 us" "$(fmt %.1f "${M[lat99,direct]}")" "$(fmt %.1f "${M[lat99,bare]}")" "$(fmt %.1f "${M[lat99,s2h]}")" \
 	"$(fmt %.1f "${M[lat99,cntlm]}")" "$(fmt %.1f "${M[lat99,dante]}")" "" "" ""
 row "  added over direct, p99 us" - "$(fmt %.1f "${M[add99,bare]}")" "$(fmt %.1f "${M[add99,s2h]}")" \
@@ -464,11 +641,11 @@ row "  added over direct, p99 us" - "$(fmt %.1f "${M[add99,bare]}")" "$(fmt %.1f
 row "connect->echo SOCKS4a, median us" "$(fmt %.1f "${M[lat50,direct]}")" "$(fmt %.1f "${M[lat50,bare]}")" \
 	"$(fmt %.1f "${M[lat50,s2h4a]}")" - - "" "" ""
 row "  added over direct, median us" - "$(fmt %.1f "${M[add50,bare]}")" "$(fmt %.1f "${M[add50,s2h4a]}")" - - \
-	"<= 1.3x bare" "$(pr "$P_lat4a")" "$(verdict "$(first "$P_lat4a")" "<=" 1.3)"
+	"(no target)" "$(pr "$P_lat4a")" ""
 row "  p99 us" "$(fmt %.1f "${M[lat99,direct]}")" "$(fmt %.1f "${M[lat99,bare]}")" "$(fmt %.1f "${M[lat99,s2h4a]}")" - - "" "" ""
 row "  added over direct, p99 us" - "$(fmt %.1f "${M[add99,bare]}")" "$(fmt %.1f "${M[add99,s2h4a]}")" - - \
 	"(no target)" "$(pr "$P_lat4a_99")" ""
-row "new tunnels/s, 64 clients (x direct)" "$(fmt %.0f "${M[rate,direct]}")" \
+row "new tunnels/s, 1 worker (x direct)" "$(fmt %.0f "${M[rate,direct]}")" \
 	"$(x "${M[rate,bare]}" "${M[rate,direct]}" %.0f)" "$(x "${M[rate,s2h]}" "${M[rate,direct]}" %.0f)" \
 	"$(x "${M[rate,cntlm]}" "${M[rate,direct]}" %.0f)" "$(x "${M[rate,dante]}" "${M[rate,direct]}" %.0f)" \
 	">= 0.9x bare" "$(pr "$P_rate")" "$(verdict "$(first "$P_rate")" ">=" 0.9)"
@@ -481,14 +658,53 @@ row "  PSS growth per tunnel, B" - "$(fmt %.0f "${M[idlepss,bare]}")" "$(fmt %.0
 	"$(fmt %.0f "${M[idlepss,cntlm]}")" "$(fmt %.0f "${M[idlepss,dante]}")" "" "" ""
 row "  kernel slab growth per tunnel, B" - "$(fmt %.0f "${M[slab,bare]}")" "$(fmt %.0f "${M[slab,s2h]}")" \
 	"$(fmt %.0f "${M[slab,cntlm]}")" "$(fmt %.0f "${M[slab,dante]}")" "(no target)" "" ""
-row "  idle tunnels held" - "${M[idlen,bare]:--}" "${M[idlen,s2h]:--}" "${M[idlen,cntlm]:--}" "${M[idlen,dante]:--}" \
-	"$IDLE" "" ""
+row "  fds per idle tunnel" - "$(fmt %.3f "${M[idlefd,bare]}")" "$(fmt %.3f "${M[idlefd,s2h]}")" \
+	"$(fmt %.3f "${M[idlefd,cntlm]}")" "$(fmt %.3f "${M[idlefd,dante]}")" "<= 2" "" "$(fdverdict "${M[idlefd,s2h]}")"
+row "  idle tunnels held, --max-tunnels 10000" - "${M[idlen,bare]:--}" "${M[idlen,s2h]:--}" "${M[idlen,cntlm]:--}" \
+	"${M[idlen,dante]:--}" "$IDLE" "" "$V_held"
 if isnum "${M[idle,s2hw]}"; then
 	row "  socks2http --workers $NW, B" - - "$(fmt %.0f "${M[idle,s2hw]}")" - - "<= 1024 B" "" \
 		"$(verdict "${M[idle,s2hw]}" "<=" 1024)"
 	row "  idle tunnels held" - - "$(val idle s2hw "" tunnels)" - - "$IDLE" "" ""
 fi
+row "idle after data, B per tunnel (VmRSS)" - "$(fmt %.0f "${M[idle,bare_d]}")" "$(fmt %.0f "${M[idle,s2h_d]}")" - - \
+	"<= 1024 B" "$(ratio "${M[idle,s2h_d]}" "${M[idle,bare_d]}")" "$(verdict "${M[idle,s2h_d]}" "<=" 1024)"
+row "  PSS growth per tunnel, B" - "$(fmt %.0f "${M[idlepss,bare_d]}")" "$(fmt %.0f "${M[idlepss,s2h_d]}")" - - "" "" ""
+row "  kernel slab growth per tunnel, B" - "$(fmt %.0f "${M[slab,bare_d]}")" "$(fmt %.0f "${M[slab,s2h_d]}")" - - \
+	"(no target)" "" ""
+row "  fds per idle tunnel" - "$(fmt %.3f "${M[idlefd,bare_d]}")" "$(fmt %.3f "${M[idlefd,s2h_d]}")" - - "<= 2" "" \
+	"$(fdverdict "${M[idlefd,s2h_d]}")"
+row "  idle tunnels held, --max-tunnels 10000" - "${M[idlen,bare_d]:--}" "${M[idlen,s2h_d]:--}" - - "$IDLE" "" ""
+row "  $DATA_FEW tunnels, default options, B" - - "$(fmt %.0f "${M[idle,s2h_df]}")" - - "<= 1024 B" "" \
+	"$(verdict "${M[idle,s2h_df]}" "<=" 1024)"
+row "    fds per idle tunnel" - - "$(fmt %.3f "${M[idlefd,s2h_df]}")" - - "<= 2" "" "$(fdverdict "${M[idlefd,s2h_df]}")"
+row "failed handshake: client closes at once" "" "" "" "" "" "" "" ""
+row "  bridge CPU us per attempt" - "$(fmt %.1f "${M[junkus_close,bare]}")" "$(fmt %.1f "${M[junkus_close,s2h]}")" - - \
+	"(no target)" "$(ratio "${M[junkus_close,s2h]}" "${M[junkus_close,bare]}")" ""
+row "  proxy connections per attempt" - "$(fmt %.3f "${M[junkup_close,bare]}")" "$(fmt %.3f "${M[junkup_close,s2h]}")" - - \
+	"(no target)" "" ""
+row "failed handshake: HTTP request instead" "" "" "" "" "" "" "" ""
+row "  bridge CPU us per attempt" - "$(fmt %.1f "${M[junkus_garbage,bare]}")" "$(fmt %.1f "${M[junkus_garbage,s2h]}")" - - \
+	"(no target)" "$(ratio "${M[junkus_garbage,s2h]}" "${M[junkus_garbage,bare]}")" ""
+row "  proxy connections per attempt" - "$(fmt %.3f "${M[junkup_garbage,bare]}")" "$(fmt %.3f "${M[junkup_garbage,s2h]}")" - - \
+	"(no target)" "" ""
 echo
+if isnum "${M[sys_total_down,bare]}"; then
+	echo "system calls per GiB (strace -c, one $(gib "$BYTES") GiB transfer; strace slows the process, the counts stay):"
+	for n in bare s2h bare_h s2h_h; do
+		case $n in
+		bare) l="bare relay" ;; s2h) l=socks2http ;;
+		bare_h) l="bare relay, $IDLE idle held" ;; s2h_h) l="socks2http, $IDLE idle held" ;;
+		esac
+		printf "  %-30s" "$l"
+		for d in down up; do
+			isnum "${M[sys_total_$d,$n]}" || continue
+			printf " %s: splice %s, epoll_wait %s, read/write %s, all %s;" "$d" "$(fmt %.0f "${M[sys_splice_$d,$n]}")" \
+				"$(fmt %.0f "${M[sys_epoll_wait_$d,$n]}")" "$(fmt %.0f "${M[sys_readwrite_$d,$n]}")" "$(fmt %.0f "${M[sys_total_$d,$n]}")"
+		done
+		echo
+	done
+fi
 W1=$(val rate s2hw1 "" per_s | med)
 W2=$(val rate s2hw2 "" per_s | med)
 echo "new tunnels/s, 64 clients: socks2http --workers 1: $(fmt %.0f "$W1"), --workers 2: $(fmt %.0f "$W2")" \
@@ -513,6 +729,10 @@ else
 fi
 echo "s2h/bare: the median over reps of socks2http's figure over the bare relay's from the same rep (range over reps);"
 echo "  latency: of the figures added over direct; CPU per GiB: over all reps' bytes. 'x direct': ratio of medians."
+echo "Idle: VmRSS/PSS and /proc/PID/fd growth over the tunnels opened (fds to 2 decimals in the verdict); 'after data':"
+echo "  each tunnel carried its bytes (checked) first. 'With idle tunnels held': each bridge holds $IDLE such tunnels"
+echo "  (through an upstream of its own) while the bulk transfers run, rep by rep as above."
+echo "Failed handshakes: 'proxy connections' counts the upstream's accepts during the run over the attempts."
 echo "Kernel slab growth is machine-wide (/proc/meminfo): every hop's sockets (loadgen, bridge, upstream, sink)"
 echo "  and the bridge's pipes if it keeps any; other activity on the machine adds noise to it."
 echo "CPU and memory are summed over the bridge's process tree (danted forks; cntlm is threaded); a forked child's"

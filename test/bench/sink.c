@@ -3,6 +3,8 @@
  *   'D' + u64 N (little-endian): sends the first N bytes of the stream, then FIN  (download)
  *   'U' + u64 N: reads N bytes, answers u64 count + u64 hash of them              (upload)
  *   'E': echoes everything, the 'E' included, until the client's FIN               (idle)
+ *   'I' + u32 DOWN + u32 UP: sends the first DOWN bytes of the stream while it reads UP
+ *        bytes (checked against the stream), then echoes like 'E'      (idle after data)
  *   'e': echoes the 'e' and closes: the server ends the tunnel, so the TIME_WAITs stay on
  *        the servers' side of each hop and the clients' ephemeral ports are not used up
  *        (latency and tunnel rate)
@@ -22,6 +24,7 @@ struct conn {
 	unsigned char hdr[9];
 	size_t hlen;
 	uint64_t n, done;
+	uint32_t up_n, up_done; /* 'I': bytes to read, read */
 	struct h64 h;
 	unsigned char out[4096];      /* echo data or the upload answer */
 	size_t olen, ooff;
@@ -48,11 +51,21 @@ static void drop(struct conn *c)
 	free(c);
 }
 
+/* 'I': once both parts are through, the connection echoes like 'E'. */
+static void idle_after_data(struct conn *c)
+{
+	if (c->mode == 'I' && c->done == c->n && c->up_done == c->up_n) {
+		c->mode = 'E';
+		c->olen = c->ooff = 0;
+	}
+}
+
 /* Returns -1 when the connection is to be closed. */
 static int on_read(struct conn *c)
 {
 	for (;;) {
-		if (c->mode == 0 || ((c->mode == 'D' || c->mode == 'U') && c->hlen < 9)) {
+		int hdr9 = c->mode == 'D' || c->mode == 'U' || c->mode == 'I';
+		if (c->mode == 0 || (hdr9 && c->hlen < 9)) {
 			size_t want = c->mode == 0 ? 1 : 9 - c->hlen;
 			ssize_t r = recv(c->fd, c->hdr + c->hlen, want, 0);
 			if (r <= 0)
@@ -64,7 +77,7 @@ static int on_read(struct conn *c)
 					c->out[0] = (unsigned char)c->mode;
 					c->olen = 1;
 					c->ooff = 0;
-				} else if (c->mode != 'D' && c->mode != 'U') {
+				} else if (c->mode != 'D' && c->mode != 'U' && c->mode != 'I') {
 					return -1;
 				}
 			}
@@ -72,6 +85,29 @@ static int on_read(struct conn *c)
 				memcpy(&c->n, c->hdr + 1, 8);
 				h64_init(&c->h);
 			}
+			if (c->mode == 'I' && c->hlen == 9) {
+				uint32_t down;
+				memcpy(&down, c->hdr + 1, 4);
+				memcpy(&c->up_n, c->hdr + 5, 4);
+				c->n = down;
+				idle_after_data(c);
+			}
+			continue;
+		}
+		if (c->mode == 'I') { /* the upload part; then wait for the download part to go out */
+			if (c->up_done == c->up_n)
+				return 0;
+			size_t want = c->up_n - c->up_done < CHUNK ? c->up_n - c->up_done : CHUNK;
+			ssize_t r = recv(c->fd, scratch, want, 0);
+			if (r <= 0)
+				return (r < 0 && errno == EAGAIN) ? 0 : -1;
+			size_t len = (size_t)r;
+			if (memcmp(scratch, pattern_at(pat, c->up_done, &len), (size_t)r) != 0) {
+				fprintf(stderr, "sink: 'I' upload: wrong bytes\n");
+				return -1;
+			}
+			c->up_done += (uint32_t)r;
+			idle_after_data(c);
 			continue;
 		}
 		if (c->mode == 'E' || c->mode == 'e') {
@@ -118,7 +154,7 @@ static int on_write(struct conn *c)
 		c->ooff += (size_t)w;
 		return (c->mode == 'e' && c->ooff == c->olen) ? -1 : 0; /* 'e': done, close */
 	}
-	if (c->mode == 'D' && c->hlen == 9) {
+	if ((c->mode == 'D' || c->mode == 'I') && c->hlen == 9) {
 		while (c->done < c->n) {
 			size_t len = c->n - c->done < CHUNK ? (size_t)(c->n - c->done) : CHUNK;
 			const unsigned char *p = pattern_at(pat, c->done, &len);
@@ -126,6 +162,10 @@ static int on_write(struct conn *c)
 			if (w < 0)
 				return errno == EAGAIN ? 0 : -1;
 			c->done += (uint64_t)w;
+		}
+		if (c->mode == 'I') {
+			idle_after_data(c);
+			return 0;
 		}
 		if (!c->fin_sent) {
 			shutdown(c->fd, SHUT_WR);
@@ -138,7 +178,8 @@ static int on_write(struct conn *c)
 static void update(struct conn *c)
 {
 	uint32_t ev = 0;
-	int sending = c->olen > c->ooff || (c->mode == 'D' && c->hlen == 9 && !c->fin_sent);
+	int sending = c->olen > c->ooff || (c->mode == 'D' && c->hlen == 9 && !c->fin_sent) ||
+		      (c->mode == 'I' && c->hlen == 9 && c->done < c->n);
 	if (sending)
 		ev |= EPOLLOUT;
 	if (!((c->mode == 'E' || c->mode == 'e') && c->olen > c->ooff))

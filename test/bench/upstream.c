@@ -6,7 +6,8 @@
  *   --delay-ms N      holds each 200 answer N ms (emulates a far proxy)
  *   --handshake-ms N  reads a new connection only N ms after accept (a far proxy's TCP
  *                     handshake, which a connection opened ahead of time has paid already)
- * Prints "port N" on stdout once listening. */
+ * Prints "port N" on stdout once listening, and "accepted N" (connections accepted so far)
+ * on SIGUSR1. */
 #include "relay.h"
 
 #include <netdb.h>
@@ -30,6 +31,14 @@ static struct conn *dq_head, *dq_tail, *graveyard;
  * opened ahead of time (socks2http --prewarm) has long paid it */
 static double handshake_s;
 static struct conn *hq_head, *hq_tail;
+static unsigned long accepted;
+static volatile sig_atomic_t report_asked;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	report_asked = 1;
+}
 
 static const char OK200[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 
@@ -179,6 +188,14 @@ int main(int argc, char **argv)
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* SIGUSR1 is let in only during epoll_pwait, so the report cannot wait for an event */
+	struct sigaction sa = {.sa_handler = on_usr1};
+	sigaction(SIGUSR1, &sa, NULL);
+	sigset_t usr1, waitmask;
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, &waitmask);
+	sigdelset(&waitmask, SIGUSR1);
 	int lfd = listen_on(spec, 1);
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event le = {.events = EPOLLIN, .data.ptr = NULL};
@@ -197,7 +214,12 @@ int main(int argc, char **argv)
 			if (timeout < 0 || t < timeout)
 				timeout = t;
 		}
-		int n = epoll_wait(ep, evs, 256, timeout);
+		int n = epoll_pwait(ep, evs, 256, timeout, &waitmask);
+		if (report_asked) {
+			report_asked = 0;
+			printf("accepted %lu\n", accepted);
+			fflush(stdout);
+		}
 		for (int i = 0; i < n; i++) {
 			struct relay_end *end = evs[i].data.ptr;
 			if (end == NULL) {
@@ -205,6 +227,7 @@ int main(int argc, char **argv)
 					int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 					if (fd < 0)
 						break;
+					accepted++;
 					set_nodelay(fd);
 					struct conn *c = calloc(1, sizeof(*c));
 					relay_init(&c->r, fd, -1);

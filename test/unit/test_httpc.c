@@ -1,12 +1,11 @@
-/* test_httpc: header-end scanning (whole, split, dribbled), response parsing, the SOCKS reply
- * table, the CONNECT builder and base64. */
+/* test_httpc: header-end scanning (whole, split, dribbled), response parsing, the CONNECT
+ * builder and base64.  (The outcome -> SOCKS reply table is front's: test_front.) */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
 #include "httpc.h"
-#include "socks.h"
 
 /* httpc_header_end on an exact-size heap copy, so ASan reports reads past len. */
 static long header_end_copy(const char *s, size_t len, size_t max, size_t *scan)
@@ -247,7 +246,6 @@ static void test_headers(void)
 	CHECK_EQ_INT(r.content_length, 3612);
 	CHECK_EQ_STR(r.squid_error, "ERR_CONNECT_FAIL 111");
 	CHECK_EQ_INT(r.conn_close, 0);
-	CHECK_EQ_INT(httpc_socks5_reply(&r), SOCKS5_REP_CONN_REFUSED);
 
 	/* squid's 407: one Proxy-Authenticate per scheme */
 	CHECK_EQ_INT(parse("HTTP/1.1 407 Proxy Authentication Required\r\n"
@@ -262,7 +260,6 @@ static void test_headers(void)
 	CHECK_EQ_INT(r.auth_schemes, HTTPC_AUTH_NEGOTIATE | HTTPC_AUTH_NTLM | HTTPC_AUTH_BASIC);
 	CHECK_EQ_INT(r.content_length, 0);
 	CHECK_EQ_INT(r.conn_close, 0);
-	CHECK_EQ_INT(httpc_socks5_reply(&r), SOCKS5_REP_NOT_ALLOWED);
 	CHECK_EQ_INT(parse("HTTP/1.1 407 x\nproxy-authenticate: digest realm=x, nonce=y\n"
 			   "PROXY-AUTHENTICATE:Bearer\nProxy-Authenticate:  basic\n\n",
 			   &r),
@@ -360,90 +357,6 @@ static void test_headers(void)
 	/* the body is not parsed: lines without a colon after the blank line are fine */
 	CHECK_EQ_INT(parse("HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\n\r\nno colon\n\n", &r), 0);
 	CHECK_EQ_INT(r.content_length, 9);
-}
-
-static struct httpc_response resp(int status, const char *squid)
-{
-	struct httpc_response r;
-	memset(&r, 0, sizeof(r));
-	r.status = status;
-	r.minor = 1;
-	r.content_length = -1;
-	snprintf(r.squid_error, sizeof(r.squid_error), "%s", squid);
-	return r;
-}
-
-static void test_socks5_reply(void)
-{
-	static const struct {
-		int status;
-		const char *squid;
-		int want;
-	} table[] = {
-		/* any 2xx opens the tunnel, whatever else it says */
-		{200, "", SOCKS5_REP_SUCCEEDED},
-		{201, "", SOCKS5_REP_SUCCEEDED},
-		{299, "", SOCKS5_REP_SUCCEEDED},
-		{200, "ERR_CONNECT_FAIL 111", SOCKS5_REP_SUCCEEDED},
-		/* policy and authentication */
-		{403, "", SOCKS5_REP_NOT_ALLOWED},
-		{407, "", SOCKS5_REP_NOT_ALLOWED},
-		{403, "ERR_ACCESS_DENIED 0", SOCKS5_REP_NOT_ALLOWED},
-		{407, "ERR_CACHE_ACCESS_DENIED 0", SOCKS5_REP_NOT_ALLOWED},
-		/* squid's details */
-		{503, "ERR_DNS_FAIL 0", SOCKS5_REP_HOST_UNREACHABLE},
-		{503, "ERR_DNS_FAIL", SOCKS5_REP_HOST_UNREACHABLE},
-		{503, "ERR_CONNECT_FAIL 111", SOCKS5_REP_CONN_REFUSED},
-		{504, "ERR_CONNECT_FAIL 111", SOCKS5_REP_CONN_REFUSED},
-		{503, "ERR_CONNECT_FAIL 110", SOCKS5_REP_TTL_EXPIRED},
-		{504, "ERR_CONNECT_FAIL 110", SOCKS5_REP_TTL_EXPIRED},
-		{504, "ERR_READ_TIMEOUT 0", SOCKS5_REP_TTL_EXPIRED},
-		{504, "ERR_READ_TIMEOUT", SOCKS5_REP_TTL_EXPIRED},
-		{503, "ERR_CONNECT_FAIL 101", SOCKS5_REP_NET_UNREACHABLE},
-		{503, "ERR_CONNECT_FAIL 113", SOCKS5_REP_HOST_UNREACHABLE},
-		/* the detail wins over what the status alone would give */
-		{504, "ERR_CONNECT_FAIL 113", SOCKS5_REP_HOST_UNREACHABLE},
-		{504, "ERR_CONNECT_FAIL 101", SOCKS5_REP_NET_UNREACHABLE},
-		{504, "ERR_DNS_FAIL 0", SOCKS5_REP_HOST_UNREACHABLE},
-		{503, "ERR_READ_TIMEOUT 0", SOCKS5_REP_TTL_EXPIRED},
-		{500, "ERR_CONNECT_FAIL 110", SOCKS5_REP_TTL_EXPIRED},
-		{400, "ERR_CONNECT_FAIL 111", SOCKS5_REP_CONN_REFUSED},
-		{502, "err_dns_fail 0", SOCKS5_REP_HOST_UNREACHABLE},
-		/* an errno we have no code for falls back on the status */
-		{503, "ERR_CONNECT_FAIL 99", SOCKS5_REP_HOST_UNREACHABLE},
-		{503, "ERR_CONNECT_FAIL", SOCKS5_REP_HOST_UNREACHABLE},
-		{502, "ERR_ZERO_SIZE_OBJECT 0", SOCKS5_REP_HOST_UNREACHABLE},
-		{504, "ERR_SOMETHING_NEW 0", SOCKS5_REP_TTL_EXPIRED},
-		/* status alone */
-		{504, "", SOCKS5_REP_TTL_EXPIRED},
-		{500, "", SOCKS5_REP_HOST_UNREACHABLE},
-		{502, "", SOCKS5_REP_HOST_UNREACHABLE},
-		{503, "", SOCKS5_REP_HOST_UNREACHABLE},
-		{599, "", SOCKS5_REP_HOST_UNREACHABLE},
-		{400, "", SOCKS5_REP_GENERAL_FAILURE},
-		{404, "", SOCKS5_REP_GENERAL_FAILURE},
-		{408, "", SOCKS5_REP_GENERAL_FAILURE},
-		{499, "", SOCKS5_REP_GENERAL_FAILURE},
-		{301, "", SOCKS5_REP_GENERAL_FAILURE},
-		{302, "", SOCKS5_REP_GENERAL_FAILURE},
-		{300, "", SOCKS5_REP_GENERAL_FAILURE},
-	};
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-		struct httpc_response r = resp(table[i].status, table[i].squid);
-		int got = httpc_socks5_reply(&r);
-		if (got != table[i].want)
-			fprintf(stderr, "reply for %d \"%s\"\n", table[i].status, table[i].squid);
-		CHECK_EQ_INT(got, table[i].want);
-	}
-
-	/* end to end from squid's bytes */
-	struct httpc_response r;
-	CHECK_EQ_INT(parse("HTTP/1.1 503 Service Unavailable\r\nX-Squid-Error: ERR_DNS_FAIL 0\r\n\r\n", &r), 0);
-	CHECK_EQ_INT(httpc_socks5_reply(&r), SOCKS5_REP_HOST_UNREACHABLE);
-	CHECK_EQ_INT(parse("HTTP/1.1 504 Gateway Timeout\r\nX-Squid-Error: ERR_READ_TIMEOUT 0\r\n\r\n", &r), 0);
-	CHECK_EQ_INT(httpc_socks5_reply(&r), SOCKS5_REP_TTL_EXPIRED);
-	CHECK_EQ_INT(parse("HTTP/1.1 200 Connection established\r\n\r\n", &r), 0);
-	CHECK_EQ_INT(httpc_socks5_reply(&r), SOCKS5_REP_SUCCEEDED);
 }
 
 static void test_build_connect(void)
@@ -557,7 +470,6 @@ int main(void)
 	test_header_end();
 	test_status_line();
 	test_headers();
-	test_socks5_reply();
 	test_build_connect();
 	test_base64();
 	test_strerror();

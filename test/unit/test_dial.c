@@ -273,16 +273,22 @@ static int proxy_start(struct proxy *px, const struct script *sc)
 
 	memset(px, 0, sizeof(*px));
 	px->pid = -1;
-	lfd[nlfd] = listen_on("127.0.0.1", 0, &px->port, SOCK_STREAM);
-	if (lfd[nlfd++] < 0)
-		return -1;
-	if (sc->two_addrs) {
-		lfd[nlfd] = listen_on("127.0.0.2", px->port, &port2, SOCK_STREAM);
-		if (lfd[nlfd++] < 0) {
-			close(lfd[0]);
+	/* the second address takes the first one's port: try a few in case it is taken there */
+	for (int attempt = 0; attempt < 8 && nlfd < 1 + sc->two_addrs; attempt++) {
+		nlfd = 0;
+		lfd[nlfd] = listen_on("127.0.0.1", 0, &px->port, SOCK_STREAM);
+		if (lfd[nlfd++] < 0)
 			return -1;
+		if (sc->two_addrs) {
+			lfd[nlfd] = listen_on("127.0.0.2", px->port, &port2, SOCK_STREAM);
+			if (lfd[nlfd++] < 0) {
+				close(lfd[0]);
+				nlfd = 0;
+			}
 		}
 	}
+	if (nlfd < 1 + sc->two_addrs)
+		return -1;
 	if (sc->dns && (dnsfd = listen_on("127.0.0.1", 0, &px->dns_port, SOCK_DGRAM)) < 0)
 		return -1;
 	if (pipe(rep) < 0)

@@ -791,6 +791,31 @@ static void test_interim(void)
 	dial_stop(&d);
 	CHECK(proxy_finish(&px));
 	generation_put(g);
+
+	/* a final header that does not fit at all: a bad reply, at once */
+	memcpy(hdr + n - 4, "pppppppppppppppppppppppppppppppppppppppppppppppppp\r\n\r\n", 55);
+	n += 50;
+	s4.conn[0].part_len[0] = n;
+	fprintf(stderr, "100, then a final header longer than the buffer\n");
+	if (proxy_start(&px, &s4) < 0) {
+		CHECK(!"proxy");
+		return;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", px.port);
+	g = gen_make(urls, 1, opts);
+	if (g == NULL) {
+		CHECK(!"generation");
+		return;
+	}
+	ev_tstamp t0 = ev_time();
+	dial_run(&d, &r, g, &small, "example.com:443");
+	CHECK_EQ_INT(r.o.stage, OUTCOME_BAD_REPLY);
+	CHECK_EQ_INT(r.o.err, EPROTO);
+	CHECK_EQ_STR(r.o.reason, "bad-proxy-reply");
+	CHECK(r.at - t0 < 0.8); /* not the reply timeout */
+	dial_stop(&d);
+	CHECK(proxy_finish(&px));
+	generation_put(g);
 	CHECK_EQ_INT(small.in_use, 0);
 	bufpool_destroy(&small);
 }

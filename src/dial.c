@@ -345,8 +345,15 @@ static int reply_parse(struct dial *d)
 		route_mark_up(&d->gen->health, d->proxy_idx);
 		d->rx.start += (uint32_t)end;
 		d->hdr_scan = 0;
-		if (r.status < 200) /* interim (100 Continue etc.): the real answer follows */
+		if (r.status < 200) { /* interim (100 Continue etc.): the real answer follows */
+			/* move what follows to the front: reads stop RX_SLACK short of the end, where
+			 * buf_room would compact, so the room the interim answer took is never regained
+			 * and a long final header would leave EV_READ on with no room to read into */
+			memmove(d->rx.data, d->rx.data + d->rx.start, buf_len(&d->rx));
+			d->rx.end -= d->rx.start;
+			d->rx.start = 0;
 			continue;
+		}
 		if (r.status <= 299)
 			return finish_with(d, OUTCOME_OK, 0, NULL);
 		log_refusal(d, &r);

@@ -347,6 +347,11 @@ static int handshake(struct session *s)
 	buf_release(&s->host->pool, &s->c2u, 0);
 	switch (ev) {
 	case FRONT_MORE:
+		/* A SOCKS client that may use us and a path that does not depend on the target:
+		 * open it while the client finishes its handshake.  Not at accept: a client
+		 * that closes at once or speaks another protocol makes us open nothing. */
+		if (s->dial == NULL && s->front.version != 0 && s->front.verdict == ACCESS_ALLOW && !route_needs_target())
+			(void)start_dial(s, NULL); /* without memory now, the request tries again */
 		if (flush_front(s) < 0)
 			return -1;
 		if (s->client_eof) {
@@ -481,10 +486,7 @@ int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, 
 	h->nsessions++;
 
 	arm_timer(s, s->gen->cfg->handshake_timeout);
-	/* The path does not depend on the target: open it while the client shakes hands (only
-	 * for a client known to be allowed: a stranger makes us open nothing). */
-	if (verdict == ACCESS_ALLOW && !route_needs_target())
-		(void)start_dial(s, NULL); /* without memory now, the request tries again */
 	watch_client(s);
 	return 0;
 }
+

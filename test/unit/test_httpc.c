@@ -1,5 +1,5 @@
-/* test_httpc: header-end scanning (whole, split, dribbled), response parsing, the SOCKS reply
- * table, the CONNECT builder and base64. */
+/* test_httpc: header-end scanning (whole, split, dribbled), response parsing, the CONNECT
+ * builder and base64.  (The outcome -> SOCKS reply table is front's: test_front.) */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -9,8 +9,9 @@
  * the client's SOCKS handshake.
  *
  * States: RESOLVING (lookup pending) -> CONNECTING (one or two attempts) -> CONNECTED
- * (waiting for the target) -> REQUEST (CONNECT out, answer in) -> DONE.  Every state but
- * CONNECTED has the dial's timer armed; CONNECTED is bounded by its owner's timer.
+ * (waiting for the target) -> REQUEST (CONNECT out, answer in) -> DONE.  RESOLVING,
+ * CONNECTING and REQUEST have the dial's timer armed; while it waits for the target
+ * (CONNECTED, or idle after the proxy closed an early connection) its owner's timer bounds it.
  *
  * done is called exactly once, as the last thing the dial does in a callback (the owner
  * may free the dial there); never from dial_start or dial_set_target. */

@@ -42,7 +42,8 @@ struct pump_dir {
 	struct buf buf;   /* copy path */
 	int pipe[2];      /* splice path: -1 while no pipe is held */
 	uint32_t inpipe;  /* bytes in the pipe */
-	uint8_t stalled;  /* the pipe is full: wait for the writer */
+	uint8_t stalled;  /* splice took nothing more with bytes held (the pipe full, or the
+			   * source empty): read again once the writer made room */
 	uint8_t copy;     /* the ends cannot splice: always copy */
 	uint64_t bytes;   /* written out */
 };

@@ -1,6 +1,6 @@
 /* upstream: the configured HTTP proxies as the tunnels use them: display name, the
  * ready-made Proxy-Authorization value, and the CONNECT request for a target.
- * Tried in order; failover itself is driven by the tunnel (see tunnel.c). */
+ * Their order and health are route's; failover is driven by dial. */
 #ifndef SOCKS2HTTP_UPSTREAM_H
 #define SOCKS2HTTP_UPSTREAM_H
 
@@ -12,7 +12,6 @@ struct upstream {
 	const struct proxy_spec *spec; /* in the configuration */
 	char display[PROXYURL_HOST_MAX + 10]; /* host:port, never credentials */
 	char *auth;                    /* "Basic ..." or NULL; freed (and wiped) by upstream_free */
-	double down_until;             /* loop time until which it is tried last (bad-proxy list) */
 };
 
 /* Builds one upstream per configured proxy.  Returns NULL with err on failure. */

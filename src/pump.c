@@ -193,8 +193,8 @@ static int settle(struct pump *p)
 			(void)stream_shutdown_wr(p->st[1 - k]);
 			p->shut[1 - k] = 1;
 		}
-		if (d->inpipe == 0 && (p->eof[k] || d->pipe[0] < 0))
-			pipe_release(p, d);
+		if (d->inpipe == 0 && p->eof[k])
+			pipe_release(p, d); /* an ended direction needs no pipe */
 		buf_release(p->ctx->pool, &d->buf, 0);
 	}
 	uint8_t eofs = (uint8_t)(p->eof[0] | p->eof[1] << 1);
@@ -283,6 +283,7 @@ void pump_stop(struct pump *p)
 			pipepool_put(p->ctx->pipes, d->pipe[0], d->pipe[1], d->inpipe == 0);
 			d->pipe[0] = d->pipe[1] = -1;
 		}
+		d->inpipe = 0; /* what was in flight is dropped */
 		buf_release(p->ctx->pool, &d->buf, 1);
 	}
 	p->running = 0;

@@ -46,7 +46,8 @@ struct dial {
 	struct route_plan plan;
 	unsigned proxy_idx;     /* the proxy being tried; valid once tried != 0 */
 	unsigned tried;         /* proxies tried so far */
-	struct stream up;       /* the connection (or first attempt) */
+	struct stream *up;      /* the connection (or first attempt): the owner's stream */
+	struct stream none;     /* what up points to once the connection was handed over */
 	struct stream alt;      /* a second attempt in flight */
 	ev_tstamp up_deadline, alt_deadline, next_attempt_at;
 	ev_timer timer;
@@ -63,9 +64,12 @@ struct dial {
 };
 
 /* Starts dialing; target may be NULL when the route does not depend on it (see
- * route_needs_target).  who must outlive the dial. */
+ * route_needs_target).  up is the owner's stream (empty): the dial connects it and drives
+ * its watcher; on success it stays connected and watched for reading, the callback still
+ * the dial's, and the owner must take it over (stream_set_cb) before returning from done;
+ * on failure the dial has closed it.  who and up must outlive the dial. */
 void dial_start(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen, const char *who,
-		const char *target, void (*done)(struct dial *, const struct outcome *), void *data);
+		const char *target, struct stream *up, void (*done)(struct dial *, const struct outcome *), void *data);
 
 /* Names the target of a dial started without one.  Returns 0. */
 int dial_set_target(struct dial *d, const char *target);
@@ -73,9 +77,9 @@ int dial_set_target(struct dial *d, const char *target);
 /* The outcome of a dial that is done, else NULL. */
 const struct outcome *dial_result(const struct dial *d);
 
-/* After done with OUTCOME_OK: moves the connected stream into out and the bytes that
- * followed the proxy's header into leftover (both empty on entry). */
-void dial_take(struct dial *d, struct stream *out, struct buf *leftover);
+/* After done with OUTCOME_OK: moves the bytes that followed the proxy's header into
+ * leftover (empty on entry). */
+void dial_take(struct dial *d, struct buf *leftover);
 
 /* Stops everything and closes what the dial holds.  Safe after done, and twice. */
 void dial_stop(struct dial *d);

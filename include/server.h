@@ -26,6 +26,7 @@ struct server {
 
 	int stopping;                /* a signal asked us to stop: no new clients */
 	ev_timer grace;              /* how long live tunnels may still run */
+	ev_timer pipe_drain;         /* closes pooled pipes once no tunnel is left */
 	ev_signal sigint, sigterm, sighup, sigusr1;
 };
 

@@ -67,7 +67,8 @@ ssize_t stream_write(struct stream *s, const void *buf, size_t len);
 
 /* Watches the fd for events (EV_READ | EV_WRITE, or 0 to stop). */
 void stream_watch(struct ev_loop *loop, struct stream *s, int events);
-/* Changes who is called for the watcher's events (the watcher must be stopped or is stopped). */
+/* Changes who is called for the watcher's events; an active watcher stays active (the
+ * events it waits for stay too until the new driver calls stream_watch). */
 void stream_set_cb(struct ev_loop *loop, struct stream *s, void (*cb)(struct ev_loop *, ev_io *, int), void *data);
 
 /* Stops the watcher and closes the fd (and any TLS state).  Safe to call twice. */

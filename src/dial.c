@@ -24,6 +24,7 @@ enum { D_IDLE, D_RESOLVING, D_CONNECTING, D_CONNECTED, D_REQUEST, D_DONE };
 static int try_next_proxy(struct dial *d);
 static int connect_step(struct dial *d);
 static void watch(struct dial *d);
+static void up_cb(struct ev_loop *loop, ev_io *w, int revents);
 
 static const struct upstream *cur(const struct dial *d)
 {
@@ -62,7 +63,7 @@ static void wipe_request(struct dial *d)
 static void drop_upstream(struct dial *d)
 {
 	stream_close(d->loop, &d->alt);
-	stream_close(d->loop, &d->up);
+	stream_close(d->loop, d->up);
 	wipe_request(d);
 	buf_release(d->pool, &d->rx, 1);
 	d->hdr_scan = 0;
@@ -84,11 +85,12 @@ static int finish(struct dial *d, struct outcome *o)
 	ev_timer_stop(d->loop, &d->timer);
 	resolver_cancel(d->gen->resolver, &d->rw);
 	stream_close(d->loop, &d->alt);
-	stream_watch(d->loop, &d->up, 0);
 	wipe_request(d);
 	if (o->stage != OUTCOME_OK) {
-		stream_close(d->loop, &d->up);
+		stream_close(d->loop, d->up);
 		buf_release(d->pool, &d->rx, 1);
+	} else {
+		d->up = &d->none; /* the connection is the owner's now, watcher and all */
 	}
 	o->http_status = d->http_status;
 	d->state = D_DONE;
@@ -137,7 +139,7 @@ static int send_request(struct dial *d)
 	d->hdr_scan = 0;
 	d->state = D_REQUEST;
 	arm_timer(d, d->gen->cfg->reply_timeout);
-	ssize_t w = stream_write(&d->up, d->req, d->req_len);
+	ssize_t w = stream_write(d->up, d->req, d->req_len);
 	if (w > 0)
 		d->req_off = (uint32_t)w;
 	watch(d); /* a failed write shows on the read side */
@@ -197,7 +199,7 @@ static int try_next_proxy(struct dial *d)
 		int fd = prewarm_take(d->gen->prewarm, d->proxy_idx);
 		if (fd >= 0) { /* a connection made ahead of time: CONNECT goes out at once */
 			log_debug("%s: using a spare connection to proxy %s", d->who, cur(d)->display);
-			stream_init_fd(&d->up, fd, d->up.io.cb, d);
+			stream_init_fd(d->up, fd, up_cb, d);
 			d->from_spare = 1;
 			return connected(d);
 		}
@@ -241,7 +243,7 @@ static int connect_step(struct dial *d)
 	ev_tstamp now = ev_now(d->loop);
 
 	for (;;) {
-		int active = (d->up.fd >= 0) + (d->alt.fd >= 0);
+		int active = (d->up->fd >= 0) + (d->alt.fd >= 0);
 		int more = d->addr_idx < d->addrs.n;
 		if (active == 0 && !more) {
 			proxy_down(d);
@@ -249,7 +251,7 @@ static int connect_step(struct dial *d)
 		}
 		if (!more || active == 2 || (active == 1 && now < d->next_attempt_at))
 			break;
-		int rc = d->up.fd < 0 ? start_attempt(d, &d->up, &d->up_addr, &d->up_deadline)
+		int rc = d->up->fd < 0 ? start_attempt(d, d->up, &d->up_addr, &d->up_deadline)
 				      : start_attempt(d, &d->alt, &d->alt_addr, &d->alt_deadline);
 		if (rc < 0)
 			return -1;
@@ -258,7 +260,7 @@ static int connect_step(struct dial *d)
 	}
 	d->state = D_CONNECTING;
 	ev_tstamp next = 1e300;
-	if (d->up.fd >= 0 && d->up_deadline < next)
+	if (d->up->fd >= 0 && d->up_deadline < next)
 		next = d->up_deadline;
 	if (d->alt.fd >= 0 && d->alt_deadline < next)
 		next = d->alt_deadline;
@@ -272,7 +274,7 @@ static int connect_step(struct dial *d)
 static int attempt_done(struct dial *d, struct stream *a, int err, const char *what)
 {
 	char addr[64];
-	uint8_t which = a == &d->up ? d->up_addr : d->alt_addr;
+	uint8_t which = a == d->up ? d->up_addr : d->alt_addr;
 
 	if (err != 0 || what != NULL) {
 		log_warn("proxy %s (%s): %s%s%s", cur(d)->display,
@@ -282,10 +284,9 @@ static int attempt_done(struct dial *d, struct stream *a, int err, const char *w
 		return connect_step(d);
 	}
 	if (a == &d->alt) { /* the second attempt won: it becomes the connection */
-		stream_close(d->loop, &d->up);
-		void (*cb)(struct ev_loop *, ev_io *, int) = d->up.io.cb;
+		stream_close(d->loop, d->up);
 		int fd = stream_release_fd(d->loop, &d->alt);
-		stream_init_fd(&d->up, fd, cb, d);
+		stream_init_fd(d->up, fd, up_cb, d);
 		d->up_addr = d->alt_addr;
 	} else {
 		stream_close(d->loop, &d->alt);
@@ -369,7 +370,7 @@ static int reply_parse(struct dial *d)
 static int request_io(struct dial *d, int revents)
 {
 	if ((revents & EV_WRITE) && d->req_off < d->req_len) {
-		ssize_t w = stream_write(&d->up, d->req + d->req_off, d->req_len - d->req_off);
+		ssize_t w = stream_write(d->up, d->req + d->req_off, d->req_len - d->req_off);
 		if (w > 0)
 			d->req_off += (uint32_t)w; /* a failure shows on the read side */
 	}
@@ -379,7 +380,7 @@ static int request_io(struct dial *d, int revents)
 		return finish_with(d, OUTCOME_LOCAL, ENOMEM, "out-of-memory");
 	size_t room = buf_room(d->pool, &d->rx);
 	room = room > RX_SLACK ? room - RX_SLACK : 0;
-	ssize_t n = room ? stream_read(&d->up, d->rx.data + d->rx.end, room) : STREAM_AGAIN;
+	ssize_t n = room ? stream_read(d->up, d->rx.data + d->rx.end, room) : STREAM_AGAIN;
 	if (n == STREAM_AGAIN)
 		return 0;
 	if (n <= 0) {
@@ -411,7 +412,7 @@ static void watch(struct dial *d)
 	default:
 		break;
 	}
-	stream_watch(d->loop, &d->up, up);
+	stream_watch(d->loop, d->up, up);
 	stream_watch(d->loop, &d->alt, alt);
 }
 
@@ -432,12 +433,12 @@ static void up_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	switch (d->state) {
 	case D_CONNECTING:
-		rc = attempt_done(d, &d->up, socket_error(d->up.fd), NULL);
+		rc = attempt_done(d, d->up, socket_error(d->up->fd), NULL);
 		break;
 	case D_CONNECTED: {
 		/* nothing may come before CONNECT: the proxy closed the connection, or broke it */
 		char sink[64];
-		ssize_t n = stream_read(&d->up, sink, sizeof(sink));
+		ssize_t n = stream_read(d->up, sink, sizeof(sink));
 		if (n == STREAM_AGAIN)
 			return;
 		log_debug("%s: proxy %s closed the early connection", d->who, cur(d)->display);
@@ -488,8 +489,8 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			stream_close(loop, &d->alt);
 			log_warn("proxy %s: connect timed out after %gs", cur(d)->display, cfg->connect_timeout);
 		}
-		if (d->up.fd >= 0 && d->up_deadline <= now)
-			rc = attempt_done(d, &d->up, 0, "connect timed out");
+		if (d->up->fd >= 0 && d->up_deadline <= now)
+			rc = attempt_done(d, d->up, 0, "connect timed out");
 		else
 			rc = connect_step(d); /* time for the next attempt, or the second one timed out */
 		break;
@@ -507,16 +508,18 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 }
 
 void dial_start(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen, const char *who,
-		const char *target, void (*done)(struct dial *, const struct outcome *), void *data)
+		const char *target, struct stream *up, void (*done)(struct dial *, const struct outcome *), void *data)
 {
 	memset(d, 0, sizeof(*d));
+	d->up = up;
+	stream_init_none(&d->none, NULL, NULL);
 	d->loop = loop;
 	d->pool = pool;
 	d->gen = gen;
 	d->who = who;
 	d->done = done;
 	d->data = data;
-	stream_init_none(&d->up, up_cb, d);
+	stream_init_none(d->up, up_cb, d);
 	stream_init_none(&d->alt, alt_cb, d);
 	ev_timer_init(&d->timer, timer_cb, 0, 0);
 	d->timer.data = d;
@@ -535,7 +538,7 @@ void dial_start(struct dial *d, struct ev_loop *loop, struct bufpool *pool, stru
 	int fd = prewarm_take(gen->prewarm, d->proxy_idx);
 	if (fd >= 0) { /* a connection made ahead of time: CONNECT goes out at once */
 		log_debug("%s: using a spare connection to proxy %s", who, cur(d)->display);
-		stream_init_fd(&d->up, fd, up_cb, d);
+		stream_init_fd(d->up, fd, up_cb, d);
 		d->from_spare = 1;
 		if (!d->have_target)
 			connected(d);
@@ -559,10 +562,8 @@ int dial_set_target(struct dial *d, const char *target)
 	return 0;
 }
 
-void dial_take(struct dial *d, struct stream *out, struct buf *leftover)
+void dial_take(struct dial *d, struct buf *leftover)
 {
-	int fd = stream_release_fd(d->loop, &d->up);
-	stream_init_fd(out, fd, NULL, NULL);
 	*leftover = d->rx;
 	d->rx.data = NULL;
 	d->rx.start = d->rx.end = 0;

@@ -66,7 +66,7 @@ int pipepool_get(struct pipepool *pp, int fds[2], double now)
 		return 0;
 	}
 	if (errno == EMFILE || errno == ENFILE)
-		log_warn("splice(2) pipes: %s; copying through buffers meanwhile", strerror(errno));
+		log_debug("splice(2) pipes: %s; copying through buffers meanwhile", strerror(errno)); /* the accept pause says it */
 #else
 	errno = ENOSYS;
 #endif

@@ -21,6 +21,7 @@
 #define FDS_RESERVED 32       /* listeners, DNS sockets, stdio, log */
 #define POOL_SPARES 64        /* relay buffers kept for reuse */
 #define PIPE_SIZE (1u << 20)  /* splice pipes are enlarged to this where allowed */
+#define PIPE_DRAIN_AFTER 2.0  /* seconds without a tunnel before pooled pipes are closed */
 
 enum { PAUSE_LIMIT = 1, PAUSE_FDS = 2 };
 
@@ -71,8 +72,11 @@ static void maybe_resume(struct server *s)
 static void session_closed(struct session_host *h)
 {
 	struct server *s = server_of(h, host);
-	if (h->nsessions == 0)
-		pipepool_drain(&h->pipes); /* with no tunnel left, hold only what we started with */
+	if (h->nsessions == 0) { /* with no tunnel left for a while, hold only what we started with */
+		ev_timer_stop(h->loop, &s->pipe_drain);
+		ev_timer_set(&s->pipe_drain, PIPE_DRAIN_AFTER, 0);
+		ev_timer_start(h->loop, &s->pipe_drain);
+	}
 	if (s->stopping && h->nsessions == 0) {
 		log_info("all tunnels closed");
 		stop_now(s);
@@ -113,6 +117,15 @@ static void accepted(void *data, int fd, const struct sockaddr *peer, socklen_t 
 static void listener_out_of_fds(void *data)
 {
 	pause_accept(data, PAUSE_FDS);
+}
+
+static void pipe_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct server *s = server_of(w, pipe_drain);
+	(void)loop;
+	(void)revents;
+	if (s->host.nsessions == 0)
+		pipepool_drain(&s->host.pipes);
 }
 
 static void accept_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -272,6 +285,7 @@ int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int 
 		s->listeners[i].fd = -1;
 	ev_timer_init(&s->accept_retry, accept_retry_cb, 0, 0);
 	ev_timer_init(&s->grace, grace_cb, 0, 0);
+	ev_timer_init(&s->pipe_drain, pipe_drain_cb, 0, 0);
 	/* handlers first: whoever sees "listening on" may signal us at once */
 	ev_signal_init(&s->sigint, stop_cb, SIGINT);
 	ev_signal_init(&s->sigterm, stop_cb, SIGTERM);
@@ -326,6 +340,7 @@ void server_destroy(struct server *s)
 		session_abort(h->sessions, "shutdown");
 	ev_timer_stop(h->loop, &s->accept_retry);
 	ev_timer_stop(h->loop, &s->grace);
+	ev_timer_stop(h->loop, &s->pipe_drain);
 	ev_signal_stop(h->loop, &s->sigint);
 	ev_signal_stop(h->loop, &s->sigterm);
 	ev_signal_stop(h->loop, &s->sighup);

@@ -295,7 +295,7 @@ static void dial_done(struct dial *d, const struct outcome *result)
 		return;
 	}
 	struct buf b2a = {NULL, 0, 0};
-	dial_take(d, &s->up, &b2a);
+	dial_take(d, &b2a);
 	dial_stop(d);
 	free(d);
 	s->dial = NULL;
@@ -328,7 +328,7 @@ static int start_dial(struct session *s, const char *target)
 	s->dial = calloc(1, sizeof(*s->dial));
 	if (s->dial == NULL)
 		return -1;
-	dial_start(s->dial, loop_of(s), &s->host->pool, s->gen, s->client_text, target, dial_done, s);
+	dial_start(s->dial, loop_of(s), &s->host->pool, s->gen, s->client_text, target, &s->up, dial_done, s);
 	return 0;
 }
 

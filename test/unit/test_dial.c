@@ -351,12 +351,17 @@ struct result {
 	ev_tstamp at;
 };
 
+static struct stream up_stream; /* the connection a dial makes, as a session owns it */
+
 static void done_cb(struct dial *d, const struct outcome *o)
 {
 	struct result *r = d->data;
 	r->calls++;
 	r->o = *o;
 	r->at = ev_time();
+	/* the owner takes the connection over before returning (here: it stops watching) */
+	if (o->stage == OUTCOME_OK)
+		stream_watch(loop, &up_stream, 0);
 }
 
 static const char *getenv_none(const char *name)
@@ -398,7 +403,7 @@ static struct bufpool pool;
 static void dial_run(struct dial *d, struct result *r, struct generation *g, struct bufpool *bp, const char *target)
 {
 	memset(r, 0, sizeof(*r));
-	dial_start(d, loop, bp, g, "test", target, done_cb, r);
+	dial_start(d, loop, bp, g, "test", target, &up_stream, done_cb, r);
 	CHECK_EQ_INT(r->calls, 0); /* never from dial_start */
 	RUN_UNTIL(r->calls > 0, 15);
 	CHECK_EQ_INT(r->calls, 1);
@@ -434,6 +439,7 @@ static void one(const char *what, const struct script *sc, const char *target, c
 static void finish(struct dial *d, struct proxy *px, struct generation *g)
 {
 	dial_stop(d);
+	stream_close(loop, &up_stream); /* the owner's, after a success */
 	CHECK(proxy_finish(px));
 	generation_put(g);
 	CHECK_EQ_INT(pool.in_use, 0);
@@ -471,7 +477,9 @@ static void test_refused(void)
 	/* a single proxy is not marked down: there is nothing to fail over to */
 	CHECK(g->health.down_until[0] == 0);
 	dial_stop(&d);
-	dial_stop(&d); /* twice is fine */
+	stream_close(loop, &up_stream); /* the owner's, after a success */
+	dial_stop(&d);
+	stream_close(loop, &up_stream); /* the owner's, after a success */ /* twice is fine */
 	generation_put(g);
 	CHECK_EQ_INT(pool.in_use, 0);
 }
@@ -628,7 +636,6 @@ static void test_success(void)
 	struct result r;
 	struct proxy px;
 	struct generation *g = NULL;
-	struct stream st;
 	struct buf left = {NULL, 0, 0};
 	char echo[64];
 
@@ -643,18 +650,18 @@ static void test_success(void)
 	char name[64];
 	snprintf(name, sizeof(name), "127.0.0.1:%u", px.port);
 	CHECK_EQ_STR(dial_proxy_name(&d), name);
-	dial_take(&d, &st, &left);
-	CHECK(st.fd >= 0);
+	dial_take(&d, &left);
+	CHECK(up_stream.fd >= 0);
 	CHECK_EQ_INT(buf_len(&left), 13);
 	CHECK(left.data != NULL && memcmp(left.data + left.start, "SSH-2.0-srv\r\n", 13) == 0);
 	/* the client's reply fits ahead of it */
 	CHECK_EQ_INT(buf_prepend(&pool, &left, "\x05\x00\x00\x04................\x00\x16", 22), 0);
 	CHECK(memcmp(left.data + left.start + 22, "SSH-2.0-srv\r\n", 13) == 0);
 	/* the stream is the tunnel: the proxy echoes */
-	CHECK_EQ_INT(stream_write(&st, "ping", 4), 4);
-	CHECK_EQ_INT(read_some(st.fd, echo, 4), 4);
+	CHECK_EQ_INT(stream_write(&up_stream, "ping", 4), 4);
+	CHECK_EQ_INT(read_some(up_stream.fd, echo, 4), 4);
 	CHECK(memcmp(echo, "ping", 4) == 0);
-	stream_close(loop, &st);
+	stream_close(loop, &up_stream);
 	buf_release(&pool, &left, 1);
 	finish(&d, &px, g);
 	CHECK(has(&px, "CONNECT [2001:db8::1]:22 HTTP/1.1\r\nHost: [2001:db8::1]:22\r\n"));
@@ -667,9 +674,9 @@ static void test_success(void)
 	if (g == NULL)
 		return;
 	check_outcome(&r, OUTCOME_OK, 0, 200, "", NULL);
-	dial_take(&d, &st, &left);
+	dial_take(&d, &left);
 	CHECK_EQ_INT(buf_len(&left), 0);
-	stream_close(loop, &st);
+	stream_close(loop, &up_stream);
 	buf_release(&pool, &left, 1);
 	finish(&d, &px, g);
 
@@ -696,18 +703,19 @@ static void test_success(void)
 	}
 	dial_run(&d, &r, g, &small, "example.com:443");
 	check_outcome(&r, OUTCOME_OK, 0, 200, "", NULL);
-	dial_take(&d, &st, &left);
+	dial_take(&d, &left);
 	size_t nl = buf_len(&left);
 	CHECK(nl + 32 <= 4096);
 	CHECK_EQ_INT(buf_prepend(&small, &left, "0123456789012345678901", 22), 0);
 	static char rest[40000];
 	memcpy(rest, left.data + left.start + 22, nl);
-	size_t got = nl + read_some(st.fd, rest + nl, 40000 - nl);
+	size_t got = nl + read_some(up_stream.fd, rest + nl, 40000 - nl);
 	CHECK_EQ_INT(got, 40000);
 	CHECK(memcmp(rest, big + hl, 40000) == 0);
-	stream_close(loop, &st);
+	stream_close(loop, &up_stream);
 	buf_release(&small, &left, 1);
 	dial_stop(&d);
+	stream_close(loop, &up_stream); /* the owner's, after a success */
 	CHECK(proxy_finish(&px));
 	generation_put(g);
 	CHECK_EQ_INT(small.in_use, 0);
@@ -738,11 +746,10 @@ static void test_interim(void)
 	if (g == NULL)
 		return;
 	check_outcome(&r, OUTCOME_OK, 0, 200, "", NULL);
-	struct stream st;
 	struct buf left;
-	dial_take(&d, &st, &left);
+	dial_take(&d, &left);
 	CHECK_EQ_INT(buf_len(&left), 3);
-	stream_close(loop, &st);
+	stream_close(loop, &up_stream);
 	buf_release(&pool, &left, 1);
 	finish(&d, &px, g);
 
@@ -789,6 +796,7 @@ static void test_interim(void)
 		fprintf(stderr, "the loop went round %u times\n", iters);
 	CHECK(iters < 1000);
 	dial_stop(&d);
+	stream_close(loop, &up_stream); /* the owner's, after a success */
 	CHECK(proxy_finish(&px));
 	generation_put(g);
 
@@ -814,6 +822,7 @@ static void test_interim(void)
 	CHECK_EQ_STR(r.o.reason, "bad-proxy-reply");
 	CHECK(r.at - t0 < 0.8); /* not the reply timeout */
 	dial_stop(&d);
+	stream_close(loop, &up_stream); /* the owner's, after a success */
 	CHECK(proxy_finish(&px));
 	generation_put(g);
 	CHECK_EQ_INT(small.in_use, 0);
@@ -854,6 +863,7 @@ static void test_failover(void)
 	CHECK(g->health.down_until[1] == 0);
 	CHECK_EQ_INT(route_first_healthy(&g->health, g->nupstreams, now), 1);
 	dial_stop(&d);
+	stream_close(loop, &up_stream); /* the owner's, after a success */
 
 	/* the next tunnel goes to the healthy one first */
 	dial_run(&d, &r, g, &pool, "example.com:443");
@@ -861,6 +871,7 @@ static void test_failover(void)
 	CHECK_EQ_INT(d.tried, 1);
 	CHECK_EQ_STR(dial_proxy_name(&d), name1);
 	dial_stop(&d);
+	stream_close(loop, &up_stream); /* the owner's, after a success */
 	CHECK(proxy_finish(&px));
 	CHECK_EQ_INT(px.nconns, 2);
 	generation_put(g);
@@ -889,7 +900,7 @@ static void test_early_connect(void)
 	}
 	CHECK_EQ_INT(route_needs_target(), 0);
 	memset(&r, 0, sizeof(r));
-	dial_start(&d, loop, &pool, g, "test", NULL, done_cb, &r);
+	dial_start(&d, loop, &pool, g, "test", NULL, &up_stream, done_cb, &r);
 	RUN_UNTIL(strcmp(dial_state_name(&d), "connected") == 0, 5);
 	CHECK_EQ_STR(dial_state_name(&d), "connected");
 	RUN_FOR(0.1); /* connected and waiting: nothing is sent, nothing ends */
@@ -901,6 +912,7 @@ static void test_early_connect(void)
 	CHECK_EQ_INT(r.calls, 1);
 	check_outcome(&r, OUTCOME_OK, 0, 200, "", NULL);
 	dial_stop(&d);
+	stream_close(loop, &up_stream); /* the owner's, after a success */
 	CHECK(proxy_finish(&px));
 	CHECK_EQ_INT(px.nconns, 1);
 	CHECK(has(&px, "CONNECT late.example:8443 HTTP/1.1\r\nHost: late.example:8443\r\n"));
@@ -921,8 +933,8 @@ static void test_early_connect(void)
 		return;
 	}
 	memset(&r, 0, sizeof(r));
-	dial_start(&d, loop, &pool, g, "test", NULL, done_cb, &r);
-	RUN_UNTIL(strcmp(dial_state_name(&d), "waiting") == 0 && d.up.fd < 0, 5);
+	dial_start(&d, loop, &pool, g, "test", NULL, &up_stream, done_cb, &r);
+	RUN_UNTIL(strcmp(dial_state_name(&d), "waiting") == 0 && d.up->fd < 0, 5);
 	CHECK_EQ_STR(dial_state_name(&d), "waiting");
 	CHECK_EQ_INT(r.calls, 0);
 	dial_set_target(&d, "example.org:443");
@@ -930,6 +942,7 @@ static void test_early_connect(void)
 	CHECK_EQ_INT(r.calls, 1);
 	check_outcome(&r, OUTCOME_OK, 0, 200, "", NULL);
 	dial_stop(&d);
+	stream_close(loop, &up_stream); /* the owner's, after a success */
 	CHECK(proxy_finish(&px));
 	CHECK_EQ_INT(px.nconns, 2);
 	CHECK(has(&px, "#conn 0\n#conn "));
@@ -959,6 +972,7 @@ static void test_auth(void)
 	dial_run(&d, &r, g, &pool, "example.com:443");
 	check_outcome(&r, OUTCOME_OK, 0, 200, "", NULL);
 	dial_stop(&d);
+	stream_close(loop, &up_stream); /* the owner's, after a success */
 	CHECK(proxy_finish(&px));
 	CHECK(has(&px, "\r\nProxy-Authorization: Basic dXNlcjpwYXNz\r\n"));
 	/* the display name never shows the credentials */

@@ -18,10 +18,13 @@ enum access_verdict {
 	ACCESS_GONE = 4,  /* the client's socket is already closed: nothing to answer */
 };
 
-/* Decides for a newly accepted client.  who receives a short description for logs
- * ("uid 1000", "uid 65534 not allowed", ...). */
-enum access_verdict access_check(const struct config *cfg, int fd, const struct sockaddr *peer, char *who,
-				 size_t cap);
+struct peercred;
+
+/* Decides for a newly accepted client, looking its owner up through pc when the policy
+ * needs it.  who receives a short description for logs ("uid 1000", "uid 65534 not
+ * allowed", ...). */
+enum access_verdict access_check(struct peercred *pc, const struct config *cfg, int fd, const struct sockaddr *peer,
+				 char *who, size_t cap);
 
 /* Does user/pass match a line of the --socks-auth file?  Compares in constant time. */
 int access_password_ok(const struct config *cfg, const char *user, const char *pass);

@@ -13,6 +13,7 @@
 #include "upstream.h"
 
 struct tunnel;
+struct peercred;
 
 /* One loaded configuration and what is built from it.  SIGHUP makes a new one for new
  * tunnels; the old one lives on until the last tunnel using it has closed. */
@@ -31,6 +32,7 @@ struct server {
 	int argc;                  /* private copy of the command line, for reloads */
 	char **argv;
 	struct bufpool pool;
+	struct peercred *peercred; /* owner lookups for access_check (one netlink socket) */
 	struct listener listeners[CONFIG_MAX_LISTEN];
 	size_t nlisteners;
 	unsigned max_tunnels;        /* the configured bound, lowered to what the fd limit allows */

@@ -8,8 +8,8 @@
 
 #include "peercred.h"
 
-enum access_verdict access_check(const struct config *cfg, int fd, const struct sockaddr *peer, char *who,
-				 size_t cap)
+enum access_verdict access_check(struct peercred *pc, const struct config *cfg, int fd, const struct sockaddr *peer,
+				 char *who, size_t cap)
 {
 	uid_t uid;
 
@@ -23,7 +23,7 @@ enum access_verdict access_check(const struct config *cfg, int fd, const struct 
 	}
 	if (cfg->allow_any_user)
 		return ACCESS_ALLOW;
-	if (peercred_uid(fd, &uid) < 0) {
+	if (peercred_uid(pc, fd, &uid) < 0) {
 #ifndef __linux__
 		if (errno == ENOSYS) /* no way to tell here: the README says what protects the port */
 			return ACCESS_ALLOW;

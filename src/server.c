@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "peercred.h"
 #include "prewarm.h"
 #include "tunnel.h"
 
@@ -364,6 +365,12 @@ int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int 
 	ev_signal_start(loop, &s->sigusr1);
 	fit_fd_limit(s);
 
+	s->peercred = peercred_open();
+	if (s->peercred == NULL) {
+		snprintf(err, errlen, "cannot open the socket for owner lookups: %s", strerror(errno));
+		free(cfg);
+		return -1;
+	}
 	if (bufpool_init(&s->pool, cfg->buffer_size, POOL_SPARES) < 0) {
 		snprintf(err, errlen, "out of memory");
 		free(cfg);
@@ -409,4 +416,6 @@ void server_destroy(struct server *s)
 	s->gen = NULL;
 	drain_pipe_pool(s);
 	bufpool_destroy(&s->pool);
+	peercred_close(s->peercred);
+	s->peercred = NULL;
 }

@@ -1244,7 +1244,7 @@ int tunnel_accept(struct server *srv, int fd, const struct sockaddr *peer, sockl
 	if (peer->sa_family != AF_UNIX)
 		tune_socket(fd);
 	char who[96];
-	t->access = (uint8_t)access_check(t->gen->cfg, fd, peer, who, sizeof(who));
+	t->access = (uint8_t)access_check(srv->peercred, t->gen->cfg, fd, peer, who, sizeof(who));
 	if (peer->sa_family == AF_UNIX)
 		snprintf(t->client_text, sizeof(t->client_text), "unix(%.32s)", who[0] ? who : "?");
 	else

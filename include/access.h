@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "config.h"
 
@@ -25,6 +26,13 @@ struct peercred;
  * allowed", ...). */
 enum access_verdict access_check(struct peercred *pc, const struct config *cfg, int fd, const struct sockaddr *peer,
 				 char *who, size_t cap);
+
+/* The decision once the owner of a local peer has been looked up, without I/O: err is 0
+ * when uid is the owner, else the lookup's errno; self_uid is ours (geteuid); overflow_uid
+ * is what unmapped users read as (peercred_overflow_uid, or PEERCRED_NO_OVERFLOW), which
+ * names no one, so it is never allowed, not even as our own uid or by --allow-users. */
+enum access_verdict access_decide(const struct config *cfg, int err, uid_t uid, uid_t self_uid, uid_t overflow_uid,
+				  char *who, size_t cap);
 
 /* Does user/pass match a line of the --socks-auth file?  Compares in constant time. */
 int access_password_ok(const struct config *cfg, const char *user, const char *pass);

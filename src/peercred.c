@@ -5,6 +5,7 @@
 #include "peercred.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@ struct peercred {
 	int nl;             /* NETLINK_SOCK_DIAG socket, or -1 */
 	int nl_err;         /* when nl is -1: the errno TCP lookups fail with */
 	uint32_t seq;       /* of the latest request; the kernel's answer carries it back */
+	uid_t overflow_uid; /* or PEERCRED_NO_OVERFLOW */
 };
 
 /* An IPv4 or IPv6 endpoint.  IPv4 is held as ::ffff:a.b.c.d so that an AF_INET socket and
@@ -107,6 +109,78 @@ static int unix_uid(int fd, uid_t *uid)
 	return -1;
 #endif
 }
+
+#ifdef __linux__
+/* Reads a small /proc file into buf as a string.  Returns its length, or -1. */
+static ssize_t read_small_file(const char *path, char *buf, size_t cap)
+{
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while (got + 1 < cap) {
+		ssize_t n = read(fd, buf + got, cap - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	return got + 1 < cap ? (ssize_t)got : -1; /* a file that filled buf may go on */
+}
+
+/* Does our user namespace map every uid?  Only the initial one does (or a child mapping
+ * the whole range, which only the initial namespace's root can make); there no peer is
+ * unmapped and the overflow uid is a real user's.  Unreadable means no. */
+static int all_uids_mapped(void)
+{
+	char buf[16384]; /* up to 340 lines of three numbers */
+	unsigned long long total = 0;
+
+	if (read_small_file("/proc/self/uid_map", buf, sizeof(buf)) < 0)
+		return 0;
+	/* lines "inside outside count": the counts add up to 4294967295 for a full map */
+	for (char *p = buf; *p != '\0';) {
+		char *end;
+		unsigned long long v[3];
+		for (int i = 0; i < 3; i++) {
+			errno = 0;
+			v[i] = strtoull(p, &end, 10);
+			if (end == p || errno != 0)
+				return 0;
+			p = end;
+		}
+		total += v[2];
+		while (*p == ' ' || *p == '\n')
+			p++;
+	}
+	return total >= 4294967295ULL;
+}
+
+/* The uid unmapped peers read as (see peercred_overflow_uid). */
+static uid_t overflow_uid(void)
+{
+	char buf[32];
+	char *end;
+
+	if (all_uids_mapped())
+		return PEERCRED_NO_OVERFLOW;
+	if (read_small_file("/proc/sys/kernel/overflowuid", buf, sizeof(buf)) < 0)
+		return 65534; /* the kernel's default */
+	errno = 0;
+	unsigned long v = strtoul(buf, &end, 10);
+	if (end == buf || errno != 0 || (*end != '\n' && *end != '\0') || v >= (unsigned long)PEERCRED_NO_OVERFLOW)
+		return 65534;
+	return (uid_t)v;
+}
+#endif
 
 #ifdef PEERCRED_SOCK_DIAG
 
@@ -361,6 +435,11 @@ struct peercred *peercred_open(void)
 		return NULL;
 	pc->nl = -1;
 	pc->nl_err = ENOSYS;
+#ifdef __linux__
+	pc->overflow_uid = overflow_uid();
+#else
+	pc->overflow_uid = PEERCRED_NO_OVERFLOW;
+#endif
 #ifdef PEERCRED_SOCK_DIAG
 	if (diag_open(pc) < 0) {
 		int e = errno;
@@ -379,6 +458,11 @@ void peercred_close(struct peercred *pc)
 	if (pc->nl >= 0)
 		close(pc->nl);
 	free(pc);
+}
+
+uid_t peercred_overflow_uid(const struct peercred *pc)
+{
+	return pc->overflow_uid;
 }
 
 static int inet_uid(struct peercred *pc, int fd, const struct sockaddr_storage *local,

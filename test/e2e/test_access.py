@@ -257,6 +257,66 @@ def test_unix_other_user_allowed_with_allow_users(socks2http, fake_proxy, sockdi
     assert bytes.fromhex(res["echo"]) == b"hi"
 
 
+# ---------------------------------------------------------------- unmapped users (user namespaces)
+
+def userns_works():
+    try:
+        return procs.run(["unshare", "--user", "true"], timeout=10).returncode == 0
+    except (OSError, AssertionError):
+        return False
+
+
+@pytest.fixture
+def unmapped(socks2http):
+    """socks2http(...) run in a user namespace of its own that maps no one: every peer, and
+    the daemon itself, reads as the overflow uid (65534) there."""
+    if not userns_works():
+        pytest.skip("unshare --user does not work here")
+
+    def start(*args, **kw):
+        return socks2http(*args, prefix=("unshare", "--user"), **kw)
+
+    return start
+
+
+UNMAPPED = "refusing client: owner unknown (unmapped user namespace uid)"
+
+
+@pytest.mark.parametrize("allow", [(), ("--allow-users", "65534")], ids=["default", "allow-65534"])
+def test_unmapped_peer_refused_tcp(unmapped, fake_proxy, allow):
+    """The overflow uid names no one: not the daemon's own user (its uid reads the same),
+    nor the 65534 of --allow-users."""
+    fp = fake_proxy(ok())
+    d = unmapped("-x", fp.url, *allow)
+    s = connect(d.port)
+    s.sendall(socks5_greeting() + socks5_request("example.com", 443))
+    assert recv_exact(s, 2) == b"\x05\x00"
+    assert read_socks5_reply(s).rep == 2, "an unmapped peer was served"
+    assert closed(s) == b""
+    s.close()
+    t = d.wait_tunnel(reason="access-denied")
+    assert t["reply"] == "0x02"
+    assert UNMAPPED in d.log()
+    assert fp.requests == []
+
+
+def test_unmapped_peer_refused_unix(unmapped, fake_proxy, sockdir):
+    path = os.path.join(sockdir, "ns.sock")
+    fp = fake_proxy(ok())
+    d = unmapped("-x", fp.url, listen=(f"unix:{path}",), wait=False)
+    d.wait_line(r"listening on unix:")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(path)
+    s.sendall(socks5_greeting() + socks5_request("example.com", 443))
+    assert recv_exact(s, 2) == b"\x05\x00"
+    assert read_socks5_reply(s).rep == 2, "an unmapped peer was served"
+    s.close()
+    d.wait_tunnel(reason="access-denied")
+    assert UNMAPPED in d.log()
+    assert fp.requests == []
+
+
 # ---------------------------------------------------------------- --socks-auth
 
 def write_private(path, text, mode):

@@ -1,8 +1,8 @@
 /* test_peercred: peercred_uid() on real sockets: TCP over 127.0.0.1, ::1 and v4-mapped
  * loopback, AF_UNIX pairs and listeners, unconnected, closed and self-connected peers,
- * clients of another user (when run as root), and the handle's one netlink socket: kept
- * across lookups, stale and lost answers, an answer that never comes (no waiting), and
- * the cost of one lookup.
+ * clients of another user (when run as root), unmapped users (a user namespace), and the
+ * handle's one netlink socket: kept across lookups, stale and lost answers, an answer
+ * that never comes (no waiting), and the cost of one lookup.
  * Linux only: elsewhere it prints a note and checks nothing. */
 #if defined(__linux__) && defined(HAVE_LINUX_SOCK_DIAG_H) && defined(HAVE_LINUX_INET_DIAG_H)
 #include <arpa/inet.h>
@@ -762,6 +762,73 @@ static void test_cost(void)
 	close(sp[1]);
 }
 
+/* The uid unmapped users read as: none in the initial user namespace (65534 is nobody's
+ * there), the kernel's overflowuid in any other. */
+static void test_overflow_uid(void)
+{
+	char map[256] = "";
+	FILE *f = fopen("/proc/self/uid_map", "r");
+	if (f != NULL) {
+		if (fgets(map, sizeof(map), f) == NULL)
+			map[0] = '\0';
+		fclose(f);
+	}
+	unsigned long in, out, count;
+	if (sscanf(map, "%lu %lu %lu", &in, &out, &count) == 3 && count == 4294967295UL)
+		CHECK_EQ_INT(peercred_overflow_uid(pc), PEERCRED_NO_OVERFLOW);
+	else
+		printf("note: not in the initial user namespace (uid_map %s)\n", map);
+}
+
+/* In a user namespace of its own that maps nobody, a child finds every peer (itself
+ * included) owned by the overflow uid, and its handle says so. */
+static void test_unmapped_user(void)
+{
+	struct pair p;
+	int sp[2], status;
+
+	pair_open(&p);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		die("socketpair");
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		check_failed = 0; /* the child reports its own checks only */
+		if (unshare(CLONE_NEWUSER) < 0) {
+			printf("note: unshare(CLONE_NEWUSER): %s: the unmapped-user checks skipped\n", strerror(errno));
+			fflush(NULL);
+			_exit(77);
+		}
+		FILE *f = fopen("/proc/sys/kernel/overflowuid", "r");
+		unsigned long want = 65534;
+		if (f != NULL) {
+			if (fscanf(f, "%lu", &want) != 1)
+				want = 65534;
+			fclose(f);
+		}
+		peercred_close(pc);
+		pc = peercred_open();
+		if (pc == NULL)
+			die("peercred_open");
+		CHECK_EQ_INT(peercred_overflow_uid(pc), want);
+		CHECK_EQ_INT(getuid(), want);
+		CHECK_OWNER(sp[0], want);
+		CHECK_OWNER(p.s, want);
+		fflush(NULL);
+		_exit(check_failed == 0 ? 0 : 1);
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		die("waitpid");
+	CHECK(WIFEXITED(status));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 77)
+		CHECK_EQ_INT(WEXITSTATUS(status), 0);
+	close(sp[0]);
+	close(sp[1]);
+	pair_close(&p);
+}
+
 /* The handle's socket: the one NETLINK_SOCK_DIAG socket of this process (-1 if none, -2
  * if several). */
 static int diag_fd(void)
@@ -998,6 +1065,8 @@ int main(void)
 	test_stale_answers();
 	test_overrun();
 	test_no_answer();
+	test_overflow_uid();
+	test_unmapped_user();
 	test_cost();
 	test_strerror();
 	peercred_close(pc);

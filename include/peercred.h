@@ -27,10 +27,10 @@ struct peercred;
 
 /* Opens a handle: on Linux a NETLINK_SOCK_DIAG socket (one fd, close-on-exec, kept until
  * peercred_close) and the overflow uid, both read once.  Where TCP lookups are impossible
- * (not Linux, a kernel or sandbox without NETLINK_SOCK_DIAG) the handle still serves
- * AF_UNIX peers and TCP lookups fail with ENOSYS (or the sandbox's EPERM, EACCES).
- * Returns the handle, or NULL with errno for want of resources (ENOMEM, EMFILE, ENFILE,
- * ENOBUFS).  One handle per process: a forked child opens its own. */
+ * (not Linux, a portable build, a kernel or sandbox without NETLINK_SOCK_DIAG) the handle
+ * still serves AF_UNIX peers and TCP lookups fail with ENOSYS (or the sandbox's EPERM,
+ * EACCES).  Returns the handle, or NULL with errno for want of resources (ENOMEM,
+ * EMFILE, ENFILE, ENOBUFS).  One handle per process: a forked child opens its own. */
 struct peercred *peercred_open(void);
 
 /* Closes the socket and frees the handle.  NULL is fine. */
@@ -42,9 +42,10 @@ void peercred_close(struct peercred *pc);
  *              (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104), the peer's TCP socket is
  *              closed (even with data still in flight), fd is connected to itself, or
  *              an AF_UNIX datagram peer left no credentials,
- *   ENOSYS     this system cannot tell: TCP outside Linux, no NETLINK_SOCK_DIAG sockets
- *              (kernel or sandbox; a kernel without TCP diag answers ENOENT instead),
- *              UDP or another protocol, an address family other than these three,
+ *   ENOSYS     this system cannot tell: TCP outside Linux or in a portable build, no
+ *              NETLINK_SOCK_DIAG sockets (kernel or sandbox; a kernel without TCP diag
+ *              answers ENOENT instead), UDP or another protocol, an address family other
+ *              than these three,
  *   ETIMEDOUT  no answer from the kernel was queued when the request had been sent (it
  *              comes at once when it comes at all; nothing is waited for),
  *   other      from the system calls made (EBADF, ENOTSOCK, ENOMEM, ENOBUFS, EPERM, ...).

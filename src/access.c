@@ -8,11 +8,11 @@
 
 #include "peercred.h"
 
-/* Where the system has no owner lookup for TCP at all (the BSDs, macOS), ENOSYS is let in:
- * the README says what protects the port there.  On Linux it means the lookup was refused
- * (a sandbox), and an unknown owner is refused in turn: the bridge would lend the
- * credentials blindly. */
-#ifndef __linux__
+/* Where the system has no owner lookup for TCP at all (the BSDs, macOS, a portable build),
+ * ENOSYS is let in: the README says what protects the port there.  On Linux it means the
+ * lookup was refused (a sandbox), and an unknown owner is refused in turn: the bridge
+ * would lend the credentials blindly. */
+#if !defined(__linux__) || defined(S2H_PORTABLE)
 #define ACCESS_ENOSYS_ALLOWED 1
 #endif
 

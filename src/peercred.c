@@ -13,11 +13,39 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#if defined(__linux__) && defined(HAVE_LINUX_SOCK_DIAG_H) && defined(HAVE_LINUX_INET_DIAG_H)
+/* S2H_SOCK_DIAG: configure found the headers and was not asked for a portable build. */
+#if defined(__linux__) && defined(S2H_SOCK_DIAG)
 #define PEERCRED_SOCK_DIAG 1
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#endif
+
+/* Unix peers: SO_PEERCRED on Linux; getpeereid() elsewhere, and in a portable build, which
+ * on glibc (no getpeereid) gets one made from SO_PEERCRED as the BSDs make theirs, so that
+ * this path is compiled and tested here. */
+#if defined(__linux__) && !defined(S2H_PORTABLE) && defined(SO_PEERCRED)
+#define PEERCRED_UNIX_UCRED 1
+#elif defined(HAVE_GETPEEREID)
+#define PEERCRED_UNIX_EID 1
+#define peer_eid getpeereid
+#elif defined(__linux__) && defined(SO_PEERCRED)
+#define PEERCRED_UNIX_EID 1
+static int peer_eid(int fd, uid_t *uid, gid_t *gid)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
+		return -1;
+	if (len != sizeof(uc) || uc.uid == (uid_t)-1) {
+		errno = ENOTCONN; /* what the BSDs say when the kernel holds no credentials */
+		return -1;
+	}
+	*uid = uc.uid;
+	*gid = uc.gid;
+	return 0;
+}
 #endif
 
 struct peercred {
@@ -78,7 +106,7 @@ static int endpoint_from_sockaddr(const struct sockaddr_storage *ss, struct endp
 
 static int unix_uid(int fd, uid_t *uid)
 {
-#if defined(__linux__) && defined(SO_PEERCRED)
+#if defined(PEERCRED_UNIX_UCRED)
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
 
@@ -91,11 +119,11 @@ static int unix_uid(int fd, uid_t *uid)
 	}
 	*uid = uc.uid;
 	return 0;
-#elif defined(HAVE_GETPEEREID)
+#elif defined(PEERCRED_UNIX_EID)
 	uid_t u;
 	gid_t g;
 
-	if (getpeereid(fd, &u, &g) < 0) {
+	if (peer_eid(fd, &u, &g) < 0) {
 		if (errno == ENOTCONN)
 			errno = ENOENT;
 		return -1;

@@ -41,7 +41,9 @@ def own_user_served(d, fp):
 
 
 # ---------------------------------------------------------------- peer credentials on TCP
+# (looked up with NETLINK_SOCK_DIAG: a portable build lets every local TCP client in)
 
+@pytest.mark.linux_only("sock_diag")
 @pytest.mark.parametrize("version,listen", [(5, "127.0.0.1:0"), (4, "127.0.0.1:0"), (5, "[::1]:0")],
                          ids=["socks5", "socks4", "socks5-ipv6"])
 def test_other_user_refused_by_default(socks2http, fake_proxy, version, listen):
@@ -63,6 +65,7 @@ def test_other_user_refused_by_default(socks2http, fake_proxy, version, listen):
     own_user_served(d, fp)
 
 
+@pytest.mark.linux_only("sock_diag")
 def test_other_user_from_other_loopback_address(socks2http, fake_proxy):
     """The peer lookup matches the exact connection: a client from 127.0.0.5 to 127.0.0.1
     is identified like any other (nobody refused, own user served)."""
@@ -82,6 +85,7 @@ def test_other_user_from_other_loopback_address(socks2http, fake_proxy):
     s.close()
 
 
+@pytest.mark.linux_only("sock_diag")
 def test_other_user_refused_with_curl(socks2http, tinyproxy, origin):
     d = socks2http("-x", tinyproxy.url)
     r = curl("--proxy", f"socks5h://127.0.0.1:{d.port}", origin.url("localhost"))
@@ -107,6 +111,7 @@ def test_allow_users_lets_other_user_in(socks2http, fake_proxy, allow):
     own_user_served(d, fp)
 
 
+@pytest.mark.linux_only("sock_diag")
 def test_allow_users_other_uid_still_refused(socks2http, fake_proxy):
     """--allow-users daemon (uid 1) does not let nobody in."""
     fp = fake_proxy(ok())
@@ -282,6 +287,7 @@ def unmapped(socks2http):
 UNMAPPED = "refusing client: owner unknown (unmapped user namespace uid)"
 
 
+@pytest.mark.linux_only("sock_diag")
 @pytest.mark.parametrize("allow", [(), ("--allow-users", "65534")], ids=["default", "allow-65534"])
 def test_unmapped_peer_refused_tcp(unmapped, fake_proxy, allow):
     """The overflow uid names no one: not the daemon's own user (its uid reads the same),

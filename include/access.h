@@ -6,10 +6,9 @@
 
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include "config.h"
-
-struct peercred;
 
 enum access_verdict {
 	ACCESS_ALLOW = 0, /* may go ahead without logging in */
@@ -20,10 +19,20 @@ enum access_verdict {
 	ACCESS_GONE = 4,  /* the client's socket is already closed: nothing to answer */
 };
 
-/* Decides for a newly accepted client.  who receives a short description for logs
- * ("uid 1000", "uid 65534 not allowed", ...). */
-enum access_verdict access_check(struct peercred *pc, const struct config *cfg, int fd, const struct sockaddr *peer, char *who,
-				 size_t cap);
+struct peercred;
+
+/* Decides for a newly accepted client, looking its owner up through pc when the policy
+ * needs it.  who receives a short description for logs ("uid 1000", "uid 65534 not
+ * allowed", ...). */
+enum access_verdict access_check(struct peercred *pc, const struct config *cfg, int fd, const struct sockaddr *peer,
+				 char *who, size_t cap);
+
+/* The decision once the owner of a local peer has been looked up, without I/O: err is 0
+ * when uid is the owner, else the lookup's errno; self_uid is ours (geteuid); overflow_uid
+ * is what unmapped users read as (peercred_overflow_uid, or PEERCRED_NO_OVERFLOW), which
+ * names no one, so it is never allowed, not even as our own uid or by --allow-users. */
+enum access_verdict access_decide(const struct config *cfg, int err, uid_t uid, uid_t self_uid, uid_t overflow_uid,
+				  char *who, size_t cap);
 
 /* Does user/pass match a line of the --socks-auth file?  Compares in constant time. */
 int access_password_ok(const struct config *cfg, const char *user, const char *pass);

@@ -34,7 +34,7 @@ struct session_host {
 	struct bufpool pool;
 	struct pipepool pipes;
 	struct pump_ctx pump_ctx;      /* loop, pool, pipes (NULL without splice) */
-	struct peercred *peercred;     /* owner lookups; NULL where there are none */
+	struct peercred *peercred;     /* owner lookups (one netlink socket on Linux) */
 	struct generation *gen;        /* the current configuration */
 	struct session *sessions;      /* live sessions, doubly linked */
 	unsigned nsessions;

@@ -8,37 +8,36 @@
 
 #include "peercred.h"
 
-enum access_verdict access_check(struct peercred *pc, const struct config *cfg, int fd, const struct sockaddr *peer, char *who,
-				 size_t cap)
-{
-	uid_t uid;
-	(void)pc;
+/* Where the system has no owner lookup for TCP at all (the BSDs, macOS, a portable build),
+ * ENOSYS is let in: the README says what protects the port there.  On Linux it means the
+ * lookup was refused (a sandbox), and an unknown owner is refused in turn: the bridge
+ * would lend the credentials blindly. */
+#if !defined(__linux__) || defined(S2H_PORTABLE)
+#define ACCESS_ENOSYS_ALLOWED 1
+#endif
 
+enum access_verdict access_decide(const struct config *cfg, int err, uid_t uid, uid_t self_uid, uid_t overflow_uid,
+				  char *who, size_t cap)
+{
 	who[0] = '\0';
-	if (cfg->nauth > 0)
-		return ACCESS_AUTH;
-	if (!config_addr_is_local(peer)) {
-		/* only reachable with --allow-remote: config refuses such listeners otherwise */
-		snprintf(who, cap, "remote");
-		return cfg->allow_remote ? ACCESS_ALLOW : ACCESS_DENY;
-	}
-	if (cfg->allow_any_user)
-		return ACCESS_ALLOW;
-	if (peercred_uid(fd, &uid) < 0) {
-#ifndef __linux__
-		if (errno == ENOSYS) /* no way to tell here: the README says what protects the port */
+	if (err != 0) {
+#ifdef ACCESS_ENOSYS_ALLOWED
+		if (err == ENOSYS)
 			return ACCESS_ALLOW;
 #endif
-		int e = errno;
-		snprintf(who, cap, "owner unknown (%s)", strerror(e));
-		if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
+		snprintf(who, cap, "owner unknown (%s)", strerror(err));
+		if (err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM)
 			return ACCESS_ERROR;
-		if (e == ENOENT)
+		if (err == ENOENT)
 			return ACCESS_GONE;
-		/* on Linux an unknown owner is refused: the bridge would lend the credentials blindly */
 		return ACCESS_DENY;
 	}
-	if (uid == geteuid()) {
+	/* checked first: a daemon whose own uid is unmapped reads as the overflow uid too */
+	if (overflow_uid != PEERCRED_NO_OVERFLOW && uid == overflow_uid) {
+		snprintf(who, cap, "owner unknown (unmapped user namespace uid)");
+		return ACCESS_DENY;
+	}
+	if (uid == self_uid) {
 		snprintf(who, cap, "uid %lu", (unsigned long)uid);
 		return ACCESS_ALLOW;
 	}
@@ -50,6 +49,27 @@ enum access_verdict access_check(struct peercred *pc, const struct config *cfg, 
 	}
 	snprintf(who, cap, "uid %lu not allowed (--allow-users)", (unsigned long)uid);
 	return ACCESS_DENY;
+}
+
+enum access_verdict access_check(struct peercred *pc, const struct config *cfg, int fd, const struct sockaddr *peer,
+				 char *who, size_t cap)
+{
+	uid_t uid = (uid_t)-1;
+	int err = 0;
+
+	who[0] = '\0';
+	if (cfg->nauth > 0)
+		return ACCESS_AUTH;
+	if (!config_addr_is_local(peer)) {
+		/* only reachable with --allow-remote: config refuses such listeners otherwise */
+		snprintf(who, cap, "remote");
+		return cfg->allow_remote ? ACCESS_ALLOW : ACCESS_DENY;
+	}
+	if (cfg->allow_any_user)
+		return ACCESS_ALLOW;
+	if (peercred_uid(pc, fd, &uid) < 0)
+		err = errno != 0 ? errno : EIO; /* never 0: that would vouch for uid */
+	return access_decide(cfg, err, uid, geteuid(), peercred_overflow_uid(pc), who, cap);
 }
 
 /* Equal strings?  Time depends on the lengths only, not on where they differ. */

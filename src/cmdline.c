@@ -6,6 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What --version lists after "features:": the Linux-only interfaces built in (see
+ * configure --enable-portable), so that tests can tell what to expect. */
+#ifdef HAVE_SPLICE
+#define FEATURE_SPLICE " splice"
+#else
+#define FEATURE_SPLICE ""
+#endif
+#ifdef S2H_SOCK_DIAG
+#define FEATURE_SOCK_DIAG " sock_diag"
+#else
+#define FEATURE_SOCK_DIAG ""
+#endif
+#ifdef S2H_PORTABLE
+#define FEATURE_PORTABLE " portable"
+#else
+#define FEATURE_PORTABLE ""
+#endif
+
 struct opt {
 	char short_name;
 	const char *long_name;
@@ -185,7 +203,8 @@ enum config_action config_parse_args(struct config *cfg, int argc, char **argv, 
 		return CONFIG_EXIT_OK;
 	}
 	if (want_version) {
-		printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+		const char *features = FEATURE_SPLICE FEATURE_SOCK_DIAG FEATURE_PORTABLE;
+		printf("%s %s\nfeatures:%s\n", PACKAGE_NAME, PACKAGE_VERSION, features[0] ? features : " none");
 		return CONFIG_EXIT_OK;
 	}
 	return CONFIG_RUN;

@@ -5,20 +5,55 @@
 #include "peercred.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#if defined(__linux__) && defined(HAVE_LINUX_SOCK_DIAG_H) && defined(HAVE_LINUX_INET_DIAG_H)
+/* S2H_SOCK_DIAG: configure found the headers and was not asked for a portable build. */
+#if defined(__linux__) && defined(S2H_SOCK_DIAG)
 #define PEERCRED_SOCK_DIAG 1
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
-#include <poll.h>
-#include <time.h>
 #endif
+
+/* Unix peers: SO_PEERCRED on Linux; getpeereid() elsewhere, and in a portable build, which
+ * on glibc (no getpeereid) gets one made from SO_PEERCRED as the BSDs make theirs, so that
+ * this path is compiled and tested here. */
+#if defined(__linux__) && !defined(S2H_PORTABLE) && defined(SO_PEERCRED)
+#define PEERCRED_UNIX_UCRED 1
+#elif defined(HAVE_GETPEEREID)
+#define PEERCRED_UNIX_EID 1
+#define peer_eid getpeereid
+#elif defined(__linux__) && defined(SO_PEERCRED)
+#define PEERCRED_UNIX_EID 1
+static int peer_eid(int fd, uid_t *uid, gid_t *gid)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
+		return -1;
+	if (len != sizeof(uc) || uc.uid == (uid_t)-1) {
+		errno = ENOTCONN; /* what the BSDs say when the kernel holds no credentials */
+		return -1;
+	}
+	*uid = uc.uid;
+	*gid = uc.gid;
+	return 0;
+}
+#endif
+
+struct peercred {
+	int nl;             /* NETLINK_SOCK_DIAG socket, or -1 */
+	int nl_err;         /* when nl is -1: the errno TCP lookups fail with */
+	uint32_t seq;       /* of the latest request; the kernel's answer carries it back */
+	uid_t overflow_uid; /* or PEERCRED_NO_OVERFLOW */
+};
 
 /* An IPv4 or IPv6 endpoint.  IPv4 is held as ::ffff:a.b.c.d so that an AF_INET socket and
  * an AF_INET6 socket using v4-mapped addresses compare alike. */
@@ -71,7 +106,7 @@ static int endpoint_from_sockaddr(const struct sockaddr_storage *ss, struct endp
 
 static int unix_uid(int fd, uid_t *uid)
 {
-#if defined(__linux__) && defined(SO_PEERCRED)
+#if defined(PEERCRED_UNIX_UCRED)
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
 
@@ -84,11 +119,11 @@ static int unix_uid(int fd, uid_t *uid)
 	}
 	*uid = uc.uid;
 	return 0;
-#elif defined(HAVE_GETPEEREID)
+#elif defined(PEERCRED_UNIX_EID)
 	uid_t u;
 	gid_t g;
 
-	if (getpeereid(fd, &u, &g) < 0) {
+	if (peer_eid(fd, &u, &g) < 0) {
 		if (errno == ENOTCONN)
 			errno = ENOENT;
 		return -1;
@@ -103,10 +138,84 @@ static int unix_uid(int fd, uid_t *uid)
 #endif
 }
 
+#ifdef __linux__
+/* Reads a small /proc file into buf as a string.  Returns its length, or -1. */
+static ssize_t read_small_file(const char *path, char *buf, size_t cap)
+{
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while (got + 1 < cap) {
+		ssize_t n = read(fd, buf + got, cap - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[got] = '\0';
+	return got + 1 < cap ? (ssize_t)got : -1; /* a file that filled buf may go on */
+}
+
+/* Does our user namespace map every uid?  Only the initial one does (or a child mapping
+ * the whole range, which only the initial namespace's root can make); there no peer is
+ * unmapped and the overflow uid is a real user's.  Unreadable means no. */
+static int all_uids_mapped(void)
+{
+	char buf[16384]; /* up to 340 lines of three numbers */
+	unsigned long long total = 0;
+
+	if (read_small_file("/proc/self/uid_map", buf, sizeof(buf)) < 0)
+		return 0;
+	/* lines "inside outside count": the counts add up to 4294967295 for a full map */
+	for (char *p = buf; *p != '\0';) {
+		char *end;
+		unsigned long long v[3];
+		for (int i = 0; i < 3; i++) {
+			errno = 0;
+			v[i] = strtoull(p, &end, 10);
+			if (end == p || errno != 0)
+				return 0;
+			p = end;
+		}
+		total += v[2];
+		while (*p == ' ' || *p == '\n')
+			p++;
+	}
+	return total >= 4294967295ULL;
+}
+
+/* The uid unmapped peers read as (see peercred_overflow_uid). */
+static uid_t overflow_uid(void)
+{
+	char buf[32];
+	char *end;
+
+	if (all_uids_mapped())
+		return PEERCRED_NO_OVERFLOW;
+	if (read_small_file("/proc/sys/kernel/overflowuid", buf, sizeof(buf)) < 0)
+		return 65534; /* the kernel's default */
+	errno = 0;
+	unsigned long v = strtoul(buf, &end, 10);
+	if (end == buf || errno != 0 || (*end != '\n' && *end != '\0') || v >= (unsigned long)PEERCRED_NO_OVERFLOW)
+		return 65534;
+	return (uid_t)v;
+}
+#endif
+
 #ifdef PEERCRED_SOCK_DIAG
 
-#define DIAG_SEQ 0x70637264u /* any value: replies are matched on it */
-#define DIAG_MORE 1          /* diag_read(): the answer continues in another datagram */
+#define DIAG_MORE 1    /* diag_read(): the answer continues in another datagram */
+#define DIAG_STALE 2   /* diag_read(): a datagram answering an earlier request */
+#define DIAG_OVERRUN 3 /* diag_answer(): the socket overflowed and answers were dropped */
+#define DIAG_MAX_READS 512 /* datagrams one lookup reads at most (bounds its work) */
 enum { DIAG_TCP_LISTEN = 10 }; /* TCP_LISTEN in the kernel's include/net/tcp_states.h */
 
 static void diag_endpoint(int family, const uint32_t addr[4], uint16_t port, struct endpoint *ep)
@@ -120,54 +229,29 @@ static void diag_endpoint(int family, const uint32_t addr[4], uint16_t port, str
 	ep->port = port;
 }
 
-/* Milliseconds left until deadline, rounded up; 0 once it has passed. */
-static int ms_until(const struct timespec *deadline)
+/* Reads the messages of one datagram of n bytes (of which have in buf) answering the
+ * request seq about the socket at client -> server.  Returns 0 with *uid set, DIAG_MORE,
+ * DIAG_STALE, or -1 with errno. */
+static int diag_read(const char *buf, size_t n, size_t have, uint32_t seq, const struct endpoint *client,
+		     const struct endpoint *server, uid_t *uid)
 {
-	struct timespec now;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &now) < 0)
-		return 0;
-	long long ns = (long long)(deadline->tv_sec - now.tv_sec) * 1000000000LL +
-		       (deadline->tv_nsec - now.tv_nsec);
-	if (ns <= 0)
-		return 0;
-	return (int)((ns + 999999) / 1000000);
-}
-
-/* Returns 0 once fd is readable, or -1 with errno (ETIMEDOUT at the deadline). */
-static int wait_readable(int fd, const struct timespec *deadline)
-{
-	for (;;) {
-		int ms = ms_until(deadline);
-		if (ms == 0)
-			break;
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		int n = poll(&p, 1, ms);
-		if (n > 0)
-			return 0;
-		if (n == 0)
-			break;
-		if (errno != EINTR)
-			return -1;
-	}
-	errno = ETIMEDOUT;
-	return -1;
-}
-
-/* Reads the messages of one datagram of the kernel's answer about the socket at
- * client -> server.  Returns 0 with *uid set, DIAG_MORE, or -1 with errno. */
-static int diag_read(const char *buf, size_t n, const struct endpoint *client, const struct endpoint *server,
-		     uid_t *uid)
-{
+	struct nlmsghdr h;
 	size_t off = 0;
 	int multi = 0;
 
-	if (n < sizeof(struct nlmsghdr)) {
+	if (have < sizeof(h)) {
 		errno = EPROTO;
 		return -1;
 	}
-	while (n - off >= sizeof(struct nlmsghdr)) {
-		struct nlmsghdr h;
+	/* a datagram answers one request: its first message says which */
+	memcpy(&h, buf, sizeof(h));
+	if (h.nlmsg_seq != seq)
+		return DIAG_STALE;
+	if (n > have) {
+		errno = EMSGSIZE; /* an answer is a few hundred bytes: this is not one */
+		return -1;
+	}
+	while (n - off >= sizeof(h)) {
 		memcpy(&h, buf + off, sizeof(h));
 		if (h.nlmsg_len < NLMSG_HDRLEN || h.nlmsg_len > n - off) {
 			errno = EPROTO; /* a truncated message */
@@ -176,7 +260,7 @@ static int diag_read(const char *buf, size_t n, const struct endpoint *client, c
 		const char *data = buf + off + NLMSG_HDRLEN;
 		size_t dlen = h.nlmsg_len - NLMSG_HDRLEN;
 
-		if (h.nlmsg_seq == DIAG_SEQ) {
+		if (h.nlmsg_seq == seq) {
 			if (h.nlmsg_flags & NLM_F_MULTI)
 				multi = 1;
 			if (h.nlmsg_type == NLMSG_DONE) {
@@ -232,68 +316,63 @@ static int diag_read(const char *buf, size_t n, const struct endpoint *client, c
 	return -1;
 }
 
-/* Sends the request on nl and reads the answer until the deadline. */
-static int diag_exchange(int nl, const void *req, size_t reqlen, const struct endpoint *client,
-			 const struct endpoint *server, uid_t *uid)
+/* Reads what the socket holds, without waiting, up to the answer to seq; answers to
+ * earlier requests are dropped on the way.  Returns 0 with *uid set, DIAG_OVERRUN, or -1
+ * with errno (ETIMEDOUT: the answer is not there). */
+static int diag_answer(struct peercred *pc, uint32_t seq, const struct endpoint *client,
+		       const struct endpoint *server, uid_t *uid)
 {
-	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 	union {
 		struct nlmsghdr align;
-		char b[8192]; /* one answer is a few hundred bytes */
+		char b[8192];
 	} buf;
-	struct timespec deadline;
 
-	if (clock_gettime(CLOCK_MONOTONIC, &deadline) < 0)
-		return -1;
-	deadline.tv_sec += PEERCRED_TIMEOUT_MS / 1000;
-	deadline.tv_nsec += (long)(PEERCRED_TIMEOUT_MS % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
-
-	for (;;) {
-		ssize_t n = sendto(nl, req, reqlen, 0, (struct sockaddr *)&kernel, sizeof(kernel));
-		if (n >= 0)
-			break;
-		if (errno != EINTR)
-			return -1;
-	}
-	for (;;) {
+	for (int i = 0; i < DIAG_MAX_READS; i++) {
 		struct sockaddr_nl from;
 		socklen_t flen = sizeof(from);
-		ssize_t n = recvfrom(nl, buf.b, sizeof(buf.b), MSG_TRUNC, (struct sockaddr *)&from, &flen);
+		ssize_t n = recvfrom(pc->nl, buf.b, sizeof(buf.b), MSG_DONTWAIT | MSG_TRUNC, (struct sockaddr *)&from,
+				     &flen);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return -1;
-			if (wait_readable(nl, &deadline) < 0)
-				return -1;
-			continue;
-		}
-		if ((size_t)n > sizeof(buf.b)) {
-			errno = EMSGSIZE;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno == ENOBUFS)
+				return DIAG_OVERRUN;
 			return -1;
 		}
 		/* only the kernel (port 0) answers; anything else is not ours to read */
-		if (flen >= sizeof(from) && from.nl_pid == 0) {
-			int rc = diag_read(buf.b, (size_t)n, client, server, uid);
-			if (rc != DIAG_MORE)
-				return rc;
-		}
-		/* bounds the loop even if datagrams keep arriving */
-		if (ms_until(&deadline) == 0) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
+		if (flen < sizeof(from) || from.nl_pid != 0)
+			continue;
+		size_t have = (size_t)n < sizeof(buf.b) ? (size_t)n : sizeof(buf.b);
+		int rc = diag_read(buf.b, (size_t)n, have, seq, client, server, uid);
+		if (rc == DIAG_STALE || rc == DIAG_MORE)
+			continue;
+		return rc;
+	}
+	errno = ETIMEDOUT;
+	return -1;
+}
+
+/* Reads and drops everything queued: an overrun socket drops every new answer until its
+ * queue has been read empty. */
+static void diag_drain(struct peercred *pc)
+{
+	char b[64];
+
+	for (int i = 0; i < 4 * DIAG_MAX_READS; i++) {
+		ssize_t n = recv(pc->nl, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC);
+		if (n < 0 && errno != EINTR && errno != ENOBUFS)
+			return; /* EAGAIN: empty */
 	}
 }
 
-/* Asks the kernel for the TCP socket whose local end is client and remote end is server:
- * the other end of our connection. */
-static int diag_lookup(const struct endpoint *client, const struct endpoint *server, uid_t *uid)
+/* Sends the exact request about the TCP socket whose local end is client and remote end is
+ * server (the other end of our connection) and reads its answer.  Returns as
+ * diag_answer(). */
+static int diag_ask(struct peercred *pc, const struct endpoint *client, const struct endpoint *server, uid_t *uid)
 {
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
 	struct {
 		struct nlmsghdr nlh;
 		struct inet_diag_req_v2 req;
@@ -303,8 +382,8 @@ static int diag_lookup(const struct endpoint *client, const struct endpoint *ser
 	memset(&msg, 0, sizeof(msg));
 	msg.nlh.nlmsg_len = sizeof(msg);
 	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
-	msg.nlh.nlmsg_flags = NLM_F_REQUEST;
-	msg.nlh.nlmsg_seq = DIAG_SEQ;
+	msg.nlh.nlmsg_flags = NLM_F_REQUEST; /* no NLM_F_DUMP: one answer, made inside sendto() */
+	msg.nlh.nlmsg_seq = ++pc->seq;
 	/* AF_INET also finds AF_INET6 sockets using v4-mapped addresses */
 	msg.req.sdiag_family = v4 ? AF_INET : AF_INET6;
 	msg.req.sdiag_protocol = IPPROTO_TCP;
@@ -321,22 +400,101 @@ static int diag_lookup(const struct endpoint *client, const struct endpoint *ser
 	msg.req.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
 	msg.req.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
 
-	int nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_SOCK_DIAG);
-	if (nl < 0) {
-		if (errno == EAFNOSUPPORT || errno == EPROTONOSUPPORT)
-			errno = ENOSYS;
-		return -1;
+	for (;;) {
+		ssize_t n = sendto(pc->nl, &msg, sizeof(msg), MSG_DONTWAIT, (struct sockaddr *)&kernel, sizeof(kernel));
+		if (n >= 0)
+			break;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			errno = ETIMEDOUT; /* no answer, as if the kernel had not made one */
+			return -1;
+		}
+		if (errno != EINTR)
+			return -1;
 	}
-	int rc = diag_exchange(nl, &msg, sizeof(msg), client, server, uid);
-	int saved = errno;
-	close(nl);
-	errno = saved;
+	return diag_answer(pc, msg.nlh.nlmsg_seq, client, server, uid);
+}
+
+static int diag_lookup(struct peercred *pc, const struct endpoint *client, const struct endpoint *server, uid_t *uid)
+{
+	int rc = diag_ask(pc, client, server, uid);
+	if (rc == DIAG_OVERRUN) {
+		/* Stale answers filled the socket and the kernel dropped ours: once more, on an
+		 * emptied socket.  A second overrun leaves the owner unknown. */
+		diag_drain(pc);
+		rc = diag_ask(pc, client, server, uid);
+		if (rc == DIAG_OVERRUN) {
+			diag_drain(pc);
+			errno = ETIMEDOUT;
+			rc = -1;
+		}
+	}
 	return rc;
+}
+
+/* Opens pc->nl, or says in pc->nl_err why not.  Returns 0, or -1 with errno for want of
+ * resources. */
+static int diag_open(struct peercred *pc)
+{
+	pc->nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_SOCK_DIAG);
+	if (pc->nl < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			return -1;
+		pc->nl_err = (errno == EAFNOSUPPORT || errno == EPROTONOSUPPORT) ? ENOSYS : errno;
+		return 0;
+	}
+	/* A first request for a pair that cannot exist: loads the kernel's inet_diag and
+	 * tcp_diag modules now, so that no client's lookup waits for modprobe. */
+	struct endpoint none = { .addr = { 0 }, .port = 0 };
+	uid_t ignored;
+	memcpy(none.addr, v4mapped_prefix, sizeof(v4mapped_prefix));
+	none.addr[12] = 127;
+	none.addr[15] = 1;
+	(void)diag_lookup(pc, &none, &none, &ignored); /* ENOENT, or a later lookup fails alike */
+	return 0;
 }
 
 #endif /* PEERCRED_SOCK_DIAG */
 
-static int inet_uid(int fd, const struct sockaddr_storage *local, const struct sockaddr_storage *peer, uid_t *uid)
+struct peercred *peercred_open(void)
+{
+	struct peercred *pc = calloc(1, sizeof(*pc));
+
+	if (pc == NULL)
+		return NULL;
+	pc->nl = -1;
+	pc->nl_err = ENOSYS;
+#ifdef __linux__
+	pc->overflow_uid = overflow_uid();
+#else
+	pc->overflow_uid = PEERCRED_NO_OVERFLOW;
+#endif
+#ifdef PEERCRED_SOCK_DIAG
+	if (diag_open(pc) < 0) {
+		int e = errno;
+		free(pc);
+		errno = e;
+		return NULL;
+	}
+#endif
+	return pc;
+}
+
+void peercred_close(struct peercred *pc)
+{
+	if (pc == NULL)
+		return;
+	if (pc->nl >= 0)
+		close(pc->nl);
+	free(pc);
+}
+
+uid_t peercred_overflow_uid(const struct peercred *pc)
+{
+	return pc->overflow_uid;
+}
+
+static int inet_uid(struct peercred *pc, int fd, const struct sockaddr_storage *local,
+		    const struct sockaddr_storage *peer, uid_t *uid)
 {
 	struct endpoint server, client;
 
@@ -354,6 +512,10 @@ static int inet_uid(int fd, const struct sockaddr_storage *local, const struct s
 		errno = ENOENT;
 		return -1;
 	}
+	if (pc->nl < 0) {
+		errno = pc->nl_err;
+		return -1;
+	}
 #ifdef PEERCRED_SOCK_DIAG
 	int proto;
 	socklen_t len = sizeof(proto);
@@ -364,7 +526,7 @@ static int inet_uid(int fd, const struct sockaddr_storage *local, const struct s
 		errno = ENOSYS;
 		return -1;
 	}
-	return diag_lookup(&client, &server, uid);
+	return diag_lookup(pc, &client, &server, uid);
 #else
 	(void)fd;
 	(void)uid;
@@ -373,7 +535,7 @@ static int inet_uid(int fd, const struct sockaddr_storage *local, const struct s
 #endif
 }
 
-int peercred_uid(int fd, uid_t *uid)
+int peercred_uid(struct peercred *pc, int fd, uid_t *uid)
 {
 	struct sockaddr_storage local, peer;
 	socklen_t llen = sizeof(local), plen = sizeof(peer);
@@ -390,7 +552,7 @@ int peercred_uid(int fd, uid_t *uid)
 		return unix_uid(fd, uid);
 	case AF_INET:
 	case AF_INET6:
-		return inet_uid(fd, &local, &peer, uid);
+		return inet_uid(pc, fd, &local, &peer, uid);
 	default:
 		errno = ENOSYS;
 		return -1;
@@ -405,18 +567,8 @@ const char *peercred_strerror(int err)
 	case ENOSYS:
 		return "cannot identify the owner of this kind of peer on this system";
 	case ETIMEDOUT:
-		return "the kernel did not answer the owner lookup in time";
+		return "the kernel's answer to the owner lookup was not there";
 	default:
 		return strerror(err);
 	}
-}
-
-struct peercred *peercred_open(void)
-{
-	return NULL;
-}
-
-void peercred_close(struct peercred *pc)
-{
-	(void)pc;
 }

@@ -309,6 +309,12 @@ int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int 
 		return -1;
 	}
 	h->peercred = peercred_open();
+	if (h->peercred == NULL) {
+		snprintf(err, errlen, "cannot open the socket for owner lookups: %s", strerror(errno));
+		config_free(cfg);
+		free(cfg);
+		return -1;
+	}
 	h->gen = generation_new(loop, cfg, err, errlen);
 	if (h->gen == NULL)
 		return -1;

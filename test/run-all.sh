@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: builds socks2http twice, plain and with AddressSanitizer +
-# UndefinedBehaviorSanitizer, and on each runs the unit tests and fuzz-corpus replays
-# (make check) and the end-to-end tests (real clients and proxies on loopback).
+# The whole test suite: builds socks2http three times, plain, with AddressSanitizer +
+# UndefinedBehaviorSanitizer, and portable (configure --enable-portable: the code other
+# systems run, without splice or sock_diag), and on each runs the unit tests and
+# fuzz-corpus replays (make check) and the end-to-end tests (real clients and proxies on
+# loopback; for the portable build those not marked linux_only).
 # Ends with one line "N passed, N failed"; exits non-zero if anything failed.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,10 +38,12 @@ if [ ! -x configure ]; then
 	autoreconf -fi >/dev/null 2>&1 || { echo "autoreconf failed"; echo "0 passed, 1 failed"; exit 1; }
 fi
 
-for variant in plain sanitize; do
+for variant in plain sanitize portable; do
 	dir=build/$variant
 	flags=--enable-werror
+	e2e_select=()
 	[ "$variant" = sanitize ] && flags="$flags --enable-sanitizers"
+	[ "$variant" = portable ] && flags="$flags --enable-portable" && e2e_select=(-m 'not linux_only')
 	echo "=== $variant build ($flags)"
 	mkdir -p "$dir"
 	if ! (cd "$dir" && ../../configure $flags >configure.out 2>&1 && make -j2 >make.out 2>&1); then
@@ -67,7 +71,7 @@ for variant in plain sanitize; do
 	failed=$((failed + f))
 
 	echo "=== $variant: end-to-end tests"
-	SOCKS2HTTP_BIN="$top/$dir/src/socks2http" run_pytest "$dir/e2e.out" test/e2e
+	SOCKS2HTTP_BIN="$top/$dir/src/socks2http" run_pytest "$dir/e2e.out" ${e2e_select[@]+"${e2e_select[@]}"} test/e2e
 done
 
 # Once more under valgrind (memcheck, leak checking) on the plain build: the end-to-end

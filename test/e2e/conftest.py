@@ -38,6 +38,45 @@ def _find_binary():
     return None, False
 
 
+# ---------------------------------------------------------------- what the build has
+
+_features = {}
+
+
+def binary_features():
+    """The Linux-only interfaces the binary was built with, from the 'features:' line of
+    `socks2http --version` ('splice', 'sock_diag'; 'portable' in a portable build), or
+    None when there is no binary to ask or it prints no such line (nothing is skipped)."""
+    path, _ = _find_binary()
+    if not path or not os.access(path, os.X_OK):
+        return None
+    if path not in _features:
+        r = procs.run([path, "--version"], timeout=10)
+        words = None
+        for line in r.stdout.decode(errors="replace").splitlines():
+            if line.startswith("features:"):
+                words = set(line.split()[1:])
+        _features[path] = words
+    return _features[path]
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "linux_only(*features): needs Linux-only features of the binary ('splice', "
+        "'sock_diag'; all of them when none is named); skipped in a build without them "
+        "(configure --enable-portable), deselected there with -m 'not linux_only'")
+
+
+def pytest_runtest_setup(item):
+    for mark in item.iter_markers("linux_only"):
+        have = binary_features()
+        if have is None:
+            return  # no binary (the binary fixture says why), or one too old to tell
+        missing = sorted(set(mark.args or ("splice", "sock_diag")) - have)
+        if missing:
+            pytest.skip(f"this build of socks2http has no {', '.join(missing)} (configure --enable-portable?)")
+
+
 @pytest.fixture(scope="session")
 def binary():
     path, explicit = _find_binary()

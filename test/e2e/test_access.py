@@ -41,7 +41,9 @@ def own_user_served(d, fp):
 
 
 # ---------------------------------------------------------------- peer credentials on TCP
+# (looked up with NETLINK_SOCK_DIAG: a portable build lets every local TCP client in)
 
+@pytest.mark.linux_only("sock_diag")
 @pytest.mark.parametrize("version,listen", [(5, "127.0.0.1:0"), (4, "127.0.0.1:0"), (5, "[::1]:0")],
                          ids=["socks5", "socks4", "socks5-ipv6"])
 def test_other_user_refused_by_default(socks2http, fake_proxy, version, listen):
@@ -63,6 +65,7 @@ def test_other_user_refused_by_default(socks2http, fake_proxy, version, listen):
     own_user_served(d, fp)
 
 
+@pytest.mark.linux_only("sock_diag")
 def test_other_user_from_other_loopback_address(socks2http, fake_proxy):
     """The peer lookup matches the exact connection: a client from 127.0.0.5 to 127.0.0.1
     is identified like any other (nobody refused, own user served)."""
@@ -82,6 +85,7 @@ def test_other_user_from_other_loopback_address(socks2http, fake_proxy):
     s.close()
 
 
+@pytest.mark.linux_only("sock_diag")
 def test_other_user_refused_with_curl(socks2http, tinyproxy, origin):
     d = socks2http("-x", tinyproxy.url)
     r = curl("--proxy", f"socks5h://127.0.0.1:{d.port}", origin.url("localhost"))
@@ -107,6 +111,7 @@ def test_allow_users_lets_other_user_in(socks2http, fake_proxy, allow):
     own_user_served(d, fp)
 
 
+@pytest.mark.linux_only("sock_diag")
 def test_allow_users_other_uid_still_refused(socks2http, fake_proxy):
     """--allow-users daemon (uid 1) does not let nobody in."""
     fp = fake_proxy(ok())
@@ -255,6 +260,67 @@ def test_unix_other_user_allowed_with_allow_users(socks2http, fake_proxy, sockdi
     res = as_user(socks5_connect_bytes(), 12, unix=path, then=b"hi")
     assert res.get("reply", "")[4:8] == "0500", res
     assert bytes.fromhex(res["echo"]) == b"hi"
+
+
+# ---------------------------------------------------------------- unmapped users (user namespaces)
+
+def userns_works():
+    try:
+        return procs.run(["unshare", "--user", "true"], timeout=10).returncode == 0
+    except (OSError, AssertionError):
+        return False
+
+
+@pytest.fixture
+def unmapped(socks2http):
+    """socks2http(...) run in a user namespace of its own that maps no one: every peer, and
+    the daemon itself, reads as the overflow uid (65534) there."""
+    if not userns_works():
+        pytest.skip("unshare --user does not work here")
+
+    def start(*args, **kw):
+        return socks2http(*args, prefix=("unshare", "--user"), **kw)
+
+    return start
+
+
+UNMAPPED = "refusing client: owner unknown (unmapped user namespace uid)"
+
+
+@pytest.mark.linux_only("sock_diag")
+@pytest.mark.parametrize("allow", [(), ("--allow-users", "65534")], ids=["default", "allow-65534"])
+def test_unmapped_peer_refused_tcp(unmapped, fake_proxy, allow):
+    """The overflow uid names no one: not the daemon's own user (its uid reads the same),
+    nor the 65534 of --allow-users."""
+    fp = fake_proxy(ok())
+    d = unmapped("-x", fp.url, *allow)
+    s = connect(d.port)
+    s.sendall(socks5_greeting() + socks5_request("example.com", 443))
+    assert recv_exact(s, 2) == b"\x05\x00"
+    assert read_socks5_reply(s).rep == 2, "an unmapped peer was served"
+    assert closed(s) == b""
+    s.close()
+    t = d.wait_tunnel(reason="access-denied")
+    assert t["reply"] == "0x02"
+    assert UNMAPPED in d.log()
+    assert fp.requests == []
+
+
+def test_unmapped_peer_refused_unix(unmapped, fake_proxy, sockdir):
+    path = os.path.join(sockdir, "ns.sock")
+    fp = fake_proxy(ok())
+    d = unmapped("-x", fp.url, listen=(f"unix:{path}",), wait=False)
+    d.wait_line(r"listening on unix:")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(5)
+    s.connect(path)
+    s.sendall(socks5_greeting() + socks5_request("example.com", 443))
+    assert recv_exact(s, 2) == b"\x05\x00"
+    assert read_socks5_reply(s).rep == 2, "an unmapped peer was served"
+    s.close()
+    d.wait_tunnel(reason="access-denied")
+    assert UNMAPPED in d.log()
+    assert fp.requests == []
 
 
 # ---------------------------------------------------------------- --socks-auth

@@ -22,10 +22,11 @@ enum access_verdict {
 struct peercred;
 
 /* Decides for a newly accepted client, looking its owner up through pc when the policy
- * needs it.  who receives a short description for logs ("uid 1000", "uid 65534 not
- * allowed", ...). */
-enum access_verdict access_check(struct peercred *pc, const struct config *cfg, int fd, const struct sockaddr *peer,
-				 char *who, size_t cap);
+ * needs it.  local is the listener's address when it is known exactly (NULL otherwise);
+ * peer is accept's.  who receives a short description for logs ("uid 1000", "uid 65534
+ * not allowed", ...). */
+enum access_verdict access_check(struct peercred *pc, const struct config *cfg, int fd,
+				 const struct sockaddr_storage *local, const struct sockaddr *peer, char *who, size_t cap);
 
 /* The decision once the owner of a local peer has been looked up, without I/O: err is 0
  * when uid is the owner, else the lookup's errno; self_uid is ours (geteuid); overflow_uid

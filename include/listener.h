@@ -16,8 +16,12 @@ struct listener {
 	ev_io io;
 	int is_unix;    /* a Unix-domain socket: its file is removed on close */
 	char text[120]; /* the bound address, with the real port; "unix:/path" */
+	struct sockaddr_storage local; /* the bound address, when exact (not a wildcard) */
+	int local_exact;
 	int (*admit)(void *data);    /* may one more client come in now? (0: the owner paused) */
-	void (*accepted)(void *data, int fd, const struct sockaddr *peer, socklen_t len); /* takes fd */
+	/* takes fd; local is the listener's exact address, or NULL */
+	void (*accepted)(void *data, int fd, const struct sockaddr *peer, socklen_t len,
+			 const struct sockaddr_storage *local);
 	void (*out_of_fds)(void *data);
 	void *data;
 };

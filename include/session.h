@@ -44,7 +44,9 @@ struct session_host {
 };
 
 /* Takes ownership of the accepted fd (closes it on failure).  Returns 0 or -1. */
-int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, socklen_t peerlen);
+/* local is the listener's exact address, or NULL. */
+int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, socklen_t peerlen,
+		   const struct sockaddr_storage *local);
 
 /* The next live session after s, for walking the list. */
 struct session *session_next(struct session *s);

@@ -20,4 +20,8 @@ int sockets_tune_inherited(void);
 
 socklen_t sockets_addrlen(const struct sockaddr_storage *ss);
 
+/* Is ss the wildcard address (0.0.0.0 or ::), where accepted sockets have other local
+ * addresses? */
+int sockets_is_wildcard(const struct sockaddr_storage *ss);
+
 #endif

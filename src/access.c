@@ -2,6 +2,7 @@
 #include "access.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,8 +52,8 @@ enum access_verdict access_decide(const struct config *cfg, int err, uid_t uid, 
 	return ACCESS_DENY;
 }
 
-enum access_verdict access_check(struct peercred *pc, const struct config *cfg, int fd, const struct sockaddr *peer,
-				 char *who, size_t cap)
+enum access_verdict access_check(struct peercred *pc, const struct config *cfg, int fd,
+				 const struct sockaddr_storage *local, const struct sockaddr *peer, char *who, size_t cap)
 {
 	uid_t uid = (uid_t)-1;
 	int err = 0;
@@ -67,7 +68,12 @@ enum access_verdict access_check(struct peercred *pc, const struct config *cfg, 
 	}
 	if (cfg->allow_any_user)
 		return ACCESS_ALLOW;
-	if (peercred_uid(pc, fd, &uid) < 0)
+	struct sockaddr_storage p;
+	memcpy(&p, peer, peer->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+	int rc = local != NULL && (peer->sa_family == AF_INET || peer->sa_family == AF_INET6)
+			 ? peercred_uid_accepted(pc, fd, local, &p, &uid)
+			 : peercred_uid(pc, fd, &uid);
+	if (rc < 0)
 		err = errno != 0 ? errno : EIO; /* never 0: that would vouch for uid */
 	return access_decide(cfg, err, uid, geteuid(), peercred_overflow_uid(pc), who, cap);
 }

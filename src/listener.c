@@ -57,7 +57,7 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 				return;
 			}
 		}
-		l->accepted(l->data, fd, (struct sockaddr *)&peer, plen);
+		l->accepted(l->data, fd, (struct sockaddr *)&peer, plen, l->local_exact ? &l->local : NULL);
 	}
 }
 
@@ -141,9 +141,11 @@ int listener_open(struct listener *l, struct ev_loop *loop, const struct listen_
 	}
 	struct sockaddr_storage bound;
 	socklen_t blen = sizeof(bound);
-	if (path == NULL && getsockname(l->fd, (struct sockaddr *)&bound, &blen) == 0)
+	if (path == NULL && getsockname(l->fd, (struct sockaddr *)&bound, &blen) == 0) {
 		log_addr((struct sockaddr *)&bound, l->text, sizeof(l->text));
-	else
+		l->local = bound;
+		l->local_exact = !sockets_is_wildcard(&bound);
+	} else
 		snprintf(l->text, sizeof(l->text), "%s", spec->text);
 	ev_io_init(&l->io, accept_cb, l->fd, EV_READ);
 	return 0;

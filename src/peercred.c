@@ -493,8 +493,9 @@ uid_t peercred_overflow_uid(const struct peercred *pc)
 	return pc->overflow_uid;
 }
 
+/* tcp_known: fd is known to be a TCP socket (accepted from a TCP listener). */
 static int inet_uid(struct peercred *pc, int fd, const struct sockaddr_storage *local,
-		    const struct sockaddr_storage *peer, uid_t *uid)
+		    const struct sockaddr_storage *peer, int tcp_known, uid_t *uid)
 {
 	struct endpoint server, client;
 
@@ -517,9 +518,9 @@ static int inet_uid(struct peercred *pc, int fd, const struct sockaddr_storage *
 		return -1;
 	}
 #ifdef PEERCRED_SOCK_DIAG
-	int proto;
+	int proto = IPPROTO_TCP;
 	socklen_t len = sizeof(proto);
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) < 0)
+	if (!tcp_known && getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) < 0)
 		return -1;
 	/* a UDP pair would name an unrelated TCP socket */
 	if (proto != IPPROTO_TCP) {
@@ -552,11 +553,20 @@ int peercred_uid(struct peercred *pc, int fd, uid_t *uid)
 		return unix_uid(fd, uid);
 	case AF_INET:
 	case AF_INET6:
-		return inet_uid(pc, fd, &local, &peer, uid);
+		return inet_uid(pc, fd, &local, &peer, 0, uid);
 	default:
 		errno = ENOSYS;
 		return -1;
 	}
+}
+
+int peercred_uid_accepted(struct peercred *pc, int fd, const struct sockaddr_storage *local,
+			  const struct sockaddr_storage *peer, uid_t *uid)
+{
+	if (local->ss_family != peer->ss_family ||
+	    (local->ss_family != AF_INET && local->ss_family != AF_INET6))
+		return peercred_uid(pc, fd, uid);
+	return inet_uid(pc, fd, local, peer, 1, uid);
 }
 
 const char *peercred_strerror(int err)

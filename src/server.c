@@ -107,11 +107,12 @@ static int admit(void *data)
 	return 0;
 }
 
-static void accepted(void *data, int fd, const struct sockaddr *peer, socklen_t len)
+static void accepted(void *data, int fd, const struct sockaddr *peer, socklen_t len,
+		     const struct sockaddr_storage *local)
 {
 	struct server *s = data;
 	s->host.accepted++;
-	session_accept(&s->host, fd, peer, len);
+	session_accept(&s->host, fd, peer, len, local);
 }
 
 static void listener_out_of_fds(void *data)

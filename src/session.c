@@ -446,7 +446,8 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 }
 
-int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, socklen_t peerlen)
+int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, socklen_t peerlen,
+		   const struct sockaddr_storage *local)
 {
 	struct session *s = calloc(1, sizeof(*s));
 	(void)peerlen;
@@ -466,7 +467,7 @@ int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, 
 	if (peer->sa_family != AF_UNIX && !sockets_tune_inherited())
 		sockets_tune(fd);
 	char who[96];
-	enum access_verdict verdict = access_check(h->peercred, s->gen->cfg, fd, peer, who, sizeof(who));
+	enum access_verdict verdict = access_check(h->peercred, s->gen->cfg, fd, local, peer, who, sizeof(who));
 	if (peer->sa_family == AF_UNIX)
 		snprintf(s->client_text, sizeof(s->client_text), "unix(%.32s)", who[0] ? who : "?");
 	else

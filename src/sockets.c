@@ -1,11 +1,12 @@
 /* sockets: socket helpers (see include/sockets.h). */
 #include "sockets.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <string.h>
 #include <unistd.h>
-#include <errno.h>
 
 int sockets_nonblock(int fd)
 {
@@ -60,4 +61,19 @@ int sockets_tune_inherited(void)
 socklen_t sockets_addrlen(const struct sockaddr_storage *ss)
 {
 	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+int sockets_is_wildcard(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET) {
+		struct sockaddr_in s4;
+		memcpy(&s4, ss, sizeof(s4));
+		return s4.sin_addr.s_addr == htonl(INADDR_ANY);
+	}
+	if (ss->ss_family == AF_INET6) {
+		struct sockaddr_in6 s6;
+		memcpy(&s6, ss, sizeof(s6));
+		return memcmp(&s6.sin6_addr, &in6addr_any, sizeof(s6.sin6_addr)) == 0;
+	}
+	return 1;
 }

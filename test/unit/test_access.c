@@ -40,6 +40,14 @@ int peercred_uid(struct peercred *pc, int fd, uid_t *uid)
 	return 0;
 }
 
+int peercred_uid_accepted(struct peercred *pc, int fd, const struct sockaddr_storage *local,
+			  const struct sockaddr_storage *peer, uid_t *uid)
+{
+	(void)local;
+	(void)peer;
+	return peercred_uid(pc, fd, uid);
+}
+
 uid_t peercred_overflow_uid(const struct peercred *pc)
 {
 	(void)pc;
@@ -129,7 +137,7 @@ static enum access_verdict check_peer(const struct sockaddr *peer)
 	memset(who, 'x', sizeof(who));
 	who[sizeof(who) - 1] = '\0';
 	stub_lookups = 0;
-	return access_check(NULL, &cfg, 3, peer, who, sizeof(who));
+	return access_check(NULL, &cfg, 3, NULL, peer, who, sizeof(who));
 }
 
 static void test_check(void)

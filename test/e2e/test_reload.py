@@ -2,12 +2,14 @@
 stops reading."""
 
 import os
+import random
 import re
 import signal
 import socket
 import time
 
-from hardening import fakedns, wait_until  # noqa: F401 (fixture)
+from fakeproxy import ok
+from hardening import fakedns, run_echo_wave, wait_until  # noqa: F401 (fixture)
 from socksclient import connect, read_socks5_reply, recv_exact, recv_until_eof, socks5_greeting, socks5_request
 
 
@@ -58,3 +60,43 @@ def test_old_generation_freed_by_its_last_lookup_answer(socks2http, fakedns, tmp
     c.close()
     assert d.alive()
     assert not re.search(r"AddressSanitizer|runtime error", d.log())
+
+
+# A target name near the SOCKS5 limit (255): with -v each tunnel logs it twice (CONNECT and
+# the summary line), about 850 bytes of log per tunnel.
+LONG_NAME = ".".join(["x" * 60, "y" * 60, "z" * 60, "w" * 50]) + ".example"
+LINE_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z socks2http\[\d+\] (error|warn|info|debug): ")
+
+
+def test_log_reader_that_stops_reading_stalls_nothing(socks2http, fake_proxy):
+    """stderr is a pipe nobody reads any more (the daemon's 64 KiB fill up at once): 4 waves
+    of 200 tunnels, about 700 KB of -v log, all served as fast as ever.  When the reader comes
+    back, it gets whole lines and a notice of how many were dropped, and logging goes on."""
+    fp = fake_proxy(ok())
+    d = socks2http("-v", "-x", fp.url)
+    d.pause_log()
+    rng = random.Random(11)
+    for wave in range(4):
+        payloads = [rng.randbytes(rng.randint(1000, 8000)) for _ in range(200)]
+        t0 = time.monotonic()
+        errors = run_echo_wave(d.port, payloads, target=(LONG_NAME, 443), timeout=20)
+        took = time.monotonic() - t0
+        bad = [(i, e) for i, e in enumerate(errors) if e]
+        assert not bad, f"wave {wave}: {len(bad)} of 200 tunnels failed, first: {bad[:3]}"
+        assert took < 10, f"wave {wave} took {took:.1f}s"
+    assert len(fp.requests) == 800
+    d.resume_log()
+    m = d.wait_line(r"log: (\d+) lines dropped \(log reader too slow\)", timeout=10)
+    assert int(m.group(1)) > 0
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+    s.sendall(socks5_greeting() + socks5_request("after.example", 443))
+    assert recv_exact(s, 2) == b"\x05\x00"
+    assert read_socks5_reply(s).rep == 0
+    s.close()
+    d.wait_tunnel(target="after.example:443")
+    lines = d.log().splitlines()
+    torn = [line for line in lines if not LINE_RE.match(line)]
+    assert not torn, f"{len(torn)} lines not whole, first: {torn[:2]}"
+    notice = [i for i, line in enumerate(lines) if "lines dropped" in line]
+    after = [i for i, line in enumerate(lines) if "target=after.example:443" in line]
+    assert len(notice) == 1 and notice[0] < after[0]

@@ -40,7 +40,9 @@ struct resolver;
 
 /* Returns NULL with err filled when c-ares cannot start (e.g. no usable resolv.conf). */
 struct resolver *resolver_new(struct ev_loop *loop, const struct config *cfg, char *err, size_t errlen);
-/* Cancels every query; waiters still pending get no callback. */
+/* Cancels every query; waiters still pending get no callback.  May be called from inside a
+ * waiter's callback (its tunnel closes and takes the last reference to an old generation):
+ * r is then freed as soon as that callback returns, and no further waiter is called. */
 void resolver_free(struct resolver *r);
 
 void resolver_lookup(struct resolver *r, const char *host, uint16_t port, struct resolver_waiter *w,

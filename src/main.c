@@ -43,12 +43,14 @@ static int serve(struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "socks2http: cannot start the event loop\n");
 		return 1;
 	}
+	log_attach(loop);
 	int rc = server_init(&srv, loop, cfg, argc, argv, err, sizeof(err));
 	if (rc == 0)
 		ev_run(loop, 0);
-	else
-		fprintf(stderr, "socks2http: %s\n", err);
 	server_destroy(&srv);
+	log_detach(); /* queued lines first, then the reason for a start failure */
+	if (rc != 0)
+		fprintf(stderr, "socks2http: %s\n", err);
 	ev_loop_destroy(loop);
 	return rc == 0 ? 0 : 1;
 }

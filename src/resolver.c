@@ -49,6 +49,8 @@ struct resolver {
 	double cache_ttl;
 	unsigned pending;
 	struct resolver_waiter queue; /* waiters whose answer is ready */
+	int delivering;               /* inside deliver_cb: resolver_free must wait for it */
+	int doomed;                   /* resolver_free was called meanwhile */
 	struct resolver_entry entries[RESOLVER_MAX_ENTRIES];
 };
 
@@ -162,13 +164,19 @@ static void sock_state_cb(void *data, ares_socket_t fd, int readable, int writab
 	ev_io_start(r->loop, &s->io);
 }
 
+static void destroy(struct resolver *r);
+
+/* A callback may close the last tunnel of an old generation, which frees this resolver
+ * (server_gen_put -> resolver_free) while this loop still needs it: resolver_free then only
+ * marks it doomed, the loop stops at once, and the resolver goes here, after the callback. */
 static void deliver_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct resolver *r = (struct resolver *)((char *)w - offsetof(struct resolver, deliver));
 	(void)revents;
 	ev_timer_stop(loop, w);
+	r->delivering = 1;
 	/* Each waiter is unlinked before its callback, which may queue new waiters. */
-	while (r->queue.next != &r->queue) {
+	while (!r->doomed && r->queue.next != &r->queue) {
 		struct resolver_waiter *wt = r->queue.next;
 		struct resolver_entry *e = wt->entry;
 		list_unlink(wt);
@@ -190,6 +198,9 @@ static void deliver_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			wt->cb(wt, e->status ? e->status : -1, msg, NULL);
 		}
 	}
+	r->delivering = 0;
+	if (r->doomed)
+		destroy(r);
 }
 
 static void queue_waiters(struct resolver *r, struct resolver_entry *e)
@@ -326,6 +337,15 @@ void resolver_free(struct resolver *r)
 {
 	if (r == NULL)
 		return;
+	if (r->delivering) {
+		r->doomed = 1; /* deliver_cb frees it when the running callback returns */
+		return;
+	}
+	destroy(r);
+}
+
+static void destroy(struct resolver *r)
+{
 	ares_destroy(r->channel); /* pending queries end with ARES_EDESTRUCTION */
 	for (size_t i = 0; i < r->nsocks; i++) {
 		if (r->socks[i] != NULL && r->socks[i]->active)

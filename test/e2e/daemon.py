@@ -65,6 +65,8 @@ class Daemon:
                                       start_new_session=True)
         self.pid = self.popen.pid
         self._eof = False
+        self._reading = threading.Event()  # cleared: nobody reads stderr (see pause_log)
+        self._reading.set()
         self._t_err = threading.Thread(target=self._read_err, daemon=True)
         self._t_err.start()
         self._t_out = threading.Thread(target=self._read_out, daemon=True)
@@ -73,7 +75,11 @@ class Daemon:
 
     # ------------------------------------------------------------ output
     def _read_err(self):
-        for raw in iter(self.popen.stderr.readline, b""):
+        while True:
+            self._reading.wait()
+            raw = self.popen.stderr.readline()
+            if not raw:
+                break
             line = raw.decode("utf-8", "replace").rstrip("\n")
             with self.cond:
                 self.lines.append(line)
@@ -86,6 +92,14 @@ class Daemon:
         data = self.popen.stdout.read()
         with self.cond:
             self.stdout = data
+
+    def pause_log(self):
+        """Stops reading the daemon's stderr (after the line being read), so the pipe fills
+        up as with a log reader that hangs.  stop() and resume_log() read on."""
+        self._reading.clear()
+
+    def resume_log(self):
+        self._reading.set()
 
     def log(self):
         with self.cond:
@@ -172,6 +186,7 @@ class Daemon:
         os.kill(self.pid, sig)
 
     def wait_exit(self, timeout=10.0):
+        self.resume_log()
         try:
             rc = self.popen.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -182,6 +197,7 @@ class Daemon:
 
     def stop(self, timeout=10.0):
         """SIGTERM, then SIGKILL if needed.  Returns the exit status (negative: signal)."""
+        self.resume_log()
         if self.popen.poll() is None:
             try:
                 os.kill(self.pid, signal.SIGTERM)

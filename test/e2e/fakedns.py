@@ -11,6 +11,9 @@
 
 A record value may be one address or a list of them (answered in that order).
 
+hold=True keeps every answer back until release() (then it is sent, and later queries are
+answered at once): lookups stay pending for exactly as long as a test wants.
+
 Every query is recorded as (name, qtype) in .queries.
 """
 
@@ -51,8 +54,9 @@ def parse_query(data):
 
 
 class FakeDNS:
-    def __init__(self, mode="answer", records=None, host="127.0.0.1", ttl=60):
+    def __init__(self, mode="answer", records=None, host="127.0.0.1", ttl=60, hold=False):
         self.mode = mode
+        self._held = [] if hold else None  # (answer, peer) kept back until release()
         self.records = {k.lower().rstrip("."): v for k, v in (records or {}).items()}
         self.ttl = ttl
         self.queries = []
@@ -83,11 +87,27 @@ class FakeDNS:
             with self.lock:
                 self.queries.append((q[2], QTYPES.get(q[3], q[3])) if q else ("?", None))
             answer = self.answer(data, q)
-            if answer is not None:
-                try:
-                    self.sock.sendto(answer, peer)
-                except OSError:
-                    pass
+            if answer is None:
+                continue
+            with self.lock:
+                if self._held is not None:
+                    self._held.append((answer, peer))
+                    continue
+            self._send(answer, peer)
+
+    def _send(self, answer, peer):
+        try:
+            self.sock.sendto(answer, peer)
+        except OSError:
+            pass
+
+    def release(self):
+        """Sends the answers held back so far; from now on every query is answered at once."""
+        with self.lock:
+            held, self._held = self._held or [], None
+        for answer, peer in held:
+            self._send(answer, peer)
+        return len(held)
 
     def answer(self, data, q):
         if self.mode == "silent":

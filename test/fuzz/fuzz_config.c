@@ -105,14 +105,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(strncmp(err, "fuzz.conf:", 10) == 0 && strnlen(err, sizeof(err)) < sizeof(err));
 	check_config(&cfg);
 
-	/* finishing adds the default listener; without a proxy it is a start failure, and so is
-	 * a listener beyond loopback without client authentication (no files are read here) */
+	/* finishing adds the default listener.  Its documented results: 0; -1 for a bad value, a
+	 * usage error (e.g. --workers above 1 with a unix: listener); 1, a start failure: no
+	 * proxy, or a listener beyond loopback without client authentication (no files are
+	 * read here).  Any other value, or a failure without a message, traps. */
 	cfg.socks_auth_file[0] = '\0';
+	memset(err, 0, sizeof(err));
 	rc = config_finish(&cfg, no_env, err, sizeof(err));
+	FUZZ_ASSERT(rc == 0 || rc == -1 || rc == 1);
+	if (rc != 0)
+		FUZZ_ASSERT(err[0] != '\0' && strnlen(err, sizeof(err)) < sizeof(err));
 	if (cfg.nproxies == 0)
 		FUZZ_ASSERT(rc == 1);
-	else
-		FUZZ_ASSERT(rc == 0 || (rc == 1 && !cfg.allow_remote));
+	else if (rc == 1)
+		FUZZ_ASSERT(!cfg.allow_remote);
 	FUZZ_ASSERT(cfg.nlisten >= 1);
 	check_config(&cfg);
 	config_free(&cfg);

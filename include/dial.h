@@ -58,7 +58,8 @@ struct dial {
 	struct buf rx;          /* the proxy's answer */
 	size_t hdr_scan;
 	int http_status;
-	int pending_err;        /* a local failure to report from the timer */
+	uint8_t in_call;        /* inside dial_start or dial_set_target: done must wait */
+	uint8_t deferred;       /* done is to be called from the timer */
 	struct outcome result;  /* once done */
 	char target[SOCKS_NAME_MAX + 10];
 };

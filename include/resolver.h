@@ -49,6 +49,11 @@ void resolver_lookup(struct resolver *r, const char *host, uint16_t port, struct
 		     resolver_cb cb);
 void resolver_cancel(struct resolver *r, struct resolver_waiter *w);
 
+/* A fresh answer for host from the cache, with port set, at once and without a callback:
+ * returns 1 and fills res, or 0 when a lookup is needed (nothing cached, expired, failed
+ * or pending).  Saves a trip through the loop for the proxy's name on every tunnel. */
+int resolver_cached(struct resolver *r, const char *host, uint16_t port, struct resolver_result *res);
+
 /* Queries in flight (for the pending-lookup bound and status reports). */
 unsigned resolver_pending(const struct resolver *r);
 

@@ -25,6 +25,7 @@ static int try_next_proxy(struct dial *d);
 static int connect_step(struct dial *d);
 static void watch(struct dial *d);
 static void up_cb(struct ev_loop *loop, ev_io *w, int revents);
+static int start(struct dial *d);
 
 static const struct upstream *cur(const struct dial *d)
 {
@@ -95,6 +96,11 @@ static int finish(struct dial *d, struct outcome *o)
 	o->http_status = d->http_status;
 	d->state = D_DONE;
 	d->result = *o;
+	if (d->in_call) { /* inside dial_start or dial_set_target: report from the loop */
+		d->deferred = 1;
+		arm_timer(d, 0);
+		return -1;
+	}
 	d->done(d, &d->result);
 	return -1;
 }
@@ -107,17 +113,6 @@ static int finish_with(struct dial *d, enum outcome_stage stage, int err, const 
 	o.err = err;
 	o.reason = reason;
 	return finish(d, &o);
-}
-
-/* Local failures found where done may not be called (dial_start, dial_set_target) are
- * reported from the timer. */
-static void fail_soon(struct dial *d, int err)
-{
-	drop_upstream(d);
-	resolver_cancel(d->gen->resolver, &d->rw);
-	d->state = D_IDLE;
-	d->pending_err = err;
-	arm_timer(d, 0);
 }
 
 static void proxy_down(struct dial *d)
@@ -174,11 +169,15 @@ static void resolved_cb(struct resolver_waiter *w, int status, const char *errms
 		watch(d);
 }
 
-/* Looks up the current proxy's name (answered from the cache when it is fresh). */
+/* Looks up the current proxy's name; a fresh cached answer connects at once. */
 static int resolve(struct dial *d)
 {
-	d->state = D_RESOLVING;
 	d->from_spare = 0;
+	if (resolver_cached(d->gen->resolver, cur(d)->spec->host, cur(d)->spec->port, &d->addrs)) {
+		d->addr_idx = 0;
+		return connect_step(d);
+	}
+	d->state = D_RESOLVING;
 	arm_timer(d, d->gen->cfg->connect_timeout);
 	resolver_lookup(d->gen->resolver, cur(d)->spec->host, cur(d)->spec->port, &d->rw, resolved_cb);
 	return 0;
@@ -473,9 +472,11 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 
 	switch (d->state) {
-	case D_IDLE:
-		if (d->pending_err) /* fail_soon */
-			finish_with(d, OUTCOME_LOCAL, d->pending_err, d->pending_err == ENOMEM ? "out-of-memory" : "no-route");
+	case D_DONE:
+		if (d->deferred) { /* finished inside dial_start or dial_set_target */
+			d->deferred = 0;
+			d->done(d, &d->result);
+		}
 		return;
 	case D_RESOLVING:
 		log_warn("proxy %s: name lookup did not finish within %gs", cur(d)->display, cfg->connect_timeout);
@@ -527,38 +528,46 @@ void dial_start(struct dial *d, struct ev_loop *loop, struct bufpool *pool, stru
 		snprintf(d->target, sizeof(d->target), "%s", target);
 		d->have_target = 1;
 	}
-	route_plan(&gen->health, gen->nupstreams, ev_now(loop), target, &d->plan);
-	if (d->plan.n == 0) {
-		fail_soon(d, ENOENT);
-		return;
-	}
+	d->in_call = 1;
+	start(d);
+	d->in_call = 0;
+	if (d->state != D_DONE)
+		watch(d);
+}
+
+/* dial_start's work; it may finish (reported from the loop: in_call is set). */
+static int start(struct dial *d)
+{
+	struct generation *gen = d->gen;
+	route_plan(&gen->health, gen->nupstreams, ev_now(d->loop), d->have_target ? d->target : NULL, &d->plan);
+	if (d->plan.n == 0)
+		return finish_with(d, OUTCOME_LOCAL, ENOENT, "no-route");
 	d->proxy_idx = d->plan.idx[d->plan_pos++];
 	d->tried = 1;
 	d->spare_tried = 1;
 	int fd = prewarm_take(gen->prewarm, d->proxy_idx);
 	if (fd >= 0) { /* a connection made ahead of time: CONNECT goes out at once */
-		log_debug("%s: using a spare connection to proxy %s", who, cur(d)->display);
+		log_debug("%s: using a spare connection to proxy %s", d->who, cur(d)->display);
 		stream_init_fd(d->up, fd, up_cb, d);
 		d->from_spare = 1;
-		if (!d->have_target)
-			connected(d);
-		else if (send_request(d) != 0)
-			fail_soon(d, ENOMEM);
-		return;
+		return connected(d);
 	}
-	resolve(d);
+	return resolve(d);
 }
 
 int dial_set_target(struct dial *d, const char *target)
 {
 	snprintf(d->target, sizeof(d->target), "%s", target);
 	d->have_target = 1;
-	if (d->state == D_CONNECTED) {
-		if (send_request(d) != 0)
-			fail_soon(d, ENOMEM);
-	} else if (d->state == D_IDLE && d->pending_err == 0) {
-		resolve(d); /* the early connection was closed by the proxy */
-	}
+	d->in_call = 1;
+	int rc = 0;
+	if (d->state == D_CONNECTED)
+		rc = connected(d);
+	else if (d->state == D_IDLE)
+		rc = resolve(d); /* the early connection was closed by the proxy */
+	d->in_call = 0;
+	if (rc == 0)
+		watch(d);
 	return 0;
 }
 

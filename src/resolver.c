@@ -54,6 +54,8 @@ struct resolver {
 	struct resolver_entry entries[RESOLVER_MAX_ENTRIES];
 };
 
+static void set_port(struct resolver_result *res, uint16_t port);
+
 static void list_init(struct resolver_waiter *head)
 {
 	head->next = head->prev = head;
@@ -184,13 +186,7 @@ static void deliver_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		wt->entry = NULL;
 		if (e->state == ENTRY_READY) {
 			struct resolver_result res = e->res;
-			for (unsigned i = 0; i < res.n; i++) {
-				struct sockaddr_storage *ss = &res.addr[i];
-				if (ss->ss_family == AF_INET)
-					((struct sockaddr_in *)ss)->sin_port = htons(wt->port);
-				else
-					((struct sockaddr_in6 *)ss)->sin6_port = htons(wt->port);
-			}
+			set_port(&res, wt->port);
 			wt->cb(wt, 0, NULL, &res);
 		} else {
 			char msg[sizeof(e->errmsg)];
@@ -458,6 +454,32 @@ void resolver_lookup(struct resolver *r, const char *host, uint16_t port, struct
 	r->pending++;
 	ares_getaddrinfo(r->channel, host, NULL, &hints, addrinfo_cb, e);
 	rearm_timer(r);
+}
+
+/* Sets port on every address of res. */
+static void set_port(struct resolver_result *res, uint16_t port)
+{
+	for (unsigned i = 0; i < res->n; i++) {
+		struct sockaddr_storage *ss = &res->addr[i];
+		if (ss->ss_family == AF_INET)
+			((struct sockaddr_in *)ss)->sin_port = htons(port);
+		else
+			((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+	}
+}
+
+int resolver_cached(struct resolver *r, const char *host, uint16_t port, struct resolver_result *res)
+{
+	ev_tstamp now = ev_now(r->loop);
+	for (size_t i = 0; i < RESOLVER_MAX_ENTRIES; i++) {
+		const struct resolver_entry *e = &r->entries[i];
+		if (e->state == ENTRY_READY && e->expires > now && strcmp(e->host, host) == 0) {
+			*res = e->res;
+			set_port(res, port);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 void resolver_cancel(struct resolver *r, struct resolver_waiter *w)

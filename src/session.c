@@ -315,11 +315,23 @@ static void dial_done(struct dial *d, const struct outcome *result)
 	}
 	front_sent(&s->front, n);
 	s->reply_len = (uint8_t)n;
+	/* the reply (and what came with the 200) goes out now, not one loop turn later */
+	ssize_t w = stream_write(&s->client, b2a.data + b2a.start, buf_len(&b2a));
+	if (w < 0 && w != STREAM_AGAIN) {
+		buf_release(pool, &b2a, 1);
+		log_debug("%s: write to client: %s", s->client_text, strerror((int)-w));
+		session_close(s, "client-error");
+		return;
+	}
+	uint64_t sent = w > 0 ? (uint64_t)w : 0;
+	b2a.start += (uint32_t)sent;
+	buf_release(pool, &b2a, 0);
 	s->state = S_RELAY;
 	ev_timer_stop(loop_of(s), &s->timer);
 	s->relay_limit = 0;
 	pump_on_eof(&s->pump, pump_eof_cb);
 	pump_start(&s->pump, &s->host->pump_ctx, &s->client, &s->up, &s->c2u, &b2a, s->client_eof, pump_done);
+	s->pump.dir[1].bytes += sent; /* counted as the pump counts what it writes */
 	relay_timer(s);
 }
 
@@ -487,6 +499,10 @@ int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, 
 	h->nsessions++;
 
 	arm_timer(s, s->gen->cfg->handshake_timeout);
+	/* SOCKS clients speak first, usually in the same breath as connecting: read now
+	 * rather than one loop turn later */
+	if (read_client(s) < 0 || ((buf_len(&s->c2u) > 0 || s->client_eof) && handshake(s) < 0))
+		return 0;
 	watch_client(s);
 	return 0;
 }

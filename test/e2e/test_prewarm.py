@@ -4,6 +4,7 @@ daemon that sleeps while nothing is due."""
 import time
 
 from fakeproxy import ok
+from hardening import fakedns  # noqa: F401 (fixture)
 from socksclient import recv_exact, socks5_tunnel
 
 
@@ -36,3 +37,30 @@ def test_idle_daemon_with_spares_sleeps(socks2http, fake_proxy):
     time.sleep(3.0)
     woke = ctxt_switches(d.pid) - before
     assert woke <= 2, f"the idle daemon woke {woke} times in 3 s"
+
+
+def test_spare_never_carries_another_proxys_credentials(socks2http, fake_proxy, fakedns):
+    """The spares' lookup of proxy A's name is pending when A is marked down (a tunnel's own
+    lookup of it timed out).  The answer then opens spares to A: they must be labelled A,
+    so the next tunnel, which goes to B first, never sends B's credentials to A."""
+    import base64
+
+    pa = fake_proxy(ok(then="echo"))
+    pb = fake_proxy(ok(then="echo"))
+    dns = fakedns("answer", {"a.test": "127.0.0.1"}, hold=True)
+    d = socks2http("-x", f"http://alice:secret-a@a.test:{pa.port}", "-x", f"http://bob:secret-b@127.0.0.1:{pb.port}",
+                   "--dns-servers", dns.addr, "--connect-timeout", "0.5", "--prewarm", "2", "-v")
+    time.sleep(0.2)  # the spares' lookup of a.test is out, and held
+    s = socks5_tunnel(d.port, "first.example", 443)  # A's lookup times out: A is marked down, B serves
+    s.close()
+    d.wait_line(r"proxy a\.test:\d+ is unreachable")
+    assert dns.release() >= 1
+    time.sleep(0.5)  # the answer reaches the spares, which connect
+    for i in range(3):
+        s = socks5_tunnel(d.port, f"next{i}.example", 443)
+        s.close()
+    time.sleep(0.3)
+    bob = "Basic " + base64.b64encode(b"bob:secret-b").decode()
+    for req in pa.requests:
+        assert bob not in req.header("Proxy-Authorization"), f"proxy A got B's credentials: {req.raw!r}"
+    assert len(pb.requests) >= 4

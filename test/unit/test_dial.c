@@ -980,6 +980,49 @@ static void test_auth(void)
 	generation_put(g);
 }
 
+/* Our own memory running out is our failure, not the proxy's: the dial reports it as
+ * local, marks no proxy down and tries no other address or proxy.  (The relay buffers'
+ * size makes malloc fail here.) */
+static void test_local_out_of_memory(void)
+{
+	struct dial d;
+	struct result r;
+	struct proxy px;
+	struct bufpool huge;
+	char url[64];
+	bufpool_init(&huge, (size_t)1 << 50, 0);
+	struct script s = {.nconn = 1, .conn = {{.act = ACT_REPLY, .parts = {"HTTP/1.1 200 OK\r\n\r\n"}}}};
+	fprintf(stderr, "no memory for the proxy's answer\n");
+	if (proxy_start(&px, &s) < 0) {
+		CHECK(!"proxy");
+		return;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", px.port);
+	const char *urls[2] = {url, "http://127.0.0.1:1"};
+	struct generation *g = gen_make(urls, 2, NULL);
+	if (g == NULL) {
+		CHECK(!"generation");
+		return;
+	}
+	dial_run(&d, &r, g, &huge, "example.com:443");
+	check_outcome(&r, OUTCOME_LOCAL, ENOMEM, 0, "", "out-of-memory");
+	CHECK(g->health.down_until[0] == 0 && g->health.down_until[1] == 0);
+	CHECK_EQ_INT(d.tried, 1);
+	dial_stop(&d);
+	CHECK(proxy_finish(&px));
+	generation_put(g);
+	bufpool_destroy(&huge);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+/* test_local_out_of_memory wants malloc to say no, not AddressSanitizer to stop the test */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+#endif
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -998,6 +1041,7 @@ int main(void)
 	test_failover();
 	test_early_connect();
 	test_auth();
+	test_local_out_of_memory();
 
 	bufpool_destroy(&pool);
 	ev_timer_stop(loop, &tick);

@@ -530,6 +530,7 @@ static int inet_uid(struct peercred *pc, int fd, const struct sockaddr_storage *
 	return diag_lookup(pc, &client, &server, uid);
 #else
 	(void)fd;
+	(void)tcp_known;
 	(void)uid;
 	errno = ENOSYS;
 	return -1;

@@ -10,17 +10,13 @@
 
 enum { MOVE_OK = 0, MOVE_ERR_SRC = -1, MOVE_ERR_DST = -2, MOVE_ERR_MEM = -3 };
 
+#ifdef HAVE_SPLICE
 static int can_splice(const struct pump *p, int k)
 {
-#ifdef HAVE_SPLICE
 	return p->ctx->pipes != NULL && !p->dir[k].copy && stream_raw_fd(p->st[k]) >= 0 &&
 	       stream_raw_fd(p->st[1 - k]) >= 0;
-#else
-	(void)p;
-	(void)k;
-	return 0;
-#endif
 }
+#endif
 
 static void pipe_release(struct pump *p, struct pump_dir *d)
 {

@@ -6,6 +6,8 @@ import re
 import signal
 import time
 
+import pytest
+
 from fakeproxy import ok
 from hardening import run_echo_wave, socks2http_rlimit  # noqa: F401 - fixture
 from socksclient import recv_exact, socks5_tunnel
@@ -38,6 +40,7 @@ def push_until_full(s, data):
     return sent
 
 
+@pytest.mark.linux_only("splice")
 def test_bulk_and_idle_tunnels_near_the_fd_limit(socks2http_rlimit, fake_proxy):
     """120 fds: --max-tunnels is lowered to 29 and the pipe budget is 15 pipes.  16 tunnels
     whose clients stop reading hold their pipes full; 6 echo transfers then copy through
@@ -75,6 +78,7 @@ def test_bulk_and_idle_tunnels_near_the_fd_limit(socks2http_rlimit, fake_proxy):
         s.close()
 
 
+@pytest.mark.linux_only("splice")
 def test_idle_after_data_holds_no_pipe(socks2http, fake_proxy):
     fp = fake_proxy(ok(then="echo"))
     d = socks2http("-x", fp.url)

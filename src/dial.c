@@ -542,17 +542,7 @@ static int start(struct dial *d)
 	route_plan(&gen->health, gen->nupstreams, ev_now(d->loop), d->have_target ? d->target : NULL, &d->plan);
 	if (d->plan.n == 0)
 		return finish_with(d, OUTCOME_LOCAL, ENOENT, "no-route");
-	d->proxy_idx = d->plan.idx[d->plan_pos++];
-	d->tried = 1;
-	d->spare_tried = 1;
-	int fd = prewarm_take(gen->prewarm, d->proxy_idx);
-	if (fd >= 0) { /* a connection made ahead of time: CONNECT goes out at once */
-		log_debug("%s: using a spare connection to proxy %s", d->who, cur(d)->display);
-		stream_init_fd(d->up, fd, up_cb, d);
-		d->from_spare = 1;
-		return connected(d);
-	}
-	return resolve(d);
+	return try_next_proxy(d); /* the first proxy of the plan, a spare if one is ready */
 }
 
 int dial_set_target(struct dial *d, const char *target)

@@ -35,6 +35,7 @@ struct control {
 	struct ev_loop *loop;
 	int fd;                  /* -1 when there is no control socket */
 	ev_io io;
+	ev_timer retry;          /* accepting again after accept failed (out of fds) */
 	char path[108];
 	dev_t dev;               /* of the socket we bound: removed at close only if still ours */
 	ino_t ino;

@@ -254,14 +254,28 @@ static void client_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	client_close(w->data);
 }
 
+static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct control *ctl = w->data;
+	(void)revents;
+	ev_io_start(loop, &ctl->io);
+}
+
 static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct control *ctl = w->data;
 	(void)revents;
 	for (int i = 0; i < CONTROL_CLIENTS; i++) {
 		int fd = accept4(ctl->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (fd < 0)
-			return; /* EAGAIN, or out of fds: the listeners' pause covers that */
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
+				/* out of fds, most likely: the socket stays readable, so pause rather than spin */
+				ev_io_stop(loop, &ctl->io);
+				ev_timer_set(&ctl->retry, 1.0, 0);
+				ev_timer_start(loop, &ctl->retry);
+			}
+			return;
+		}
 		uid_t uid;
 		if (peercred_uid(ctl->host->peercred, fd, &uid) != 0 || uid != getuid()) {
 			log_info("control: refused a client of another user");
@@ -299,6 +313,8 @@ int control_open(struct control *ctl, struct ev_loop *loop, const struct config 
 	ctl->facts = facts;
 	ctl->data = data;
 	ctl->started = ev_now(loop);
+	ev_timer_init(&ctl->retry, retry_cb, 0, 0);
+	ctl->retry.data = ctl;
 	if (cfg->no_control)
 		return 0;
 	if (cfg->workers > 1) {
@@ -348,6 +364,7 @@ void control_close(struct control *ctl)
 		return;
 	while (ctl->clients != NULL)
 		client_close(ctl->clients);
+	ev_timer_stop(ctl->loop, &ctl->retry);
 	if (ctl->fd >= 0) {
 		ev_io_stop(ctl->loop, &ctl->io);
 		close(ctl->fd);

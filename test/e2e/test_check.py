@@ -12,6 +12,7 @@ STAGES = ["config", "route", "resolve", "connect", "proxy-reply", "first-bytes"]
 
 def check(binary, *args, env=None, timeout=15.0):
     r = run_cli(binary, ["check"] + list(args), env=env, timeout=timeout)
+    assert b"Sanitizer" not in r.stderr and b"runtime error" not in r.stderr, r.stderr.decode()
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 
 

@@ -31,6 +31,7 @@ def wait_control(d):
 
 def status(binary, env, *args):
     r = run_cli(binary, ["status"] + list(args), env=env)
+    assert b"Sanitizer" not in r.stderr and b"runtime error" not in r.stderr, r.stderr.decode()
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 
 

@@ -57,7 +57,12 @@ def test_live_tunnel(binary, socks2http, fake_proxy, tmp):
     assert t["target"] == "live.example:443" and t["state"] == "relay"
     assert t["up"] == 1000 and t["down"] == 1000
     assert t["client"].startswith("127.0.0.1:") and t["proxy"] == doc["proxies"][0]["proxy"]
-    # the rate is over the time since the previous ask: nothing moved since
+    # the rate is over the time since the previous ask
+    s.sendall(b"y" * 50000)
+    assert recv_exact(s, 50000) == b"y" * 50000
+    doc = json.loads(status(binary, env, "--json")[1])
+    assert doc["tunnels"][0]["up"] == 51000 and doc["tunnels"][0]["rate_up"] > 0
+    assert doc["tunnels"][0]["rate_down"] > 0
     time.sleep(0.2)
     doc = json.loads(status(binary, env, "--json")[1])
     assert doc["tunnels"][0]["rate_up"] == 0 and doc["tunnels"][0]["rate_down"] == 0

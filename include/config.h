@@ -67,6 +67,8 @@ struct config {
 	struct auth_user *auth;   /* from socks_auth_file (config_finish); malloc'd */
 	size_t nauth;
 	int password_on_cmdline;  /* a -x URL carried a password: warn at start */
+	char control_path[108];   /* --control; "" = the default place */
+	int no_control;           /* --no-control */
 };
 
 /* CONFIG_FAIL: a config file that cannot be read or may be read by others (exit 1). */
@@ -121,5 +123,8 @@ int config_parse_listen(const char *text, struct listen_spec *out, char *err, si
 void config_scrub_argv(int argc, char **argv);
 
 void config_usage(FILE *out);
+
+/* Does command-line argument a (an option) take the next argument as its value? */
+int config_arg_takes_next(const char *a);
 
 #endif

@@ -29,7 +29,23 @@
 #include "socks.h"
 #include "stream.h"
 
+/* What an observer (socks2http check) may hear of a dial's steps; info is, by event:
+ * PROXY the struct upstream tried, RESOLVED the struct resolver_result, RESOLVE_FAILED and
+ * CONNECT_FAILED a text, CONNECTED the proxy's struct sockaddr_storage, REPLY the proxy's
+ * struct httpc_response (every answer, interim ones too). */
+enum dial_event {
+	DIAL_EV_PROXY,
+	DIAL_EV_RESOLVED,
+	DIAL_EV_RESOLVE_FAILED,
+	DIAL_EV_CONNECTED,
+	DIAL_EV_CONNECT_FAILED,
+	DIAL_EV_REPLY,
+};
+
 struct dial {
+	/* the only field dial_start keeps: the owner zeroes the struct (calloc, = {0}) and may
+	 * set this before dial_start; NULL for tunnels */
+	void (*event)(struct dial *d, enum dial_event ev, const void *info);
 	struct ev_loop *loop;
 	struct bufpool *pool;
 	struct generation *gen; /* borrowed from the owner */

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "control.h"
 #include "listener.h"
 #include "session.h"
 
@@ -28,6 +29,7 @@ struct server {
 	ev_timer grace;              /* how long live tunnels may still run */
 	ev_timer pipe_drain;         /* closes pooled pipes once no tunnel is left */
 	ev_signal sigint, sigterm, sighup, sigusr1;
+	struct control control;      /* the status socket */
 };
 
 /* Opens the listeners and everything they need; takes cfg (malloc'd) and keeps argv for

@@ -54,6 +54,18 @@ struct session *session_next(struct session *s);
 /* Logs one line describing s (SIGUSR1). */
 void session_report(struct session *s);
 
+/* What status reports of a live session; the strings are the session's (valid until it
+ * closes).  Rates are bytes per second since the previous describe of this session (since
+ * it began, the first time): the relay does no per-byte work for them. */
+struct session_info {
+	const char *client, *target, *proxy;
+	const char *state;       /* "handshake", "dialing/connecting", "relay", ... */
+	double age;              /* seconds */
+	uint64_t up, down;       /* bytes client -> target, target -> client */
+	double rate_up, rate_down;
+};
+void session_describe(struct session *s, struct session_info *out);
+
 /* Closes a session from outside (shutdown); reason is logged. */
 void session_abort(struct session *s, const char *reason);
 

@@ -39,7 +39,8 @@ static const struct opt options[] = {
 	{0, "buffer-size", 1},      {0, "user-agent", 1},        {0, "shutdown-grace", 1},
 	{0, "proxy-retry", 1},      {0, "allow-users", 1},       {0, "allow-remote", 0},
 	{0, "socks-auth", 1},       {0, "no-splice", 0},         {0, "dns-servers", 1},
-	{0, "workers", 1},          {0, "prewarm", 1},
+	{0, "workers", 1},          {0, "prewarm", 1},           {0, "control", 1},
+	{0, "no-control", 0},
 };
 
 void config_usage(FILE *out)
@@ -81,7 +82,14 @@ void config_usage(FILE *out)
 		"      --workers N          N processes share the TCP listen ports (SO_REUSEPORT) (1)\n"
 		"      --buffer-size BYTES  per direction and tunnel (32768)\n"
 		"      --no-splice          relay through buffers even where splice(2) is available\n"
-		"      --user-agent TEXT    User-Agent sent with CONNECT (socks2http/VERSION)\n");
+		"      --user-agent TEXT    User-Agent sent with CONNECT (socks2http/VERSION)\n"
+		"      --control PATH       the control socket 'socks2http status' asks (default\n"
+		"                           $XDG_RUNTIME_DIR/socks2http/control, else /tmp/socks2http-UID/control)\n"
+		"      --no-control         no control socket\n\n"
+		"  socks2http check [TARGET] [options] [--json]\n"
+		"                           walk one tunnel to TARGET (example.com:443) stage by stage\n"
+		"  socks2http status [--control PATH] [--json] [--watch [S]]\n"
+		"                           the running daemon's counters, proxies and tunnels\n");
 }
 
 static const struct opt *find_long(const char *name, size_t n)
@@ -98,6 +106,24 @@ static const struct opt *find_short(char c)
 		if (options[i].short_name == c)
 			return &options[i];
 	return NULL;
+}
+
+int config_arg_takes_next(const char *a)
+{
+	if (a[0] != '-' || a[1] == '\0')
+		return 0;
+	if (a[1] == '-') {
+		const struct opt *o = strchr(a, '=') ? NULL : find_long(a + 2, strlen(a + 2));
+		return o != NULL && o->takes_value;
+	}
+	for (const char *s = a + 1; *s; s++) {
+		const struct opt *o = find_short(*s);
+		if (o == NULL)
+			return 0;
+		if (o->takes_value)
+			return s[1] == '\0';
+	}
+	return 0;
 }
 
 /* Applies an option from the command line; -v and -q step the level. */

@@ -230,6 +230,17 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 		snprintf(cfg->dns_servers, sizeof(cfg->dns_servers), "%s", value);
 		return 0;
 	}
+	if (strcmp(name, "control") == 0) {
+		if (value == NULL || value[0] != '/' || strlen(value) >= sizeof(cfg->control_path))
+			return fail(err, errlen, "option 'control' needs an absolute path (under %zu bytes)",
+				    sizeof(cfg->control_path));
+		snprintf(cfg->control_path, sizeof(cfg->control_path), "%s", value);
+		return 0;
+	}
+	if (strcmp(name, "no-control") == 0) {
+		cfg->no_control = value == NULL || strcasecmp(value, "yes") == 0;
+		return 0;
+	}
 	if (strcmp(name, "no-splice") == 0) {
 		cfg->splice = !(value == NULL || strcasecmp(value, "yes") == 0);
 		return 0;

@@ -32,6 +32,12 @@ static const struct upstream *cur(const struct dial *d)
 	return &d->gen->upstreams[d->proxy_idx];
 }
 
+static void tell(struct dial *d, enum dial_event ev, const void *info)
+{
+	if (d->event != NULL)
+		d->event(d, ev, info);
+}
+
 const char *dial_proxy_name(const struct dial *d)
 {
 	return d->tried == 0 ? "-" : cur(d)->display;
@@ -158,6 +164,7 @@ static void resolved_cb(struct resolver_waiter *w, int status, const char *errms
 
 	if (status != 0) {
 		log_warn("proxy %s: cannot resolve %s: %s", cur(d)->display, cur(d)->spec->host, errmsg);
+		tell(d, DIAL_EV_RESOLVE_FAILED, errmsg);
 		proxy_down(d);
 		if (try_next_proxy(d) == 0)
 			watch(d);
@@ -165,6 +172,7 @@ static void resolved_cb(struct resolver_waiter *w, int status, const char *errms
 	}
 	d->addrs = *res;
 	d->addr_idx = 0;
+	tell(d, DIAL_EV_RESOLVED, &d->addrs);
 	if (connect_step(d) == 0)
 		watch(d);
 }
@@ -175,6 +183,7 @@ static int resolve(struct dial *d)
 	d->from_spare = 0;
 	if (resolver_cached(d->gen->resolver, cur(d)->spec->host, cur(d)->spec->port, &d->addrs)) {
 		d->addr_idx = 0;
+		tell(d, DIAL_EV_RESOLVED, &d->addrs);
 		return connect_step(d);
 	}
 	d->state = D_RESOLVING;
@@ -193,6 +202,7 @@ static int try_next_proxy(struct dial *d)
 	}
 	d->proxy_idx = d->plan.idx[d->plan_pos++];
 	d->tried++;
+	tell(d, DIAL_EV_PROXY, cur(d));
 	if (!d->spare_tried) {
 		d->spare_tried = 1;
 		int fd = prewarm_take(d->gen->prewarm, d->proxy_idx);
@@ -226,6 +236,7 @@ static int start_attempt(struct dial *d, struct stream *a, uint8_t *which, ev_ts
 	if (connect(fd, (const struct sockaddr *)sa, sockets_addrlen(sa)) < 0 && errno != EINPROGRESS) {
 		log_warn("proxy %s (%s): connect: %s", cur(d)->display,
 			 log_addr((const struct sockaddr *)sa, addr, sizeof(addr)), strerror(errno));
+		tell(d, DIAL_EV_CONNECT_FAILED, strerror(errno));
 		close(fd);
 		return 1;
 	}
@@ -279,6 +290,7 @@ static int attempt_done(struct dial *d, struct stream *a, int err, const char *w
 		log_warn("proxy %s (%s): %s%s%s", cur(d)->display,
 			 log_addr((const struct sockaddr *)&d->addrs.addr[which], addr, sizeof(addr)),
 			 what ? what : "connect", err ? ": " : "", err ? strerror(err) : "");
+		tell(d, DIAL_EV_CONNECT_FAILED, what ? what : strerror(err));
 		stream_close(d->loop, a);
 		return connect_step(d);
 	}
@@ -290,6 +302,7 @@ static int attempt_done(struct dial *d, struct stream *a, int err, const char *w
 	} else {
 		stream_close(d->loop, &d->alt);
 	}
+	tell(d, DIAL_EV_CONNECTED, &d->addrs.addr[d->up_addr]);
 	return connected(d);
 }
 
@@ -305,6 +318,7 @@ static int next_address(struct dial *d, const char *what, int err)
 	log_warn("proxy %s (%s): %s%s%s", cur(d)->display,
 		 log_addr((const struct sockaddr *)&d->addrs.addr[d->up_addr], addr, sizeof(addr)), what,
 		 err ? ": " : "", err ? strerror(err) : "");
+	tell(d, DIAL_EV_CONNECT_FAILED, what);
 	drop_upstream(d);
 	return connect_step(d);
 }
@@ -342,6 +356,7 @@ static int reply_parse(struct dial *d)
 			return finish_with(d, OUTCOME_BAD_REPLY, EPROTO, "bad-proxy-reply");
 		}
 		d->http_status = r.status;
+		tell(d, DIAL_EV_REPLY, &r);
 		route_mark_up(&d->gen->health, d->proxy_idx);
 		d->rx.start += (uint32_t)end;
 		d->hdr_scan = 0;
@@ -511,7 +526,9 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 void dial_start(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen, const char *who,
 		const char *target, struct stream *up, void (*done)(struct dial *, const struct outcome *), void *data)
 {
+	void (*event)(struct dial *, enum dial_event, const void *) = d->event;
 	memset(d, 0, sizeof(*d));
+	d->event = event;
 	d->up = up;
 	stream_init_none(&d->none, NULL, NULL);
 	d->loop = loop;

@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "config.h"
 #include "log.h"
 #include "server.h"
+#include "status.h"
 #include "workers.h"
 #include "wipe.h"
 
@@ -58,8 +60,13 @@ static int serve(struct config *cfg, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	char err[CONFIG_ERR_MAX];
-	struct config *cfg = malloc(sizeof(*cfg));
 
+	/* subcommands; anything else is the daemon */
+	if (argc > 1 && strcmp(argv[1], "check") == 0)
+		return check_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "status") == 0)
+		return status_main(argc - 1, argv + 1);
+	struct config *cfg = malloc(sizeof(*cfg));
 	if (cfg == NULL) {
 		fprintf(stderr, "socks2http: out of memory\n");
 		return 1;

@@ -243,6 +243,13 @@ static void report_cb(struct ev_loop *loop, ev_signal *w, int revents)
 		session_report(t);
 }
 
+static void control_facts(void *data, struct control_facts *f)
+{
+	struct server *s = data;
+	f->max_tunnels = s->max_tunnels;
+	f->accepting = s->stopping ? "stopped" : s->accept_paused ? "paused" : "yes";
+}
+
 /* Raises the soft fd limit to the hard one and keeps --max-tunnels within it. */
 static void fit_fd_limit(struct server *s)
 {
@@ -334,12 +341,15 @@ int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int 
 		log_info("listening on %s", s->listeners[i].text);
 	}
 	log_upstreams(h->gen, "");
+	if (control_open(&s->control, loop, cfg, h, control_facts, s, err, errlen) < 0)
+		log_warn("no status: %s", err);
 	return 0;
 }
 
 void server_destroy(struct server *s)
 {
 	struct session_host *h = &s->host;
+	control_close(&s->control);
 	for (size_t i = 0; i < s->nlisteners; i++)
 		listener_close(&s->listeners[i]);
 	s->nlisteners = 0;

@@ -5,6 +5,7 @@
 #include "session.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,6 +44,9 @@ struct session {
 	const char *fail_reason;
 	char *target;            /* "host:port" once requested */
 	char client_text[48];
+	char state_text[32];     /* for session_describe */
+	uint64_t sample_up, sample_down; /* bytes at the previous describe */
+	ev_tstamp sample_at;
 };
 
 static struct ev_loop *loop_of(const struct session *s)
@@ -134,6 +138,34 @@ void session_report(struct session *s)
 		 (unsigned long long)(down > s->reply_len ? down - s->reply_len : 0), ev_now(loop_of(s)) - s->started,
 		 s->state == S_RELAY && pump_eof(&s->pump, 0) ? " client-eof" : "",
 		 s->state == S_RELAY && pump_eof(&s->pump, 1) ? " upstream-eof" : "");
+}
+
+void session_describe(struct session *s, struct session_info *out)
+{
+	static const char *const names[] = {"handshake", "dialing", "relay", "reply-fail"};
+	ev_tstamp now = ev_now(loop_of(s));
+	uint64_t up = s->state == S_RELAY ? s->pump.dir[0].bytes : 0;
+	uint64_t down = s->state == S_RELAY ? s->pump.dir[1].bytes : 0;
+
+	down = down > s->reply_len ? down - s->reply_len : 0;
+	snprintf(s->state_text, sizeof(s->state_text), "%s%s%s", names[s->state], s->dial ? "/" : "",
+		 s->dial ? dial_state_name(s->dial) : "");
+	out->client = s->client_text;
+	out->target = s->target ? s->target : "-";
+	out->proxy = proxy_name(s);
+	out->state = s->state_text;
+	out->age = now - s->started;
+	out->up = up;
+	out->down = down;
+	ev_tstamp since = s->sample_at > 0 ? s->sample_at : s->started;
+	double dt = now - since;
+	out->rate_up = dt > 0.001 && up >= s->sample_up ? (double)(up - s->sample_up) / dt : 0;
+	out->rate_down = dt > 0.001 && down >= s->sample_down ? (double)(down - s->sample_down) / dt : 0;
+	if (dt > 0.001) {
+		s->sample_up = up;
+		s->sample_down = down;
+		s->sample_at = now;
+	}
 }
 
 /* Before RELAY: read client, write what front has queued. */

@@ -864,8 +864,43 @@ static void test_access_options(void)
 	unlink(path);
 }
 
+/* --control, --no-control, and which arguments take the next one (for check's own parsing) */
+static void test_control_and_arg_values(void)
+{
+	config_init(&cfg);
+	CHECK_EQ_STR(cfg.control_path, "");
+	CHECK_EQ_INT(cfg.no_control, 0);
+	CHECK_EQ_INT(config_set(&cfg, "control", "/run/user/1000/s2h.ctl", err, sizeof(err)), 0);
+	CHECK_EQ_STR(cfg.control_path, "/run/user/1000/s2h.ctl");
+	CHECK_EQ_INT(config_set(&cfg, "control", "relative/path", err, sizeof(err)), -1);
+	CHECK_EQ_INT(config_set(&cfg, "control", NULL, err, sizeof(err)), -1);
+	char longpath[200];
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+	CHECK_EQ_INT(config_set(&cfg, "control", longpath, err, sizeof(err)), -1);
+	CHECK_EQ_INT(config_set(&cfg, "no-control", NULL, err, sizeof(err)), 0);
+	CHECK_EQ_INT(cfg.no_control, 1);
+	CHECK_EQ_INT(config_parse_text(&cfg, "no-control no\n", 14, "t", err, sizeof(err)), 0);
+	CHECK_EQ_INT(cfg.no_control, 0);
+
+	CHECK_EQ_INT(config_arg_takes_next("-x"), 1);
+	CHECK_EQ_INT(config_arg_takes_next("-vx"), 1);
+	CHECK_EQ_INT(config_arg_takes_next("-xhttp://p:1"), 0);
+	CHECK_EQ_INT(config_arg_takes_next("-v"), 0);
+	CHECK_EQ_INT(config_arg_takes_next("--proxy"), 1);
+	CHECK_EQ_INT(config_arg_takes_next("--proxy=http://p:1"), 0);
+	CHECK_EQ_INT(config_arg_takes_next("--control"), 1);
+	CHECK_EQ_INT(config_arg_takes_next("--no-control"), 0);
+	CHECK_EQ_INT(config_arg_takes_next("--json"), 0);
+	CHECK_EQ_INT(config_arg_takes_next("example.com:443"), 0);
+	CHECK_EQ_INT(config_arg_takes_next("-"), 0);
+	CHECK_EQ_INT(config_arg_takes_next("-Z"), 0);
+}
+
 int main(void)
 {
+	test_control_and_arg_values();
 	test_access_options();
 	test_defaults();
 	test_set();

@@ -460,7 +460,7 @@ static void check_outcome(const struct result *r, enum outcome_stage stage, int 
 
 static void test_refused(void)
 {
-	struct dial d;
+	struct dial d = {.event = NULL}; /* dial_start keeps the observer: none here */
 	struct result r;
 	char url[64];
 	fprintf(stderr, "refused\n");
@@ -488,7 +488,7 @@ static void test_silent(void)
 {
 	struct script sc = {.nconn = 1, .conn = {{.act = ACT_SILENT}}};
 	const char *opts[] = {"reply-timeout", "0.3", NULL};
-	struct dial d;
+	struct dial d = {.event = NULL}; /* dial_start keeps the observer: none here */
 	struct result r;
 	struct proxy px;
 	struct generation *g = NULL;
@@ -506,7 +506,7 @@ static void test_silent(void)
 /* The proxy closes before answering: the next address, then no proxy is left. */
 static void test_early_close(void)
 {
-	struct dial d;
+	struct dial d = {.event = NULL}; /* dial_start keeps the observer: none here */
 	struct result r;
 	struct proxy px;
 	struct generation *g = NULL;
@@ -565,7 +565,7 @@ static void test_early_close(void)
 
 static void test_refusals(void)
 {
-	struct dial d;
+	struct dial d = {.event = NULL}; /* dial_start keeps the observer: none here */
 	struct result r;
 	struct proxy px;
 	struct generation *g = NULL;
@@ -632,7 +632,7 @@ static size_t read_some(int fd, char *buf, size_t n)
 
 static void test_success(void)
 {
-	struct dial d;
+	struct dial d = {.event = NULL}; /* dial_start keeps the observer: none here */
 	struct result r;
 	struct proxy px;
 	struct generation *g = NULL;
@@ -724,7 +724,7 @@ static void test_success(void)
 
 static void test_interim(void)
 {
-	struct dial d;
+	struct dial d = {.event = NULL}; /* dial_start keeps the observer: none here */
 	struct result r;
 	struct proxy px;
 	struct generation *g = NULL;
@@ -832,7 +832,7 @@ static void test_interim(void)
 /* Two -x proxies: the first refuses, the second answers and takes over. */
 static void test_failover(void)
 {
-	struct dial d;
+	struct dial d = {.event = NULL}; /* dial_start keeps the observer: none here */
 	struct result r;
 	struct proxy px;
 	char url0[64], url1[64], name1[64];
@@ -880,7 +880,7 @@ static void test_failover(void)
 /* The connection to the proxy opens before the client has named its target. */
 static void test_early_connect(void)
 {
-	struct dial d;
+	struct dial d = {.event = NULL}; /* dial_start keeps the observer: none here */
 	struct result r;
 	struct proxy px;
 	char url[64];
@@ -952,7 +952,7 @@ static void test_early_connect(void)
 
 static void test_auth(void)
 {
-	struct dial d;
+	struct dial d = {.event = NULL}; /* dial_start keeps the observer: none here */
 	struct result r;
 	struct proxy px;
 	char url[96];

@@ -336,13 +336,14 @@ int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int 
 		l->data = s;
 		s->nlisteners++;
 	}
+	/* everything is in place before "listening on": whoever sees it finds a daemon ready */
+	if (control_open(&s->control, loop, cfg, h, control_facts, s, err, errlen) < 0)
+		log_warn("no status: %s", err);
 	for (size_t i = 0; i < s->nlisteners; i++) {
 		listener_start(&s->listeners[i]);
 		log_info("listening on %s", s->listeners[i].text);
 	}
 	log_upstreams(h->gen, "");
-	if (control_open(&s->control, loop, cfg, h, control_facts, s, err, errlen) < 0)
-		log_warn("no status: %s", err);
 	return 0;
 }
 

@@ -4,8 +4,10 @@ parses the per-tunnel log lines."""
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -26,8 +28,16 @@ PROXY_VARS = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "http_prox
               "no_proxy", "NO_PROXY", "SOCKS2HTTP_PROXY_PASSWORD")
 
 
+_EMPTY_CONFIG_HOME = []
+
+
 def clean_env(**extra):
+    """The environment without proxy settings, and with an empty XDG_CONFIG_HOME so that no
+    user's own config file is read by default."""
     env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
+    if not _EMPTY_CONFIG_HOME:
+        _EMPTY_CONFIG_HOME.append(tempfile.mkdtemp(prefix="s2h-config-"))
+    env["XDG_CONFIG_HOME"] = _EMPTY_CONFIG_HOME[0]
     env.update(extra)
     return env
 
@@ -56,7 +66,11 @@ class Daemon:
         """prefix: a command that execs the daemon in its own process (prlimit ... --)."""
         self.argv = [binary] + list(args)
         self.wrapper = list(WRAPPER) + list(prefix)
-        self.env = clean_env() if env is None else env
+        self.rundir = None
+        if env is None:  # a control socket of its own, not one shared by every test's daemon
+            self.rundir = tempfile.mkdtemp(prefix="s2h-run-")
+            env = clean_env(XDG_RUNTIME_DIR=self.rundir)
+        self.env = env
         self.lines = []
         self.stdout = b""
         self.cond = threading.Condition()
@@ -215,6 +229,8 @@ class Daemon:
             self.popen.wait(5)
         self._t_err.join(5)
         self._t_out.join(5)
+        if self.rundir:
+            shutil.rmtree(self.rundir, ignore_errors=True)
         return self.popen.returncode
 
     def sanitizer_report(self):

@@ -51,8 +51,8 @@ struct config {
 	double shutdown_grace;    /* live tunnels may run this long after SIGTERM/SIGINT */
 	double proxy_retry;       /* a proxy that failed is tried last for this long */
 	unsigned max_tunnels;     /* per worker process */
-	unsigned workers;
-	unsigned prewarm;         /* spare connections kept open to the first healthy proxy */         /* processes sharing the listen ports (SO_REUSEPORT) */
+	unsigned workers;         /* processes sharing the listen ports (SO_REUSEPORT) */
+	unsigned prewarm;         /* spare connections kept open to the first healthy proxy */
 	size_t buffer_size;       /* per direction, per tunnel */
 	int splice;               /* relay with splice(2) where the system has it */
 	size_t max_header;        /* proxy response header bound */
@@ -97,7 +97,8 @@ enum config_action config_parse_args(struct config *cfg, int argc, char **argv, 
  * proxy from the environment (https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY, http_proxy:
  * first set wins); a proxy user without a password takes SOCKS2HTTP_PROXY_PASSWORD.
  * getenv_fn is getenv in the daemon.  Returns 0; -1 with err for a bad value (usage);
- * 1 with err when no proxy is configured anywhere (a start failure). */
+ * 1 with err for a start failure: no proxy configured anywhere, a --socks-auth file that
+ * cannot be read, a listener beyond loopback without client authentication. */
 int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), char *err, size_t errlen);
 
 /* getenv, as the const-returning function config_finish takes. */

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "listener.h"
+#include "service.h"
 #include "session.h"
 
 struct server {
@@ -28,6 +29,7 @@ struct server {
 	ev_timer grace;              /* how long live tunnels may still run */
 	ev_timer pipe_drain;         /* closes pooled pipes once no tunnel is left */
 	ev_signal sigint, sigterm, sighup, sigusr1;
+	struct service svc;          /* notifications, STATUS=, --exit-idle */
 };
 
 /* Opens the listeners and everything they need; takes cfg (malloc'd) and keeps argv for

@@ -244,6 +244,8 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 		snprintf(cfg->socks_auth_file, sizeof(cfg->socks_auth_file), "%s", value);
 		return 0;
 	}
+	if (strcmp(name, "exit-idle") == 0)
+		return parse_seconds(name, value, &cfg->exit_idle, 1, err, errlen);
 	if (strcmp(name, "shutdown-grace") == 0)
 		return parse_seconds(name, value, &cfg->shutdown_grace, 1, err, errlen);
 	if (strcmp(name, "proxy-retry") == 0)
@@ -387,7 +389,8 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 {
 	char perr[256];
 
-	if (cfg->nlisten == 0 && config_set(cfg, "listen", "127.0.0.1:1080", err, errlen) < 0)
+	/* sockets from a service manager replace the default listener (and any other) */
+	if (cfg->nlisten == 0 && cfg->ninherited == 0 && config_set(cfg, "listen", "127.0.0.1:1080", err, errlen) < 0)
 		return -1;
 	if (cfg->nproxies == 0) {
 		for (size_t i = 0; i < sizeof(proxy_env) / sizeof(proxy_env[0]); i++) {
@@ -423,6 +426,8 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 			return -1;
 		}
 	}
+	if (cfg->exit_idle > 0 && cfg->workers > 1)
+		return fail(err, errlen, "--exit-idle needs a single process: leave out --workers");
 	const char *pw = getenv_fn("SOCKS2HTTP_PROXY_PASSWORD");
 	for (size_t i = 0; i < cfg->nproxies; i++) {
 		struct proxy_spec *p = &cfg->proxies[i];
@@ -433,6 +438,21 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 		}
 	}
 	return 0;
+}
+
+int config_default_path(const char *(*getenv_fn)(const char *), char *out, size_t cap)
+{
+	const char *xdg = getenv_fn("XDG_CONFIG_HOME");
+	const char *home = getenv_fn("HOME");
+	int n;
+
+	if (xdg != NULL && xdg[0] == '/') /* a relative one is to be ignored (XDG base directory spec) */
+		n = snprintf(out, cap, "%s/socks2http/config", xdg);
+	else if (home != NULL && home[0] == '/')
+		n = snprintf(out, cap, "%s/.config/socks2http/config", home);
+	else
+		return -1;
+	return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
 int config_listen_is_local(const struct listen_spec *l)

@@ -411,7 +411,7 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 	if (cfg->socks_auth_file[0] != '\0' && cfg->auth == NULL &&
 	    config_load_auth(cfg, cfg->socks_auth_file, err, errlen) < 0)
 		return 1;
-	for (size_t i = 0; i < cfg->nlisten; i++) {
+	for (size_t i = 0; cfg->ninherited == 0 && i < cfg->nlisten; i++) { /* else ignored: server.c */
 		if (!config_listen_is_local(&cfg->listen[i]) && cfg->nauth == 0 && !cfg->allow_remote) {
 			fail(err, errlen,
 			     "refusing to listen on %s without client authentication: anyone who can reach it "
@@ -420,7 +420,7 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 			return 1;
 		}
 	}
-	for (size_t i = 0; cfg->workers > 1 && i < cfg->nlisten; i++) {
+	for (size_t i = 0; cfg->workers > 1 && cfg->ninherited == 0 && i < cfg->nlisten; i++) {
 		if (cfg->listen[i].addr.ss_family == AF_UNIX) {
 			fail(err, errlen, "--workers needs TCP listeners: %s is a Unix-domain socket", cfg->listen[i].text);
 			return -1;

@@ -256,11 +256,17 @@ def test_exit_idle_waits_for_the_last_tunnel(activated, fake_proxy, notification
     print(f"exit after the last tunnel: {took:.2f}s (--exit-idle 1)")
 
 
-def test_exit_idle_from_the_start(activated, fake_proxy):
-    """Started and nobody comes: exit after the idle time (config file key exit-idle)."""
+def test_exit_idle_from_the_start(activated, fake_proxy, tmp):
+    """Started and nobody comes: exit after the idle time (config file key exit-idle).
+    A listen line beyond loopback is ignored with inherited sockets, not refused."""
     fp = fake_proxy(ok())
-    d = activated(["127.0.0.1:0"], "-x", fp.url, "--exit-idle", "0.5")
+    conf = os.path.join(tmp, "s2h.conf")
+    write_conf(conf, f"proxy {fp.url}\nexit-idle 0.5\nlisten 0.0.0.0:1080\n")
+    d = activated(["127.0.0.1:0"], "-c", conf)
+    t0 = time.monotonic()
     assert d.wait_exit(5) == 0
+    assert time.monotonic() - t0 < 2.0
+    assert "no tunnel for 0.5s (--exit-idle)" in d.log()
 
 
 def test_exit_idle_ignored_without_inherited_sockets(socks2http, fake_proxy):

@@ -31,6 +31,8 @@ void service_tunnels_changed(struct service *sv);
 /* SIGHUP: RELOADING=1 before the configuration is read again, READY=1 after. */
 void service_reloading(struct service *sv);
 void service_reloaded(struct service *sv);
+/* A reload's --exit-idle (0: off). */
+void service_set_exit_idle(struct service *sv, double exit_idle);
 /* SIGTERM/SIGINT or idle exit: STOPPING=1; the idle clock stops. */
 void service_stopping(struct service *sv);
 void service_destroy(struct service *sv);

@@ -231,6 +231,8 @@ static void reload(struct server *s, struct ev_loop *loop)
 	generation_put(s->host.gen);
 	s->host.gen = g;
 	log_upstreams(g, "reloaded: ");
+	if (cfg->ninherited > 0)
+		service_set_exit_idle(&s->svc, cfg->exit_idle);
 }
 
 static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)

@@ -91,6 +91,15 @@ void service_reloaded(struct service *sv)
 	send_status(sv);
 }
 
+void service_set_exit_idle(struct service *sv, double exit_idle)
+{
+	if (exit_idle == sv->exit_idle)
+		return;
+	sv->exit_idle = exit_idle;
+	ev_timer_stop(sv->loop, &sv->idle); /* the idle clock starts again with the new value */
+	service_tunnels_changed(sv);
+}
+
 void service_stopping(struct service *sv)
 {
 	ev_timer_stop(sv->loop, &sv->idle);

@@ -269,6 +269,20 @@ def test_exit_idle_from_the_start(activated, fake_proxy, tmp):
     assert "no tunnel for 0.5s (--exit-idle)" in d.log()
 
 
+def test_exit_idle_set_by_a_reload(activated, fake_proxy, tmp):
+    """exit-idle 0 (never), then SIGHUP with exit-idle 0.5: the new value takes effect."""
+    fp = fake_proxy(ok())
+    conf = os.path.join(tmp, "s2h.conf")
+    write_conf(conf, f"proxy {fp.url}\nexit-idle 0\n")
+    d = activated(["127.0.0.1:0"], "-c", conf)
+    time.sleep(1.0)
+    assert d.alive()
+    write_conf(conf, f"proxy {fp.url}\nexit-idle 0.5\n")
+    d.signal(signal.SIGHUP)
+    assert d.wait_exit(5) == 0
+    assert "no tunnel for 0.5s (--exit-idle)" in d.log()
+
+
 def test_exit_idle_ignored_without_inherited_sockets(socks2http, fake_proxy):
     fp = fake_proxy(ok())
     d = socks2http("-x", fp.url, "--exit-idle", "0.3")

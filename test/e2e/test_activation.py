@@ -84,14 +84,18 @@ def notifications(tmp):
 
 
 @pytest.fixture
-def activated(binary):
-    """activated(specs, *args, env=None, launcher=(), wait=n) -> a Daemon started by
-    activate.py with listening sockets for specs (see activate.py)."""
+def activated(binary, monkeypatch):
+    """activated(specs, *args, env=None, launcher=(), wait=n, prefix=None) -> a Daemon
+    started by activate.py with listening sockets for specs (see activate.py), or by the
+    launcher command prefix.  SOCKS2HTTP_WRAPPER (valgrind) goes between the launcher and
+    the daemon, so that it wraps the daemon only."""
     started = []
+    wrapper = list(daemon_mod.WRAPPER)
+    monkeypatch.setattr(daemon_mod, "WRAPPER", [])
 
     def start(specs, *args, env=None, launcher=(), wait=None, prefix=None):
-        pre = prefix if prefix is not None else ACTIVATE + list(launcher) + list(specs) + ["--"]
-        d = daemon_mod.Daemon(binary, list(args), env=env, prefix=pre)
+        pre = list(prefix) if prefix is not None else ACTIVATE + list(launcher) + list(specs) + ["--"]
+        d = daemon_mod.Daemon(binary, list(args), env=env, prefix=pre + wrapper)
         started.append(d)
         if wait is None:
             wait = len(specs)

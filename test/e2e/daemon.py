@@ -28,6 +28,8 @@ PROXY_VARS = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "http_prox
 
 def clean_env(**extra):
     env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
+    # never the default config file of whoever runs the tests (~/.config/socks2http/config)
+    env["XDG_CONFIG_HOME"] = "/nonexistent/socks2http-e2e"
     env.update(extra)
     return env
 

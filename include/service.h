@@ -35,6 +35,7 @@ void service_reloaded(struct service *sv);
 void service_set_exit_idle(struct service *sv, double exit_idle);
 /* SIGTERM/SIGINT or idle exit: STOPPING=1; the idle clock stops. */
 void service_stopping(struct service *sv);
+/* Stops the timers; harmless on a zeroed struct (service_init never called). */
 void service_destroy(struct service *sv);
 
 #endif

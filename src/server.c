@@ -11,7 +11,6 @@
 
 #include "generation.h"
 #include "log.h"
-#include "notify.h"
 #include "peercred.h"
 #include "resolver.h"
 #include "wipe.h"

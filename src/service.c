@@ -109,6 +109,8 @@ void service_stopping(struct service *sv)
 
 void service_destroy(struct service *sv)
 {
+	if (sv->loop == NULL) /* server_init failed before service_init */
+		return;
 	ev_timer_stop(sv->loop, &sv->idle);
 	ev_timer_stop(sv->loop, &sv->status);
 }

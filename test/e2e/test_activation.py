@@ -235,6 +235,22 @@ def test_systemd_socket_activate(binary, activated, fake_proxy, notifications):
     d.wait_tunnel(target="example.com:443")
 
 
+def test_workers_supervisor_notifies_alone(socks2http, fake_proxy, notifications):
+    """--workers 2: the supervisor sends READY=1 (and STOPPING=1), the workers nothing."""
+    fp = fake_proxy(ok())
+    ns = notifications()
+    d = socks2http("-x", fp.url, "--workers", "2", env=daemon_mod.clean_env(NOTIFY_SOCKET=ns.address))
+    d.wait_listening(2)
+    ns.wait(r"^READY=1\nSTATUS=2 workers$")
+    echo_through(d.port).close()
+    d.wait_tunnel()
+    time.sleep(1.5)  # a worker's STATUS= would be out by now
+    assert ns.messages == ["READY=1\nSTATUS=2 workers"], ns.messages
+    d.signal(signal.SIGTERM)
+    ns.wait(r"^STOPPING=1$")
+    assert d.wait_exit(10) == 0
+
+
 # ---------------------------------------------------------------- --exit-idle
 
 def test_exit_idle_waits_for_the_last_tunnel(activated, fake_proxy, notifications):

@@ -13,6 +13,7 @@
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_MAX_PROXIES 16
 #define CONFIG_ERR_MAX 512
+#define CONFIG_FDNAME_MAX 64 /* an inherited socket's name (LISTEN_FDNAMES), for logs */
 
 struct listen_spec {
 	struct sockaddr_storage addr;
@@ -69,6 +70,15 @@ struct config {
 	int password_on_cmdline;  /* a -x URL carried a password: warn at start */
 	char control_path[108];   /* --control; "" = the default place */
 	int no_control;           /* --no-control */
+
+	/* started by a service manager (activation.h): its listening sockets replace -l */
+	int inherited_fd[CONFIG_MAX_LISTEN];
+	char inherited_name[CONFIG_MAX_LISTEN][CONFIG_FDNAME_MAX];
+	size_t ninherited;
+	double exit_idle;         /* --exit-idle: with inherited sockets, exit after this long
+				   * without a tunnel; 0 = never */
+	int config_given;         /* -c was on the command line (else the default file is read) */
+	char config_path[256];    /* the default config file that was read, "" if none */
 };
 
 /* CONFIG_FAIL: a config file that cannot be read or may be read by others (exit 1). */
@@ -100,6 +110,18 @@ enum config_action config_parse_args(struct config *cfg, int argc, char **argv, 
  * 1 with err for a start failure: no proxy configured anywhere, a --socks-auth file that
  * cannot be read, a listener beyond loopback without client authentication. */
 int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), char *err, size_t errlen);
+
+/* The config file read when -c is not given: $XDG_CONFIG_HOME/socks2http/config, or
+ * $HOME/.config/socks2http/config.  Returns 0 with the path in out, or -1 (no usable
+ * variable, or too long). */
+int config_default_path(const char *(*getenv_fn)(const char *), char *out, size_t cap);
+
+/* config_parse_args, and without -c the default config file first when it exists (the
+ * command line then overrides it, as it does a -c file before it): what the daemon runs at
+ * start and on SIGHUP.  The file's errors are the same as with -c (CONFIG_FAIL when it
+ * cannot be read or others may read its password, CONFIG_USAGE for a bad line). */
+enum config_action config_load(struct config *cfg, int argc, char **argv, const char *(*getenv_fn)(const char *),
+			       char *err, size_t errlen);
 
 /* getenv, as the const-returning function config_finish takes. */
 const char *config_getenv(const char *name);

@@ -14,7 +14,7 @@ struct listener {
 	struct ev_loop *loop;
 	int fd;
 	ev_io io;
-	int is_unix;    /* a Unix-domain socket: its file is removed on close */
+	int is_unix;    /* a Unix-domain socket we bound: its file is removed on close */
 	char text[120]; /* the bound address, with the real port; "unix:/path" */
 	struct sockaddr_storage local; /* the bound address, when exact (not a wildcard) */
 	int local_exact;
@@ -30,6 +30,12 @@ struct listener {
  * listener_start.  Returns 0, or -1 with err filled. */
 int listener_open(struct listener *l, struct ev_loop *loop, const struct listen_spec *spec, int reuseport, char *err,
 		  size_t errlen);
+/* Takes over fd, a listening socket inherited from a service manager (activation.h): the
+ * address from getsockname, O_NONBLOCK, and for TCP the options listener_open sets.  A
+ * Unix-domain socket's file belongs to the service manager and is left in place on close.
+ * The caller sets the hooks before listener_start.  Returns 0, or -1 with err filled (fd is
+ * then left open, still the caller's). */
+int listener_adopt(struct listener *l, struct ev_loop *loop, int fd, char *err, size_t errlen);
 void listener_start(struct listener *l);
 void listener_stop(struct listener *l);
 void listener_close(struct listener *l);

@@ -46,6 +46,14 @@ void log_msg(int level, const char *fmt, ...);
 			log_msg(LOG_LVL_DEBUG, __VA_ARGS__); \
 	} while (0)
 
+/* When stderr is the journal (JOURNAL_STREAM holds stderr's "device:inode"), lines carry
+ * the syslog priority as "<N>" (error 3, warn 4, info 6, debug 7) and no timestamp or pid,
+ * which journald records itself.  Call once, before the first line.  Returns whether. */
+int log_detect_journal(void);
+
+/* Pure: does a JOURNAL_STREAM value ("dev:ino", decimal) name this device and inode? */
+int log_journal_stream_is(const char *value, unsigned long long dev, unsigned long long ino);
+
 /* From now on lines stderr cannot take at once wait in the queue, written from loop (see
  * above).  Call once the loop exists; a second call while attached does nothing. */
 void log_attach(struct ev_loop *loop);

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "control.h"
 #include "listener.h"
+#include "service.h"
 #include "session.h"
 
 struct server {
@@ -30,6 +31,7 @@ struct server {
 	ev_timer pipe_drain;         /* closes pooled pipes once no tunnel is left */
 	ev_signal sigint, sigterm, sighup, sigusr1;
 	struct control control;      /* the status socket */
+	struct service svc;          /* notifications, STATUS=, --exit-idle */
 };
 
 /* Opens the listeners and everything they need; takes cfg (malloc'd) and keeps argv for

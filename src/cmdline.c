@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* What --version lists after "features:": the Linux-only interfaces built in (see
  * configure --enable-portable), so that tests can tell what to expect. */
@@ -40,7 +41,7 @@ static const struct opt options[] = {
 	{0, "proxy-retry", 1},      {0, "allow-users", 1},       {0, "allow-remote", 0},
 	{0, "socks-auth", 1},       {0, "no-splice", 0},         {0, "dns-servers", 1},
 	{0, "workers", 1},          {0, "prewarm", 1},           {0, "control", 1},
-	{0, "no-control", 0},
+	{0, "no-control", 0},       {0, "exit-idle", 1},
 };
 
 void config_usage(FILE *out)
@@ -85,7 +86,12 @@ void config_usage(FILE *out)
 		"      --user-agent TEXT    User-Agent sent with CONNECT (socks2http/VERSION)\n"
 		"      --control PATH       the control socket 'socks2http status' asks (default\n"
 		"                           $XDG_RUNTIME_DIR/socks2http/control, else /tmp/socks2http-UID/control)\n"
-		"      --no-control         no control socket\n\n"
+		"      --no-control         no control socket\n"
+		"      --exit-idle S        with sockets from systemd or launchd (socket activation): exit\n"
+		"                           after S seconds without a tunnel; ignored otherwise (0 = never)\n\n"
+		"Without -c, $XDG_CONFIG_HOME/socks2http/config (~/.config/socks2http/config) is read\n"
+		"first when it exists.  Started by systemd or launchd with listening sockets, those are\n"
+		"used instead of -l; READY=1, RELOADING=1, STOPPING=1 and STATUS= go to NOTIFY_SOCKET.\n\n"
 		"  socks2http check [TARGET] [options] [--json]\n"
 		"                           walk one tunnel to TARGET (example.com:443) stage by stage\n"
 		"  socks2http status [--control PATH] [--json] [--watch [S]]\n"
@@ -129,8 +135,10 @@ int config_arg_takes_next(const char *a)
 /* Applies an option from the command line; -v and -q step the level. */
 static int apply(struct config *cfg, const struct opt *o, const char *value, char *err, size_t errlen)
 {
-	if (strcmp(o->long_name, "config") == 0)
+	if (strcmp(o->long_name, "config") == 0) {
+		cfg->config_given = 1;
 		return config_load_file(cfg, value, err, errlen);
+	}
 	if (strcmp(o->long_name, "verbose") == 0) {
 		if (cfg->log_level < LOG_LVL_DEBUG)
 			cfg->log_level++;
@@ -234,6 +242,26 @@ enum config_action config_parse_args(struct config *cfg, int argc, char **argv, 
 		return CONFIG_EXIT_OK;
 	}
 	return CONFIG_RUN;
+}
+
+enum config_action config_load(struct config *cfg, int argc, char **argv, const char *(*getenv_fn)(const char *),
+			       char *err, size_t errlen)
+{
+	char path[sizeof(cfg->config_path)];
+	struct stat st;
+	enum config_action a = config_parse_args(cfg, argc, argv, err, errlen);
+
+	if (a != CONFIG_RUN || cfg->config_given || config_default_path(getenv_fn, path, sizeof(path)) < 0 ||
+	    stat(path, &st) < 0)
+		return a;
+	/* again from the start: the file first, then the command line over it */
+	config_free(cfg);
+	config_init(cfg);
+	int rc = config_load_file(cfg, path, err, errlen);
+	if (rc < 0)
+		return rc == -2 ? CONFIG_FAIL : CONFIG_USAGE;
+	snprintf(cfg->config_path, sizeof(cfg->config_path), "%s", path);
+	return config_parse_args(cfg, argc, argv, err, errlen);
 }
 
 static void scrub_url(char *v)

@@ -255,6 +255,8 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 		snprintf(cfg->socks_auth_file, sizeof(cfg->socks_auth_file), "%s", value);
 		return 0;
 	}
+	if (strcmp(name, "exit-idle") == 0)
+		return parse_seconds(name, value, &cfg->exit_idle, 1, err, errlen);
 	if (strcmp(name, "shutdown-grace") == 0)
 		return parse_seconds(name, value, &cfg->shutdown_grace, 1, err, errlen);
 	if (strcmp(name, "proxy-retry") == 0)
@@ -398,7 +400,8 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 {
 	char perr[256];
 
-	if (cfg->nlisten == 0 && config_set(cfg, "listen", "127.0.0.1:1080", err, errlen) < 0)
+	/* sockets from a service manager replace the default listener (and any other) */
+	if (cfg->nlisten == 0 && cfg->ninherited == 0 && config_set(cfg, "listen", "127.0.0.1:1080", err, errlen) < 0)
 		return -1;
 	if (cfg->nproxies == 0) {
 		for (size_t i = 0; i < sizeof(proxy_env) / sizeof(proxy_env[0]); i++) {
@@ -419,7 +422,7 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 	if (cfg->socks_auth_file[0] != '\0' && cfg->auth == NULL &&
 	    config_load_auth(cfg, cfg->socks_auth_file, err, errlen) < 0)
 		return 1;
-	for (size_t i = 0; i < cfg->nlisten; i++) {
+	for (size_t i = 0; cfg->ninherited == 0 && i < cfg->nlisten; i++) { /* else ignored: server.c */
 		if (!config_listen_is_local(&cfg->listen[i]) && cfg->nauth == 0 && !cfg->allow_remote) {
 			fail(err, errlen,
 			     "refusing to listen on %s without client authentication: anyone who can reach it "
@@ -428,12 +431,14 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 			return 1;
 		}
 	}
-	for (size_t i = 0; cfg->workers > 1 && i < cfg->nlisten; i++) {
+	for (size_t i = 0; cfg->workers > 1 && cfg->ninherited == 0 && i < cfg->nlisten; i++) {
 		if (cfg->listen[i].addr.ss_family == AF_UNIX) {
 			fail(err, errlen, "--workers needs TCP listeners: %s is a Unix-domain socket", cfg->listen[i].text);
 			return -1;
 		}
 	}
+	if (cfg->exit_idle > 0 && cfg->workers > 1)
+		return fail(err, errlen, "--exit-idle needs a single process: leave out --workers");
 	const char *pw = getenv_fn("SOCKS2HTTP_PROXY_PASSWORD");
 	for (size_t i = 0; i < cfg->nproxies; i++) {
 		struct proxy_spec *p = &cfg->proxies[i];
@@ -444,6 +449,21 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 		}
 	}
 	return 0;
+}
+
+int config_default_path(const char *(*getenv_fn)(const char *), char *out, size_t cap)
+{
+	const char *xdg = getenv_fn("XDG_CONFIG_HOME");
+	const char *home = getenv_fn("HOME");
+	int n;
+
+	if (xdg != NULL && xdg[0] == '/') /* a relative one is to be ignored (XDG base directory spec) */
+		n = snprintf(out, cap, "%s/socks2http/config", xdg);
+	else if (home != NULL && home[0] == '/')
+		n = snprintf(out, cap, "%s/.config/socks2http/config", home);
+	else
+		return -1;
+	return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
 int config_listen_is_local(const struct listen_spec *l)

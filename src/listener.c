@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -147,6 +148,41 @@ int listener_open(struct listener *l, struct ev_loop *loop, const struct listen_
 		l->local_exact = !sockets_is_wildcard(&bound);
 	} else
 		snprintf(l->text, sizeof(l->text), "%s", spec->text);
+	ev_io_init(&l->io, accept_cb, l->fd, EV_READ);
+	return 0;
+}
+
+int listener_adopt(struct listener *l, struct ev_loop *loop, int fd, char *err, size_t errlen)
+{
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof(bound);
+
+	memset(l, 0, sizeof(*l));
+	l->loop = loop;
+	l->fd = -1;
+	memset(&bound, 0, sizeof(bound));
+	if (getsockname(fd, (struct sockaddr *)&bound, &blen) < 0 || sockets_nonblock(fd) < 0) {
+		snprintf(err, errlen, "inherited socket (fd %d): %s", fd, strerror(errno));
+		return -1;
+	}
+	l->local = bound;
+	if (bound.ss_family == AF_UNIX) {
+		const struct sockaddr_un *su = (const struct sockaddr_un *)&bound;
+		size_t plen = blen > offsetof(struct sockaddr_un, sun_path) ? blen - offsetof(struct sockaddr_un, sun_path) : 0;
+		if (plen > 0 && su->sun_path[0] == '\0') /* abstract: "@name" */
+			snprintf(l->text, sizeof(l->text), "unix:@%.*s", (int)(plen - 1), su->sun_path + 1);
+		else
+			snprintf(l->text, sizeof(l->text), "unix:%.*s", (int)strnlen(su->sun_path, plen), su->sun_path);
+	} else if (bound.ss_family == AF_INET || bound.ss_family == AF_INET6) {
+		log_addr((struct sockaddr *)&bound, l->text, sizeof(l->text));
+		l->local_exact = !sockets_is_wildcard(&bound);
+		if (sockets_tune_inherited())
+			sockets_tune(fd);
+	} else {
+		snprintf(err, errlen, "inherited socket (fd %d): address family %d is not supported", fd, bound.ss_family);
+		return -1;
+	}
+	l->fd = fd;
 	ev_io_init(&l->io, accept_cb, l->fd, EV_READ);
 	return 0;
 }

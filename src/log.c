@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -38,6 +39,7 @@ enum sink_mode {
  * ring of bytes holding whole lines. */
 static struct {
 	int level;             /* configuration, written before the loop runs and on reload */
+	int journal;           /* stderr is the journal: "<N>" prefixes (log_detect_journal) */
 	struct ev_loop *loop;  /* NULL: not attached */
 	enum sink_mode mode;
 	int fd;                /* where lines go */
@@ -64,14 +66,20 @@ __attribute__((format(printf, 3, 0)))
 static size_t vformat(char *line, int level, const char *fmt, va_list ap)
 {
 	static const char *const names[] = {"error", "warn", "info", "debug"};
+	static const int priorities[] = {3, 4, 6, 7}; /* LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG */
 	struct timeval tv;
 	struct tm tm;
+	int n;
 
-	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	int n = snprintf(line, LINE_BYTES, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ socks2http[%ld] %s: ",
+	if (sink.journal) {
+		n = snprintf(line, LINE_BYTES, "<%d>", priorities[level]);
+	} else {
+		gettimeofday(&tv, NULL);
+		gmtime_r(&tv.tv_sec, &tm);
+		n = snprintf(line, LINE_BYTES, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ socks2http[%ld] %s: ",
 			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 			 (int)(tv.tv_usec / 1000), (long)getpid(), names[level]);
+	}
 	int m = vsnprintf(line + n, LINE_BYTES - (size_t)n - 1, fmt, ap);
 	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
 	if (len > LINE_BYTES - 2)
@@ -235,6 +243,28 @@ static int reopen_pipe(const struct stat *st)
 		return -1;
 	}
 	return fd;
+}
+
+int log_journal_stream_is(const char *value, unsigned long long dev, unsigned long long ino)
+{
+	char *end;
+	if (value == NULL || !(value[0] >= '0' && value[0] <= '9'))
+		return 0;
+	errno = 0;
+	unsigned long long d = strtoull(value, &end, 10);
+	if (*end != ':' || errno != 0 || !(end[1] >= '0' && end[1] <= '9'))
+		return 0;
+	unsigned long long i = strtoull(end + 1, &end, 10);
+	return *end == '\0' && errno == 0 && d == dev && i == ino;
+}
+
+int log_detect_journal(void)
+{
+	struct stat st;
+	sink.journal = fstat(STDERR_FILENO, &st) == 0 &&
+		       log_journal_stream_is(getenv("JOURNAL_STREAM"), (unsigned long long)st.st_dev,
+					     (unsigned long long)st.st_ino);
+	return sink.journal;
 }
 
 void log_attach(struct ev_loop *loop)

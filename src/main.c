@@ -4,9 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "activation.h"
 #include "check.h"
 #include "config.h"
 #include "log.h"
+#include "notify.h"
 #include "server.h"
 #include "status.h"
 #include "workers.h"
@@ -72,7 +74,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	config_init(cfg);
-	switch (config_parse_args(cfg, argc, argv, err, sizeof(err))) {
+	log_detect_journal();
+	notify_init();
+	switch (config_load(cfg, argc, argv, config_getenv, err, sizeof(err))) {
 	case CONFIG_EXIT_OK:
 		free(cfg);
 		return 0;
@@ -87,7 +91,9 @@ int main(int argc, char **argv)
 	case CONFIG_RUN:
 		break;
 	}
-	int rc = config_finish(cfg, config_getenv, err, sizeof(err));
+	int rc = activation_take(cfg, err, sizeof(err)) < 0 ? 1 : 0;
+	if (rc == 0)
+		rc = config_finish(cfg, config_getenv, err, sizeof(err));
 	if (rc != 0) {
 		fprintf(stderr, "socks2http: %s\n", err);
 		config_free(cfg);
@@ -101,6 +107,8 @@ int main(int argc, char **argv)
 	}
 	config_scrub_argv(argc, argv);
 	log_set_level(cfg->log_level);
+	if (cfg->config_path[0] != '\0')
+		log_info("options from %s", cfg->config_path);
 	if (cfg->password_on_cmdline)
 		log_warn("a proxy password was given on the command line, where other local users can see it; "
 			 "prefer https_proxy in the environment, SOCKS2HTTP_PROXY_PASSWORD, or a config file only you can read");

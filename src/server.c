@@ -77,6 +77,7 @@ static void session_closed(struct session_host *h)
 		ev_timer_set(&s->pipe_drain, PIPE_DRAIN_AFTER, 0);
 		ev_timer_start(h->loop, &s->pipe_drain);
 	}
+	service_tunnels_changed(&s->svc);
 	if (s->stopping && h->nsessions == 0) {
 		log_info("all tunnels closed");
 		stop_now(s);
@@ -113,6 +114,7 @@ static void accepted(void *data, int fd, const struct sockaddr *peer, socklen_t 
 	struct server *s = data;
 	s->host.accepted++;
 	session_accept(&s->host, fd, peer, len, local);
+	service_tunnels_changed(&s->svc);
 }
 
 static void listener_out_of_fds(void *data)
@@ -160,6 +162,7 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	(void)loop;
 	(void)revents;
 
+	service_stopping(&s->svc);
 	if (s->stopping || s->host.nsessions == 0 || grace <= 0) {
 		log_info("signal %d: stopping now (%u tunnels open)", w->signum, s->host.nsessions);
 		stop_now(s);
@@ -182,22 +185,23 @@ static void log_upstreams(const struct generation *g, const char *what)
 }
 
 /* Reads the configuration again (the same command line, so the same config file). */
-static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
+static void reload(struct server *s, struct ev_loop *loop)
 {
-	struct server *s = w->data;
 	const struct config *old = s->host.gen->cfg;
 	char err[CONFIG_ERR_MAX];
-	(void)revents;
 
-	if (s->stopping)
-		return;
 	struct config *cfg = malloc(sizeof(*cfg));
 	if (cfg == NULL) {
 		log_error("reload: out of memory; keeping the running configuration");
 		return;
 	}
 	config_init(cfg);
-	int rc = config_parse_args(cfg, s->argc, s->argv, err, sizeof(err)) == CONFIG_RUN ? 0 : -1;
+	int rc = config_load(cfg, s->argc, s->argv, config_getenv, err, sizeof(err)) == CONFIG_RUN ? 0 : -1;
+	if (rc == 0 && old->ninherited > 0) { /* the same sockets: listen lines stay ignored */
+		memcpy(cfg->inherited_fd, old->inherited_fd, sizeof(cfg->inherited_fd));
+		memcpy(cfg->inherited_name, old->inherited_name, sizeof(cfg->inherited_name));
+		cfg->ninherited = old->ninherited;
+	}
 	if (rc == 0)
 		rc = config_finish(cfg, config_getenv, err, sizeof(err));
 	if (rc != 0) {
@@ -226,6 +230,19 @@ static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
 	generation_put(s->host.gen);
 	s->host.gen = g;
 	log_upstreams(g, "reloaded: ");
+	if (cfg->ninherited > 0)
+		service_set_exit_idle(&s->svc, cfg->exit_idle);
+}
+
+static void reload_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct server *s = w->data;
+	(void)revents;
+	if (s->stopping)
+		return;
+	service_reloading(&s->svc);
+	reload(s, loop);
+	service_reloaded(&s->svc); /* also after a failed reload: the old configuration serves on */
 }
 
 static void report_cb(struct ev_loop *loop, ev_signal *w, int revents)
@@ -277,6 +294,40 @@ static void fit_fd_limit(struct server *s)
 	}
 }
 
+static void idle_exit(struct service *sv)
+{
+	stop_now(sv->data);
+}
+
+/* The sockets a service manager passed (cfg->inherited_*) become the listeners; -l is then
+ * ignored.  The same rule as for -l: beyond loopback only with client authentication or
+ * --allow-remote. */
+static int adopt_inherited(struct server *s, struct ev_loop *loop, const struct config *cfg, char *err,
+			   size_t errlen)
+{
+	if (cfg->nlisten > 0)
+		log_warn("listen addresses (-l, 'listen') are ignored: using the %zu sockets from the service manager",
+			 cfg->ninherited);
+	for (size_t i = 0; i < cfg->ninherited; i++) {
+		struct listener *l = &s->listeners[i];
+		if (listener_adopt(l, loop, cfg->inherited_fd[i], err, errlen) < 0)
+			return -1;
+		l->admit = admit;
+		l->accepted = accepted;
+		l->out_of_fds = listener_out_of_fds;
+		l->data = s;
+		s->nlisteners++;
+		if (!config_addr_is_local((const struct sockaddr *)&l->local) && cfg->nauth == 0 && !cfg->allow_remote) {
+			snprintf(err, errlen,
+				 "refusing the inherited socket %s ('%s') without client authentication: anyone who can "
+				 "reach it could use your proxy; add --socks-auth FILE, or --allow-remote if that is intended",
+				 l->text, cfg->inherited_name[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int argc, char **argv, char *err,
 		size_t errlen)
 {
@@ -326,7 +377,9 @@ int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int 
 	h->gen = generation_new(loop, cfg, err, errlen);
 	if (h->gen == NULL)
 		return -1;
-	for (size_t i = 0; i < cfg->nlisten; i++) {
+	if (cfg->ninherited > 0 && adopt_inherited(s, loop, cfg, err, errlen) < 0)
+		return -1;
+	for (size_t i = 0; cfg->ninherited == 0 && i < cfg->nlisten; i++) {
 		struct listener *l = &s->listeners[i];
 		if (listener_open(l, loop, &cfg->listen[i], cfg->workers > 1, err, errlen) < 0)
 			return -1;
@@ -341,9 +394,17 @@ int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int 
 		log_warn("no status: %s", err);
 	for (size_t i = 0; i < s->nlisteners; i++) {
 		listener_start(&s->listeners[i]);
-		log_info("listening on %s", s->listeners[i].text);
+		if (cfg->ninherited > 0)
+			log_info("listening on %s (socket '%s' from the service manager)", s->listeners[i].text,
+				 cfg->inherited_name[i]);
+		else
+			log_info("listening on %s", s->listeners[i].text);
 	}
 	log_upstreams(h->gen, "");
+	if (cfg->exit_idle > 0 && cfg->ninherited == 0)
+		log_warn("--exit-idle is ignored: it needs sockets from a service manager (socket activation)");
+	service_init(&s->svc, loop, cfg->ninherited > 0 ? cfg->exit_idle : 0, &h->nsessions, &h->accepted, idle_exit, s);
+	service_ready(&s->svc);
 	return 0;
 }
 
@@ -363,6 +424,7 @@ void server_destroy(struct server *s)
 	ev_signal_stop(h->loop, &s->sigterm);
 	ev_signal_stop(h->loop, &s->sighup);
 	ev_signal_stop(h->loop, &s->sigusr1);
+	service_destroy(&s->svc);
 	if (h->gen != NULL)
 		generation_retire(h->gen);
 	generation_put(h->gen);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "notify.h"
 
 #define RESTART_WINDOW 10.0 /* seconds */
 #define RESTARTS_MAX 5      /* worker deaths within the window before the supervisor gives up */
@@ -75,6 +76,7 @@ static pid_t spawn(struct config *cfg, int argc, char **argv, workers_serve_fn s
 		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGPIPE)
 			(void)sigaction(sig, &sa, NULL);
 	sigprocmask(SIG_SETMASK, orig, NULL);
+	notify_disable(); /* the supervisor speaks to the service manager for all workers */
 	struct config *mine = malloc(sizeof(*mine));
 	if (mine == NULL)
 		_exit(1);
@@ -114,6 +116,7 @@ int workers_run(struct config *cfg, int argc, char **argv, workers_serve_fn serv
 			alive++;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &window_start);
+	notify_send("READY=1\nSTATUS=%u workers", alive);
 
 	while (alive > 0) {
 		sigset_t wait_mask = orig;
@@ -131,9 +134,15 @@ int workers_run(struct config *cfg, int argc, char **argv, workers_serve_fn serv
 		if (fwd) {
 			/* a second one tells the workers to stop at once, as it does with one process */
 			stopping = 1;
+			notify_stopping();
 			for (unsigned i = 0; i < n; i++)
 				if (pids[i] > 0)
 					kill(pids[i], fwd);
+		}
+		if ((got & (1 << SIGHUP)) && !stopping) {
+			/* each worker reads the configuration on its own; the manager only learns it was asked */
+			notify_reloading();
+			notify_ready();
 		}
 		static const int passed_on[] = {SIGHUP, SIGUSR1};
 		for (size_t k = 0; k < 2; k++)

@@ -28,16 +28,12 @@ PROXY_VARS = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "http_prox
               "no_proxy", "NO_PROXY", "SOCKS2HTTP_PROXY_PASSWORD")
 
 
-_EMPTY_CONFIG_HOME = []
-
-
 def clean_env(**extra):
     """The environment without proxy settings, and with an empty XDG_CONFIG_HOME so that no
     user's own config file is read by default."""
     env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
-    if not _EMPTY_CONFIG_HOME:
-        _EMPTY_CONFIG_HOME.append(tempfile.mkdtemp(prefix="s2h-config-"))
-    env["XDG_CONFIG_HOME"] = _EMPTY_CONFIG_HOME[0]
+    # never the default config file of whoever runs the tests (~/.config/socks2http/config)
+    env["XDG_CONFIG_HOME"] = "/nonexistent/socks2http-e2e"
     env.update(extra)
     return env
 

@@ -898,6 +898,51 @@ static void test_control_and_arg_values(void)
 	CHECK_EQ_INT(config_arg_takes_next("-Z"), 0);
 }
 
+/* The default config file's place, the exit-idle key, and inherited sockets in
+ * config_finish: no default listener, listen lines not checked, exit-idle not with workers. */
+static void test_activation_options(void)
+{
+	char path[64];
+
+	env_clear();
+	CHECK_EQ_INT(config_default_path(fake_getenv, path, sizeof(path)), -1);
+	env_set("HOME", "/home/alice");
+	CHECK_EQ_INT(config_default_path(fake_getenv, path, sizeof(path)), 0);
+	CHECK_EQ_STR(path, "/home/alice/.config/socks2http/config");
+	env_set("XDG_CONFIG_HOME", "relative/ignored");
+	CHECK_EQ_INT(config_default_path(fake_getenv, path, sizeof(path)), 0);
+	CHECK_EQ_STR(path, "/home/alice/.config/socks2http/config");
+	env_clear();
+	env_set("XDG_CONFIG_HOME", "/x");
+	CHECK_EQ_INT(config_default_path(fake_getenv, path, sizeof(path)), 0);
+	CHECK_EQ_STR(path, "/x/socks2http/config");
+	env_clear();
+	env_set("HOME", "/a/very/long/home/directory/name/that/does/not/fit/in/64");
+	CHECK_EQ_INT(config_default_path(fake_getenv, path, sizeof(path)), -1);
+	env_clear();
+
+	config_init(&cfg);
+	CHECK_EQ_INT(config_set(&cfg, "exit-idle", "600", err, sizeof(err)), 0);
+	CHECK(cfg.exit_idle == 600);
+	CHECK_EQ_INT(config_set(&cfg, "exit-idle", "-1", err, sizeof(err)), -1);
+	CHECK_EQ_INT(config_set(&cfg, "proxy", "http://p:3128", err, sizeof(err)), 0);
+	CHECK_EQ_INT(config_set(&cfg, "workers", "2", err, sizeof(err)), 0);
+	CHECK_EQ_INT(finish(), -1);
+	CHECK(strstr(err, "--exit-idle needs a single process") != NULL);
+
+	config_init(&cfg);
+	cfg.ninherited = 1;
+	CHECK_EQ_INT(config_set(&cfg, "proxy", "http://p:3128", err, sizeof(err)), 0);
+	CHECK_EQ_INT(finish(), 0);
+	CHECK_EQ_INT(cfg.nlisten, 0); /* no default 127.0.0.1:1080 */
+	config_init(&cfg);
+	cfg.ninherited = 1;
+	CHECK_EQ_INT(config_set(&cfg, "proxy", "http://p:3128", err, sizeof(err)), 0);
+	CHECK_EQ_INT(config_set(&cfg, "listen", "0.0.0.0:1080", err, sizeof(err)), 0);
+	CHECK_EQ_INT(finish(), 0); /* ignored, so not refused */
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	test_control_and_arg_values();
@@ -911,5 +956,6 @@ int main(void)
 	test_parse_listen();
 	test_scrub();
 	test_usage();
+	test_activation_options();
 	return check_report();
 }

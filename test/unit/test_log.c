@@ -400,6 +400,22 @@ static void test_pipe_reader_gone(struct ev_loop *loop)
 	CHECK_EQ_INT(queued, 0);
 }
 
+/* JOURNAL_STREAM is "device:inode" in decimal; anything else names no stream. */
+static void test_journal_stream(void)
+{
+	CHECK(log_journal_stream_is("8:12345", 8, 12345));
+	CHECK(!log_journal_stream_is("8:12345", 8, 12346));
+	CHECK(!log_journal_stream_is("9:12345", 8, 12345));
+	CHECK(!log_journal_stream_is(NULL, 8, 12345));
+	CHECK(!log_journal_stream_is("", 0, 0));
+	CHECK(!log_journal_stream_is("8:", 8, 0));
+	CHECK(!log_journal_stream_is(":1", 0, 1));
+	CHECK(!log_journal_stream_is("8:1x", 8, 1));
+	CHECK(!log_journal_stream_is("8:-1", 8, (unsigned long long)-1));
+	CHECK(log_journal_stream_is("18446744073709551615:1", 18446744073709551615ULL, 1));
+	CHECK(!log_journal_stream_is("18446744073709551616:1", 18446744073709551615ULL, 1));
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -417,6 +433,7 @@ int main(void)
 	test_socket_reader_stalls(loop);
 	test_file_direct(loop);
 	test_pipe_reader_gone(loop);
+	test_journal_stream();
 	ev_loop_destroy(loop);
 	return check_report();
 }

@@ -11,9 +11,22 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
 echo "== installing Debian packages (contrib/debian-packages)"
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+# The test suite's proxies (squid, tinyproxy) come as packages whose install would start
+# them as system services; the tests and this script start their own on loopback.  A
+# policy-rc.d keeps every service down during the install (only if there is none already).
+policy=/usr/sbin/policy-rc.d
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' | $sudo tee "$policy" >/dev/null && $sudo chmod +x "$policy"
+	trap '$sudo rm -f "$policy"' EXIT
+	made_policy=1
+fi
 # shellcheck disable=SC2046
 $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	$(grep -v '^#' contrib/debian-packages) >/dev/null
+if [ -n "${made_policy:-}" ]; then
+	$sudo rm -f "$policy"
+	trap - EXIT
+fi
 
 echo "== building"
 [ -x configure ] || autoreconf -fi >/dev/null

@@ -73,6 +73,11 @@ int httpreq_host_is_loopback(const struct httpreq *r);
  * Returns the length, or -1 when cap is too small. */
 long httpreq_rewrite(const char *buf, const struct httpreq *r, const char *proxy_auth, char *out, size_t cap);
 
+/* A response head buf[0..head_len) (complete, as httpc found it) for the client: the status
+ * line, the headers but for the hop-by-hop ones, "Connection: close" when close, the blank
+ * line; CRLF line ends.  Returns the length, or -1 when cap is too small. */
+long httpreq_rewrite_response(const char *buf, size_t head_len, int close, char *out, size_t cap);
+
 /* Decodes "Basic base64(user:pass)" at value[0..len) into user and pass (NUL-terminated,
  * each up to cap - 1 bytes).  Returns 0, or -1 for another scheme or a malformed value. */
 int httpreq_basic_credentials(const char *value, size_t len, char *user, char *pass, size_t cap);

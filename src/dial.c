@@ -141,9 +141,12 @@ static int send_request(struct dial *d)
 	return 0;
 }
 
-/* The connection to the proxy is up: send CONNECT now, or once the target is known. */
+/* The connection to the proxy is up: send CONNECT now, or once the target is known; a
+ * connect-only dial is done here. */
 static int connected(struct dial *d)
 {
+	if (d->connect_only)
+		return finish_with(d, OUTCOME_OK, 0, NULL);
 	if (d->have_target)
 		return send_request(d) == 0 ? 0 : finish_with(d, OUTCOME_LOCAL, ENOMEM, "out-of-memory");
 	d->state = D_CONNECTED;
@@ -508,10 +511,12 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		watch(d);
 }
 
-void dial_start(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen, const char *who,
-		const char *target, struct stream *up, void (*done)(struct dial *, const struct outcome *), void *data)
+static void begin(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen, const char *who,
+		  const char *target, struct stream *up, void (*done)(struct dial *, const struct outcome *), void *data,
+		  int connect_only)
 {
 	memset(d, 0, sizeof(*d));
+	d->connect_only = (uint8_t)connect_only;
 	d->up = up;
 	stream_init_none(&d->none, NULL, NULL);
 	d->loop = loop;
@@ -533,6 +538,19 @@ void dial_start(struct dial *d, struct ev_loop *loop, struct bufpool *pool, stru
 	d->in_call = 0;
 	if (d->state != D_DONE)
 		watch(d);
+}
+
+void dial_start(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen, const char *who,
+		const char *target, struct stream *up, void (*done)(struct dial *, const struct outcome *), void *data)
+{
+	begin(d, loop, pool, gen, who, target, up, done, data, 0);
+}
+
+void dial_start_connect(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen,
+			const char *who, const char *target, struct stream *up,
+			void (*done)(struct dial *, const struct outcome *), void *data)
+{
+	begin(d, loop, pool, gen, who, target, up, done, data, 1);
 }
 
 /* dial_start's work; it may finish (reported from the loop: in_call is set). */

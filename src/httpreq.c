@@ -335,7 +335,7 @@ int httpreq_host_is_loopback(const struct httpreq *r)
 }
 
 /* Is header name n[0..len) hop-by-hop, by itself or because a Connection header lists it? */
-static int hop_by_hop(const char *buf, const struct httpreq *r, const char *n, size_t len)
+static int hop_by_hop(const char *buf, size_t head_len, const char *n, size_t len)
 {
 	static const char *const names[] = {"Connection", "Keep-Alive", "Proxy-Connection", "TE",
 					    "Trailer", "Upgrade", "Proxy-Authorization"};
@@ -343,8 +343,8 @@ static int hop_by_hop(const char *buf, const struct httpreq *r, const char *n, s
 		if (name_is(n, len, names[i]))
 			return 1;
 	size_t pos = 0;
-	while (pos < r->head_len) {
-		const char *nl = memchr(buf + pos, '\n', r->head_len - pos);
+	while (pos < head_len) {
+		const char *nl = memchr(buf + pos, '\n', head_len - pos);
 		size_t e = (size_t)(nl - buf);
 		if (pos > 0 && e - pos > 11 && name_is(buf + pos, 11, "Connection:") &&
 		    has_token(buf + pos + 11, e - pos - 11, n, len))
@@ -363,31 +363,59 @@ static int put(char *out, size_t cap, size_t *o, const char *s, size_t n)
 	return 0;
 }
 
-long httpreq_rewrite(const char *buf, const struct httpreq *r, const char *proxy_auth, char *out, size_t cap)
+/* Copies the header lines of the head buf[0..head_len) but for the hop-by-hop ones, with
+ * CRLF line ends.  Returns 0 or -1 when out is full. */
+static int copy_headers(const char *buf, size_t head_len, char *out, size_t cap, size_t *o)
 {
-	size_t o = 0;
-	if (put(out, cap, &o, r->method, strlen(r->method)) < 0 || put(out, cap, &o, " ", 1) < 0 ||
-	    put(out, cap, &o, buf + r->target_off, r->target_len) < 0 || put(out, cap, &o, " HTTP/1.1\r\n", 11) < 0)
-		return -1;
-	const char *nl = memchr(buf, '\n', r->head_len);
+	const char *nl = memchr(buf, '\n', head_len);
 	size_t pos = (size_t)(nl - buf) + 1;
-	while (pos < r->head_len) {
-		nl = memchr(buf + pos, '\n', r->head_len - pos);
+	while (pos < head_len) {
+		nl = memchr(buf + pos, '\n', head_len - pos);
 		size_t end = (size_t)(nl - buf), e = end;
 		if (e > pos && buf[e - 1] == '\r')
 			e--;
 		if (e == pos)
 			break;
 		const char *colon = memchr(buf + pos, ':', e - pos);
-		if (!hop_by_hop(buf, r, buf + pos, (size_t)(colon - (buf + pos))) &&
-		    (put(out, cap, &o, buf + pos, e - pos) < 0 || put(out, cap, &o, "\r\n", 2) < 0))
+		size_t nlen = colon ? (size_t)(colon - (buf + pos)) : e - pos;
+		if (!hop_by_hop(buf, head_len, buf + pos, nlen) &&
+		    (put(out, cap, o, buf + pos, e - pos) < 0 || put(out, cap, o, "\r\n", 2) < 0))
 			return -1;
 		pos = end + 1;
 	}
+	return 0;
+}
+
+long httpreq_rewrite(const char *buf, const struct httpreq *r, const char *proxy_auth, char *out, size_t cap)
+{
+	size_t o = 0;
+	if (put(out, cap, &o, r->method, strlen(r->method)) < 0 || put(out, cap, &o, " ", 1) < 0 ||
+	    put(out, cap, &o, buf + r->target_off, r->target_len) < 0 || put(out, cap, &o, " HTTP/1.1\r\n", 11) < 0 ||
+	    copy_headers(buf, r->head_len, out, cap, &o) < 0)
+		return -1;
 	if (proxy_auth != NULL && (put(out, cap, &o, "Proxy-Authorization: ", 21) < 0 ||
 				   put(out, cap, &o, proxy_auth, strlen(proxy_auth)) < 0 || put(out, cap, &o, "\r\n", 2) < 0))
 		return -1;
 	if (put(out, cap, &o, "Connection: close\r\n\r\n", 21) < 0)
+		return -1;
+	return (long)o;
+}
+
+long httpreq_rewrite_response(const char *buf, size_t head_len, int close, char *out, size_t cap)
+{
+	size_t o = 0;
+	const char *nl = memchr(buf, '\n', head_len);
+	size_t e = nl ? (size_t)(nl - buf) : 0;
+	if (nl == NULL)
+		return -1;
+	if (e > 0 && buf[e - 1] == '\r')
+		e--;
+	if (put(out, cap, &o, buf, e) < 0 || put(out, cap, &o, "\r\n", 2) < 0 ||
+	    copy_headers(buf, head_len, out, cap, &o) < 0)
+		return -1;
+	if (close && put(out, cap, &o, "Connection: close\r\n", 19) < 0)
+		return -1;
+	if (put(out, cap, &o, "\r\n", 2) < 0)
 		return -1;
 	return (long)o;
 }

@@ -67,7 +67,8 @@ int httpreq_authority(const struct httpreq *r, uint16_t dflt, char *out, size_t 
 int httpreq_host_is_loopback(const struct httpreq *r);
 
 /* The head of buf (as parsed into r) rewritten for an upstream proxy: the request line as
- * it came (absolute form kept), HTTP/1.1; hop-by-hop headers dropped (Connection and the
+ * it came (absolute form kept), HTTP/1.0 for a 1.0 client (so that the answer comes
+ * unchunked) and HTTP/1.1 otherwise; hop-by-hop headers dropped (Connection and the
  * names it lists, Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade, Proxy-Authorization);
  * then Proxy-Authorization: proxy_auth (when not NULL) and "Connection: close".
  * Returns the length, or -1 when cap is too small. */

@@ -390,8 +390,8 @@ long httpreq_rewrite(const char *buf, const struct httpreq *r, const char *proxy
 {
 	size_t o = 0;
 	if (put(out, cap, &o, r->method, strlen(r->method)) < 0 || put(out, cap, &o, " ", 1) < 0 ||
-	    put(out, cap, &o, buf + r->target_off, r->target_len) < 0 || put(out, cap, &o, " HTTP/1.1\r\n", 11) < 0 ||
-	    copy_headers(buf, r->head_len, out, cap, &o) < 0)
+	    put(out, cap, &o, buf + r->target_off, r->target_len) < 0 || put(out, cap, &o, " HTTP/1.", 8) < 0 ||
+	    put(out, cap, &o, r->minor == 0 ? "0\r\n" : "1\r\n", 3) < 0 || copy_headers(buf, r->head_len, out, cap, &o) < 0)
 		return -1;
 	if (proxy_auth != NULL && (put(out, cap, &o, "Proxy-Authorization: ", 21) < 0 ||
 				   put(out, cap, &o, proxy_auth, strlen(proxy_auth)) < 0 || put(out, cap, &o, "\r\n", 2) < 0))

@@ -1,11 +1,13 @@
 /* fuzz_httpreq: a request head found in one go and dribbled in must end at the same place
  * with the same result; a parsed head holds sane values; its rewrite holds no bare CR/LF
  * of the client's making and ends in a blank line; the chunked scanner agrees with itself
- * fed whole and byte by byte, and never claims more bytes than it was given. */
+ * fed whole and byte by byte, and never claims more bytes than it was given; a response
+ * head httpc accepts rewrites into a head httpc finds the end of. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "httpc.h"
 #include "httpreq.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -76,6 +78,25 @@ static void check_head(const char *buf, size_t size)
 	}
 }
 
+/* Any input that httpc takes as a response head rewrites into one with CRLF line ends. */
+static void check_response(const char *buf, size_t size)
+{
+	size_t scan = 0;
+	long e = httpc_header_end(buf, size, 8192, &scan);
+	struct httpc_response r;
+	if (e <= 0 || httpc_parse_response(buf, (size_t)e, &r) < 0)
+		return;
+	size_t cap = (size_t)e * 2 + 64;
+	char *out = malloc(cap);
+	FUZZ_ASSERT(out != NULL);
+	long n = httpreq_rewrite_response(buf, (size_t)e, (int)(size & 1), out, cap);
+	FUZZ_ASSERT(n > 0 && (size_t)n <= cap);
+	FUZZ_ASSERT(n >= 4 && memcmp(out + n - 4, "\r\n\r\n", 4) == 0);
+	size_t scan2 = 0;
+	FUZZ_ASSERT(httpc_header_end(out, (size_t)n, (size_t)n + 1, &scan2) > 0);
+	free(out);
+}
+
 static void check_chunks(const char *buf, size_t size)
 {
 	struct httpreq_chunk c;
@@ -104,6 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data, size);
 	check_head(buf, size);
 	check_chunks(buf, size);
+	check_response(buf, size);
 	free(buf);
 	return 0;
 }

@@ -185,11 +185,27 @@ static void test_rewrite(void)
 	long n = httpreq_rewrite(s, &r, "Basic dXA6cHc=", out, sizeof(out));
 	CHECK(n > 0);
 	out[n > 0 ? n : 0] = '\0';
-	CHECK_EQ_STR(out, "GET http://h/x HTTP/1.1\r\nHost: h\r\nAccept: */*\r\nProxy-Authorization: Basic dXA6cHc=\r\n"
+	CHECK_EQ_STR(out, "GET http://h/x HTTP/1.0\r\nHost: h\r\nAccept: */*\r\nProxy-Authorization: Basic dXA6cHc=\r\n"
 			  "Connection: close\r\n\r\n");
 	CHECK_EQ_INT(httpreq_rewrite(s, &r, NULL, out, 40), -1);
 	n = httpreq_rewrite(s, &r, NULL, out, sizeof(out));
 	CHECK(n > 0 && strstr(out, "Proxy-Authorization") == NULL);
+}
+
+static void test_rewrite_response(void)
+{
+	char out[512];
+	const char *s = "HTTP/1.1 200 OK\nConnection: keep-alive, X-Hop\nX-Hop: 1\nContent-Length: 3\n"
+			"Keep-Alive: timeout=5\nProxy-Connection: close\nVia: 1.1 squid\n\n";
+	long n = httpreq_rewrite_response(s, strlen(s), 0, out, sizeof(out));
+	CHECK(n > 0);
+	out[n > 0 ? n : 0] = '\0';
+	CHECK_EQ_STR(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nVia: 1.1 squid\r\n\r\n");
+	n = httpreq_rewrite_response(s, strlen(s), 1, out, sizeof(out));
+	out[n > 0 ? n : 0] = '\0';
+	CHECK_EQ_STR(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nVia: 1.1 squid\r\nConnection: close\r\n\r\n");
+	CHECK_EQ_INT(httpreq_rewrite_response(s, strlen(s), 1, out, 30), -1);
+	CHECK_EQ_INT(httpreq_rewrite_response("no line end", 11, 0, out, sizeof(out)), -1);
 }
 
 static void test_basic(void)
@@ -249,6 +265,7 @@ int main(void)
 	test_framing();
 	test_bounds();
 	test_rewrite();
+	test_rewrite_response();
 	test_basic();
 	test_chunks();
 	return check_report();

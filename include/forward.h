@@ -49,6 +49,7 @@ struct forward {
 	struct buf *c2u;            /* the session's: body bytes, then the next request */
 	struct buf u2c;             /* the proxy's answer after its head */
 	char *head;                 /* the rewritten request head (wiped on free) */
+	char *client_auth;          /* the client's Proxy-Authorization, kept for the proxy (wiped) */
 	size_t head_len, head_off, head_cap;
 	uint8_t req_mode, req_scanned, client_close, is_head;
 	uint8_t resp_state, resp_mode, running;
@@ -67,8 +68,10 @@ struct forward {
 };
 
 /* Takes the request (head at buf, parsed into r) before its bytes leave the client
- * buffer; data is the owner's.  Returns 0, or -1 when out of memory. */
-int forward_prepare(struct forward *f, const char *buf, const struct httpreq *r, void *data);
+ * buffer; data is the owner's.  The client's Proxy-Authorization is kept for the proxy
+ * only with keep_auth (it is not ours to check: no --socks-auth) and only when the proxy
+ * has no login of ours.  Returns 0, or -1 when out of memory. */
+int forward_prepare(struct forward *f, const char *buf, const struct httpreq *r, int keep_auth, void *data);
 
 /* Starts carrying the prepared request over up (connected to the proxy); proxy_auth is
  * the upstream's Proxy-Authorization value or NULL; max_header bounds the answer's head.

@@ -18,18 +18,24 @@ enum { R_HEAD, R_BODY, R_DONE };
 
 #define AUTH_LINE_MAX 600 /* room for "Proxy-Authorization: ...\r\n" */
 
-int forward_prepare(struct forward *f, const char *buf, const struct httpreq *r, void *data)
+int forward_prepare(struct forward *f, const char *buf, const struct httpreq *r, int keep_auth, void *data)
 {
 	memset(f, 0, sizeof(*f));
 	f->data = data;
+	if (keep_auth && r->auth_len > 0 && r->auth_len < AUTH_LINE_MAX - 23) {
+		f->client_auth = strndup(buf + r->auth_off, r->auth_len);
+		if (f->client_auth == NULL)
+			return -1;
+	}
 	f->head_cap = r->head_len + 2 * HTTPREQ_HEADERS_MAX + 64;
 	f->head = malloc(f->head_cap + AUTH_LINE_MAX);
-	if (f->head == NULL)
+	if (f->head == NULL) {
+		forward_stop(f);
 		return -1;
+	}
 	long n = httpreq_rewrite(buf, r, NULL, f->head, f->head_cap);
 	if (n < 0) {
-		free(f->head);
-		f->head = NULL;
+		forward_stop(f);
 		return -1;
 	}
 	f->head_len = (size_t)n;
@@ -53,6 +59,11 @@ void forward_stop(struct forward *f)
 		wipe(f->head, f->head_len); /* it held Proxy-Authorization */
 		free(f->head);
 		f->head = NULL;
+	}
+	if (f->client_auth != NULL) {
+		wipe(f->client_auth, strlen(f->client_auth));
+		free(f->client_auth);
+		f->client_auth = NULL;
 	}
 	free(f->rhead);
 	f->rhead = NULL;
@@ -313,6 +324,8 @@ int forward_start(struct forward *f, struct ev_loop *loop, struct bufpool *pool,
 		  struct stream *up, struct buf *c2u, const char *proxy_auth, size_t max_header,
 		  void (*done)(struct forward *, enum forward_end, int))
 {
+	if (proxy_auth == NULL)
+		proxy_auth = f->client_auth;
 	if (proxy_auth != NULL) { /* goes in before the final "Connection: close" line and blank line */
 		size_t alen = strlen(proxy_auth), tail = 21;
 		if (alen + 23 > AUTH_LINE_MAX)

@@ -345,11 +345,13 @@ static int hop_by_hop(const char *buf, size_t head_len, const char *n, size_t le
 	size_t pos = 0;
 	while (pos < head_len) {
 		const char *nl = memchr(buf + pos, '\n', head_len - pos);
-		size_t e = (size_t)(nl - buf);
+		size_t end = (size_t)(nl - buf), e = end;
+		if (e > pos && buf[e - 1] == '\r')
+			e--;
 		if (pos > 0 && e - pos > 11 && name_is(buf + pos, 11, "Connection:") &&
 		    has_token(buf + pos + 11, e - pos - 11, n, len))
 			return 1;
-		pos = e + 1;
+		pos = end + 1;
 	}
 	return 0;
 }

@@ -111,7 +111,7 @@ int session_http_handshake(struct session *s)
 		return session_reply_fail(s, reason);
 	case FRONT_HTTP_FORWARD:
 		s->fwd = malloc(sizeof(*s->fwd));
-		if (s->fwd == NULL || forward_prepare(s->fwd, p, &s->http->req, s) < 0) {
+		if (s->fwd == NULL || forward_prepare(s->fwd, p, &s->http->req, s->http->verdict != ACCESS_AUTH, s) < 0) {
 			free(s->fwd);
 			s->fwd = NULL;
 			front_http_error(s->http, 503, "out of memory");

@@ -14,7 +14,7 @@ import pytest
 
 from clients import curl
 from daemon import clean_env
-from fakeproxy import silent
+from fakeproxy import respond, silent
 from origin import pattern
 
 
@@ -133,6 +133,34 @@ def test_connect_tunnel(request, socks2http, origin, upstream):
     assert t["socks"] == "http"
     assert t["http"] == "200"
     assert t["reply"] == "200"
+
+
+HOP_REQUEST = (b"GET http://h.example/x?y HTTP/1.1\r\nHost: h.example\r\nConnection: keep-alive, X-Hop\r\n"
+               b"X-Hop: 1\r\nKeep-Alive: 5\r\nProxy-Connection: keep-alive\r\nTE: trailers\r\nUpgrade: h2c\r\n"
+               b"Proxy-Authorization: Basic Y2xpZW50OnB3\r\nX-End: 2\r\n\r\n")
+ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\nKeep-Alive: x\r\nX-Up: 3\r\n\r\nok"
+
+
+@pytest.mark.parametrize("login", [False, True], ids=["client-login-kept", "ours-replaces"])
+def test_forwarded_head_rewritten(socks2http, fake_proxy, login):
+    """What reaches the proxy: absolute form kept, hop-by-hop headers gone, Connection:
+    close; Proxy-Authorization the client's when we have none for the proxy, else ours.
+    What reaches the client: the answer without the proxy's hop-by-hop headers."""
+    fp = fake_proxy(respond(ANSWER))
+    d = socks2http("-x", fp.url_with("up:pw") if login else fp.url)
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    s.sendall(HOP_REQUEST)
+    status, headers, body = read_response(s.makefile("rb"))
+    assert (status, body) == (200, b"ok")
+    assert headers.get("x-up") == "3" and "keep-alive" not in headers and "connection" not in headers
+    s.close()
+    req = fp.wait_requests(1)[0]
+    assert req.line == "GET http://h.example/x?y HTTP/1.1"
+    names = [n.lower() for n, _ in req.headers]
+    assert names == ["host", "x-end", "proxy-authorization", "connection"], req.headers
+    assert req.header("Connection") == ["close"]
+    want = "Basic dXA6cHc=" if login else "Basic Y2xpZW50OnB3"
+    assert req.header("Proxy-Authorization") == [want]
 
 
 def test_proxy_environment_variables(socks2http, origin, tinyproxy):
@@ -281,3 +309,103 @@ def test_bad_requests_400(socks2http, tinyproxy, req):
     assert out.startswith(b"HTTP/1.1 400 "), out
     t = d.wait_tunnel(socks="http")
     assert t["reply"] == "400"
+
+
+# ---------------------------------------------------------------- https and git
+
+class StaticServer:
+    """Serves a directory over HTTP, or HTTPS with a throwaway self-signed certificate."""
+
+    def __init__(self, root, tls_dir=None):
+        import functools
+        import ssl
+        import subprocess
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            timeout = 10
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      functools.partial(Handler, directory=root))
+        self.server.daemon_threads = True
+        self.scheme = "http"
+        if tls_dir is not None:
+            key, cert = os.path.join(tls_dir, "key.pem"), os.path.join(tls_dir, "cert.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                            "-days", "1", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True, timeout=30)
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(cert, key)
+            self.server.socket = ctx.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+
+    def url(self, path):
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
+
+    def stop(self):
+        self.server.shutdown()
+
+
+@pytest.fixture
+def site(tmp, token):
+    """A directory with hello.txt and a bare git repository (dumb HTTP protocol) in it."""
+    import subprocess
+
+    root = os.path.join(tmp, "www")
+    os.makedirs(root)
+    with open(os.path.join(root, "hello.txt"), "w") as f:
+        f.write(f"hello over tls {token}\n")
+    work = os.path.join(tmp, "work")
+    env = clean_env(GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.com", GIT_COMMITTER_NAME="t",
+                    GIT_COMMITTER_EMAIL="t@example.com", HOME=tmp)
+    git = ["git", "-c", "init.defaultBranch=main"]
+    subprocess.run(git + ["init", "-q", work], check=True, env=env, timeout=30)
+    with open(os.path.join(work, "README"), "w") as f:
+        f.write(f"repo {token}\n")
+    subprocess.run(git + ["-C", work, "add", "README"], check=True, env=env, timeout=30)
+    subprocess.run(git + ["-C", work, "commit", "-qm", "one"], check=True, env=env, timeout=30)
+    subprocess.run(git + ["clone", "-q", "--bare", work, os.path.join(root, "repo.git")], check=True, env=env, timeout=30)
+    subprocess.run(["git", "-C", os.path.join(root, "repo.git"), "update-server-info"], check=True, env=env, timeout=30)
+    return root, env
+
+
+@pytest.mark.parametrize("upstream", ["tinyproxy", "squid"])
+def test_https_url_through_connect(request, socks2http, site, tmp, token, upstream):
+    """curl -x http://bridge https://...: curl sends CONNECT, TLS runs through the tunnel."""
+    up = request.getfixturevalue(upstream)
+    srv = StaticServer(site[0], tls_dir=tmp)
+    try:
+        d = socks2http("-x", up.url)
+        r = curl("-k", "-x", f"http://127.0.0.1:{d.port}", srv.url("/hello.txt"))
+        assert r.returncode == 0, r.stderr.decode()
+        assert r.stdout == f"hello over tls {token}\n".encode()
+        t = d.wait_tunnel(target=f"127.0.0.1:{srv.port}")
+        assert (t["socks"], t["http"], t["reply"]) == ("http", "200", "200")
+    finally:
+        srv.stop()
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["http", "https"])
+def test_git_clone_through_bridge(socks2http, squid, site, tmp, token, tls):
+    """git with http.proxy set to the bridge (no proxy login of its own; squid wants one):
+    over https a CONNECT tunnel, over http forwarded requests on kept-alive connections."""
+    import subprocess
+
+    root, env = site
+    srv = StaticServer(root, tls_dir=tmp if tls else None)
+    try:
+        d = socks2http("-x", squid.url)
+        dest = os.path.join(tmp, "clone")
+        r = subprocess.run(["git", "-c", f"http.proxy=http://127.0.0.1:{d.port}", "-c", "http.sslVerify=false",
+                            "clone", "-q", srv.url("/repo.git"), dest], env=env, capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stderr.decode()
+        with open(os.path.join(dest, "README")) as f:
+            assert f.read() == f"repo {token}\n"
+        t = d.wait_tunnel(target=f"127.0.0.1:{srv.port}")
+        assert t["socks"] == "http" and t["reply"] == "200"
+    finally:
+        srv.stop()

@@ -190,6 +190,12 @@ static void test_rewrite(void)
 	CHECK_EQ_INT(httpreq_rewrite(s, &r, NULL, out, 40), -1);
 	n = httpreq_rewrite(s, &r, NULL, out, sizeof(out));
 	CHECK(n > 0 && strstr(out, "Proxy-Authorization") == NULL);
+	/* the same with CRLF line ends: the last token of Connection ends before the CR */
+	const char *crlf = "GET http://h/x HTTP/1.1\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\nA: b\r\n\r\n";
+	CHECK(parse_split(crlf, &r) > 0);
+	n = httpreq_rewrite(crlf, &r, NULL, out, sizeof(out));
+	out[n > 0 ? n : 0] = '\0';
+	CHECK_EQ_STR(out, "GET http://h/x HTTP/1.1\r\nA: b\r\nConnection: close\r\n\r\n");
 }
 
 static void test_rewrite_response(void)

@@ -23,6 +23,8 @@ struct session {
 	struct session *prev, *next;
 	uint8_t state;
 	uint8_t client_eof;      /* before RELAY: the client sent FIN */
+	uint8_t logged;          /* the summary line of the last forwarded request is out, and
+				  * no request came since: closing adds none */
 	uint8_t reply_len;       /* bytes of the SOCKS reply the pump sends ahead of the proxy's */
 	int http_status;
 	struct stream client;

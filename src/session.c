@@ -85,7 +85,7 @@ void session_close(struct session *s, const char *reason)
 	ev_timer_stop(h->loop, &s->timer);
 	if (s->state == S_RELAY)
 		pump_stop(&s->pump);
-	if (log_enabled(LOG_LVL_INFO))
+	if (log_enabled(LOG_LVL_INFO) && !s->logged)
 		session_log_summary(s, reason);
 	if (s->dial != NULL) {
 		dial_stop(s->dial);

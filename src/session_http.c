@@ -17,48 +17,52 @@
 /* A forwarded request ended: the next one on a kept-alive connection, or the end. */
 static void forward_done(struct forward *f, enum forward_end end, int err)
 {
+	static const char *const reasons[] = {"done", "closed", "client-error", "bad-http-request", "upstream-error",
+					      "upstream-error", "out-of-memory"};
 	struct session *s = f->data;
 	s->http->status = f->status;
 	s->http_status = f->status;
-	if (end == FORWARD_KEEP) {
-		if (log_enabled(LOG_LVL_INFO))
-			session_log_summary(s, "done"); /* one line per forwarded request */
-		free(s->fwd);
-		s->fwd = NULL;
-		stream_close(s->host->loop, &s->up);
-		free(s->target);
-		s->target = NULL;
-		s->http_status = 0;
-		s->proxy = NULL;
-		s->requests++;
-		s->state = S_HANDSHAKE;
-		s->started = ev_now(s->host->loop);
-		front_http_next(s->http);
-		stream_set_cb(s->host->loop, &s->client, session_client_cb, s);
-		session_arm_timer(s, s->gen->cfg->handshake_timeout); /* bounds the wait for the next request */
-		if (session_handshake(s) == 0) /* a pipelined request may be waiting in c2u */
-			session_watch_client(s);
-		return;
-	}
-	static const char *const reasons[] = {"closed", "closed", "client-error", "bad-http-request", "upstream-error",
-					      "upstream-error", "out-of-memory"};
 	if (err != 0)
 		log_debug("%s: forward: %s: %s", s->client_text, reasons[end], strerror(err));
-	if (end != FORWARD_ERR_UPSTREAM && end != FORWARD_ERR_BODY) {
+	if (end != FORWARD_KEEP && end != FORWARD_CLOSE && end != FORWARD_ERR_UPSTREAM && end != FORWARD_ERR_BODY) {
 		session_close(s, reasons[end]);
 		return;
+	}
+	if (end == FORWARD_KEEP || end == FORWARD_CLOSE) {
+		/* one line per forwarded request, with its bytes, while the forward has them */
+		if (log_enabled(LOG_LVL_INFO))
+			session_log_summary(s, reasons[end]);
+		s->logged = 1;
 	}
 	if (end == FORWARD_ERR_UPSTREAM)
 		log_warn("%s: proxy %s failed the request for %s before answering", s->client_text, proxy_name(s),
 			 s->target);
-	if (log_enabled(LOG_LVL_INFO) && s->requests > 0)
-		session_log_summary(s, reasons[end]);
+	forward_stop(s->fwd);
 	free(s->fwd);
 	s->fwd = NULL;
+	stream_close(s->host->loop, &s->up);
 	stream_set_cb(s->host->loop, &s->client, session_client_cb, s);
-	front_http_error(s->http, end == FORWARD_ERR_BODY ? 400 : 502,
-			 end == FORWARD_ERR_BODY ? "malformed chunked body" : "the upstream proxy failed the request");
-	session_reply_fail(s, reasons[end]);
+	if (end != FORWARD_KEEP) {
+		/* the answer is out: shut our side, then wait (bounded) for the client to close,
+		 * so bytes it still sends do not turn our close into a reset that eats the answer */
+		if (end != FORWARD_CLOSE)
+			front_http_error(s->http, end == FORWARD_ERR_BODY ? 400 : 502,
+					 end == FORWARD_ERR_BODY ? "malformed chunked body"
+								 : "the upstream proxy failed the request");
+		session_reply_fail(s, reasons[end]);
+		return;
+	}
+	free(s->target);
+	s->target = NULL;
+	s->http_status = 0;
+	s->proxy = NULL;
+	s->requests++;
+	s->state = S_HANDSHAKE;
+	s->started = ev_now(s->host->loop);
+	front_http_next(s->http);
+	session_arm_timer(s, s->gen->cfg->handshake_timeout); /* bounds the wait for the next request */
+	if (session_handshake(s) == 0) /* a pipelined request may be waiting in c2u */
+		session_watch_client(s);
 }
 
 void session_http_forward(struct session *s, const char *proxy_auth)
@@ -99,6 +103,8 @@ int session_http_handshake(struct session *s)
 	enum front_http_event ev = len ? front_http_feed(s->http, s->gen->cfg, p, len, full, &used, target,
 							 sizeof(target), &reason)
 				       : FRONT_HTTP_MORE;
+	if (ev != FRONT_HTTP_MORE)
+		s->logged = 0; /* a new request: a new summary line */
 	switch (ev) {
 	case FRONT_HTTP_MORE:
 		if (s->client_eof) {

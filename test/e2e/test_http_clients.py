@@ -212,6 +212,20 @@ def test_keep_alive_several_requests(socks2http, origin, squid):
     lines = d.wait_tunnels(3, target=f"127.0.0.1:{origin.port}")
     assert len({ln["client"] for ln in lines}) == 1
     assert lines[0]["client"].endswith(f":{sock_port}")
+    assert [ln["reason"] for ln in lines] == ["done"] * 3
+    time.sleep(0.3)  # the client's close between requests adds no line
+    assert len(d.tunnels()) == 3, d.tunnels()
+
+
+def test_http10_client_gets_answer_then_close(socks2http, origin, tinyproxy):
+    d = socks2http("-x", tinyproxy.url)
+    out = raw_exchange(d.port, f"GET {origin.url()} HTTP/1.0\r\n\r\n".encode())
+    head, _, body = out.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.") and b" 200 " in head.split(b"\r\n")[0], out
+    assert b"Connection: close" in head
+    assert body == origin.body
+    t = d.wait_tunnel(target=f"127.0.0.1:{origin.port}")
+    assert (t["reply"], t["reason"]) == ("200", "closed")
 
 
 def test_pipelined_requests_answered_in_order(socks2http, origin, tinyproxy):

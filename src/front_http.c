@@ -160,10 +160,10 @@ enum front_http_event front_http_feed(struct front_http *f, const struct config 
 		return fail(f, 400, httpreq_strerror((int)rc), "bad-http-request", reason);
 	}
 	*used = (size_t)rc;
-	if (f->verdict == ACCESS_DENY)
-		return fail(f, 403, "this user may not use the bridge", "access-denied", reason);
 	if (f->verdict == ACCESS_ERROR)
 		return fail(f, 503, "out of resources", "out-of-resources", reason);
+	if (f->verdict != ACCESS_ALLOW && f->verdict != ACCESS_AUTH) /* DENY, or GONE: its owner is unknown */
+		return fail(f, 403, "this user may not use the bridge", "access-denied", reason);
 	if (r->form == HTTPREQ_ORIGIN || r->form == HTTPREQ_ASTERISK)
 		return origin(f, buf, reason);
 	if (f->verdict == ACCESS_AUTH && !login_ok(f, cfg, buf)) {

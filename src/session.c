@@ -127,8 +127,10 @@ void session_report(struct session *s)
 	static const char *const names[] = {"handshake", "dialing", "relay", "reply-fail", "forward"};
 	uint64_t up = s->state == S_RELAY ? s->pump.dir[0].bytes : 0;
 	uint64_t down = s->state == S_RELAY ? s->pump.dir[1].bytes : 0;
-	log_info("tunnel client=%s socks=%d target=%s proxy=%s state=%s%s%s up=%llu down=%llu age=%.1fs%s%s",
-		 s->client_text, s->front.version, s->target ? s->target : "-", proxy_name(s), names[s->state],
+	char socks[8];
+	snprintf(socks, sizeof(socks), s->http ? "http" : "%d", s->front.version);
+	log_info("tunnel client=%s socks=%s target=%s proxy=%s state=%s%s%s up=%llu down=%llu age=%.1fs%s%s",
+		 s->client_text, socks, s->target ? s->target : "-", proxy_name(s), names[s->state],
 		 s->dial ? "/" : "", s->dial ? dial_state_name(s->dial) : "", (unsigned long long)up,
 		 (unsigned long long)(down > s->reply_len ? down - s->reply_len : 0), ev_now(loop_of(s)) - s->started,
 		 s->state == S_RELAY && pump_eof(&s->pump, 0) ? " client-eof" : "",

@@ -14,7 +14,7 @@ import pytest
 
 from clients import curl
 from daemon import clean_env
-from fakeproxy import respond, silent
+from fakeproxy import ok, respond, silent
 from origin import pattern
 
 
@@ -161,6 +161,24 @@ def test_forwarded_head_rewritten(socks2http, fake_proxy, login):
     assert req.header("Connection") == ["close"]
     want = "Basic dXA6cHc=" if login else "Basic Y2xpZW50OnB3"
     assert req.header("Proxy-Authorization") == [want]
+
+
+def test_connect_early_payload(socks2http, fake_proxy):
+    """Bytes sent right after the CONNECT head are held until the proxy's 200, then go
+    through the tunnel (the fake proxy echoes them)."""
+    fp = fake_proxy(ok())
+    d = socks2http("-x", fp.url)
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    s.sendall(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\nEARLY")
+    want = b"HTTP/1.1 200 Connection established\r\n\r\nEARLY"
+    got = b""
+    while len(got) < len(want):
+        chunk = s.recv(100)
+        assert chunk, got
+        got += chunk
+    assert got == want
+    s.close()
+    assert fp.wait_requests(1)[0].line == "CONNECT example.com:443 HTTP/1.1"
 
 
 def test_proxy_environment_variables(socks2http, origin, tinyproxy):

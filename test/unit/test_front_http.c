@@ -86,6 +86,9 @@ static void test_requests(const struct config *cfg)
 	front_http_init(&f, ACCESS_DENY, 1080, "test");
 	CHECK_EQ_INT(feed(&f, cfg, "CONNECT a:1 HTTP/1.1\r\n\r\n", &used, target), FRONT_HTTP_FAIL);
 	CHECK(out_starts(&f, "HTTP/1.1 403 "));
+	front_http_init(&f, ACCESS_GONE, 1080, "test"); /* gone before its owner was known: not served */
+	CHECK_EQ_INT(feed(&f, cfg, "GET http://h/ HTTP/1.1\r\n\r\n", &used, target), FRONT_HTTP_FAIL);
+	CHECK(out_starts(&f, "HTTP/1.1 403 "));
 	front_http_init(&f, ACCESS_ERROR, 1080, "test");
 	CHECK_EQ_INT(feed(&f, cfg, "CONNECT a:1 HTTP/1.1\r\n\r\n", &used, target), FRONT_HTTP_FAIL);
 	CHECK(out_starts(&f, "HTTP/1.1 503 "));

@@ -141,7 +141,11 @@ static int take_head(struct forward *f, size_t hdr_len, const struct httpc_respo
 		f->client_close = !keep;
 		f->status = r->status;
 	}
+	if (f->rhead_off == f->rhead_len) /* all sent: start over, so interim answers do not pile up */
+		f->rhead_off = f->rhead_len = 0;
 	size_t cap = hdr_len + 2 * HTTPREQ_HEADERS_MAX + 64;
+	if (f->rhead_len + cap > 4 * (f->max_header + cap)) /* unsent interim answers: bounded too */
+		return end(f, f->down_bytes ? FORWARD_ERR_UP_LATE : FORWARD_ERR_UPSTREAM, EPROTO);
 	char *nh = realloc(f->rhead, f->rhead_len + cap);
 	if (nh == NULL)
 		return end(f, FORWARD_ERR_MEM, ENOMEM);

@@ -181,6 +181,51 @@ def test_connect_early_payload(socks2http, fake_proxy):
     assert fp.wait_requests(1)[0].line == "CONNECT example.com:443 HTTP/1.1"
 
 
+def recv_exact_or_eof(s, n, timeout=10.0):
+    s.settimeout(timeout)
+    out = b""
+    while len(out) < n:
+        chunk = s.recv(n - len(out))
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+FRAMINGS = {
+    # name: (method, the proxy's answer, what the client gets, the connection stays open)
+    "interim-100": ("GET", b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                    b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", True),
+    "chunked": ("GET", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", True),
+    "until-close": ("GET", b"HTTP/1.1 200 OK\r\n\r\nabc",
+                    b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nabc", False),
+    "head": ("HEAD", b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n",
+             b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", True),
+    "no-content": ("GET", b"HTTP/1.1 204 No Content\r\n\r\n", b"HTTP/1.1 204 No Content\r\n\r\n", True),
+}
+
+
+@pytest.mark.parametrize("name", list(FRAMINGS))
+def test_answer_framing(socks2http, fake_proxy, name):
+    """The proxy's answer reaches the client exactly, framed by its own rules; where the
+    framing allows it, the connection carries a second request."""
+    method, answer, want, stays = FRAMINGS[name]
+    fp = fake_proxy(respond(answer))
+    d = socks2http("-x", fp.url)
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    req = f"{method} http://h.example/ HTTP/1.1\r\nHost: h.example\r\n\r\n".encode()
+    s.sendall(req)
+    assert recv_exact_or_eof(s, len(want)) == want
+    if stays:
+        s.sendall(req)
+        assert recv_exact_or_eof(s, len(want)) == want
+        assert len(fp.wait_requests(2)) == 2
+    else:
+        assert recv_exact_or_eof(s, 1) == b""
+    s.close()
+
+
 def test_proxy_environment_variables(socks2http, origin, tinyproxy):
     d = socks2http("-x", tinyproxy.url)
     env = clean_env(http_proxy=f"http://127.0.0.1:{d.port}", https_proxy=f"http://127.0.0.1:{d.port}")

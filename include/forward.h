@@ -51,7 +51,7 @@ struct forward {
 	char *head;                 /* the rewritten request head (wiped on free) */
 	char *client_auth;          /* the client's Proxy-Authorization, kept for the proxy (wiped) */
 	size_t head_len, head_off, head_cap;
-	uint8_t req_mode, req_scanned, client_close, is_head;
+	uint8_t req_mode, req_scanned, client_close, client_http10, is_head;
 	uint8_t resp_state, resp_mode, running;
 	uint64_t req_left;          /* Content-Length bytes not yet identified */
 	size_t body_ready;          /* bytes at the start of c2u that are body, not yet sent */

@@ -43,6 +43,7 @@ int forward_prepare(struct forward *f, const char *buf, const struct httpreq *r,
 	f->req_left = r->content_length > 0 ? (uint64_t)r->content_length : 0;
 	f->req_scanned = f->req_mode == BODY_NONE;
 	f->client_close = r->conn_close;
+	f->client_http10 = r->minor == 0;
 	f->is_head = r->is_head;
 	return 0;
 }
@@ -171,8 +172,12 @@ static int parse_answer(struct forward *f)
 		if (e < 0 || httpc_parse_response(f->u2c.data + f->u2c.start, (size_t)e, &r) < 0 || r.status == 101)
 			return end(f, f->down_bytes ? FORWARD_ERR_UP_LATE : FORWARD_ERR_UPSTREAM, EPROTO);
 		int final = r.status >= 200;
-		if (take_head(f, (size_t)e, &r, final) < 0)
+		if (!final && f->client_http10) { /* RFC 9110 section 15.2: none for a 1.0 client */
+			f->u2c.start += (uint32_t)e;
+			f->hdr_scan = 0;
+		} else if (take_head(f, (size_t)e, &r, final) < 0) {
 			return -1;
+		}
 		if (final) {
 			f->resp_state = R_BODY;
 			return account(f, f->u2c.start, buf_len(&f->u2c));

@@ -203,6 +203,9 @@ FRAMINGS = {
     "head": ("HEAD", b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n",
              b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n", True),
     "no-content": ("GET", b"HTTP/1.1 204 No Content\r\n\r\n", b"HTTP/1.1 204 No Content\r\n\r\n", True),
+    # an HTTP/1.0 client: no interim answer, and the connection ends with the answer
+    "http10-interim": ("GET/1.0", b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+                       b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok", False),
 }
 
 
@@ -214,7 +217,8 @@ def test_answer_framing(socks2http, fake_proxy, name):
     fp = fake_proxy(respond(answer))
     d = socks2http("-x", fp.url)
     s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
-    req = f"{method} http://h.example/ HTTP/1.1\r\nHost: h.example\r\n\r\n".encode()
+    method, _, version = method.partition("/")
+    req = f"{method} http://h.example/ HTTP/{version or '1.1'}\r\nHost: h.example\r\n\r\n".encode()
     s.sendall(req)
     assert recv_exact_or_eof(s, len(want)) == want
     if stays:

@@ -56,6 +56,7 @@ struct config {
 	unsigned prewarm;         /* spare connections kept open to the first healthy proxy */
 	size_t buffer_size;       /* per direction, per tunnel */
 	int splice;               /* relay with splice(2) where the system has it */
+	int no_http;              /* HTTP proxy clients are dropped (SOCKS only) */
 	size_t max_header;        /* proxy response header bound */
 	char user_agent[128];     /* "" sends none */
 

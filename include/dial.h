@@ -74,6 +74,7 @@ struct dial {
 	struct buf rx;          /* the proxy's answer */
 	size_t hdr_scan;
 	int http_status;
+	uint8_t connect_only;   /* done once connected: no CONNECT (dial_start_connect) */
 	uint8_t in_call;        /* inside dial_start or dial_set_target: done must wait */
 	uint8_t deferred;       /* done is to be called from the timer */
 	struct outcome result;  /* once done */
@@ -87,6 +88,13 @@ struct dial {
  * on failure the dial has closed it.  who and up must outlive the dial. */
 void dial_start(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen, const char *who,
 		const char *target, struct stream *up, void (*done)(struct dial *, const struct outcome *), void *data);
+
+/* As dial_start with a target (for the route and the logs), but done as soon as the
+ * proxy's connection is up, without CONNECT: for requests forwarded to the proxy in its
+ * own protocol (absolute-form HTTP). */
+void dial_start_connect(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen,
+			const char *who, const char *target, struct stream *up,
+			void (*done)(struct dial *, const struct outcome *), void *data);
 
 /* Names the target of a dial started without one.  Returns 0. */
 int dial_set_target(struct dial *d, const char *target);

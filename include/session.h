@@ -1,4 +1,4 @@
-/* session: one client's life: front (SOCKS handshake) -> route and dial (the path to the
+/* session: one client's life: front (SOCKS or HTTP request) -> route and dial (the path to the
  * target) -> reply -> pump (the relay), with one timer and one close path.
  *
  * States, and what is live in each:
@@ -11,6 +11,12 @@
  *               the proxy's first bytes; the timer enforces idle and linger limits
  *   REPLY_FAIL  sending the failure reply, then draining until the client closes (so the
  *               reply is not lost to a reset), bounded by the timer
+ *   FORWARD     an HTTP client's absolute-form request: forward drives both streams (the
+ *               request to the proxy, the answer back); the timer bounds each stretch
+ *               without progress (--reply-timeout); a kept-alive connection then goes
+ *               back to HANDSHAKE for the next request, with the handshake timer
+ * An HTTP proxy client (first byte a letter) goes through the same states with
+ * front_http instead of front (src/session_http.c).
  * Everything ends in the one close path, which stops every watcher, stops the dial and the
  * pump, closes both streams, logs one line and frees the session. */
 #ifndef SOCKS2HTTP_SESSION_H

@@ -41,15 +41,15 @@ static const struct opt options[] = {
 	{0, "proxy-retry", 1},      {0, "allow-users", 1},       {0, "allow-remote", 0},
 	{0, "socks-auth", 1},       {0, "no-splice", 0},         {0, "dns-servers", 1},
 	{0, "workers", 1},          {0, "prewarm", 1},           {0, "control", 1},
-	{0, "no-control", 0},       {0, "exit-idle", 1},
+	{0, "no-control", 0},       {0, "exit-idle", 1},         {0, "no-http", 0},
 };
 
 void config_usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: socks2http [options]\n"
-		"Accepts SOCKS4, SOCKS4a and SOCKS5 clients and carries each connection through an\n"
-		"HTTP proxy with CONNECT.\n\n"
+		"Accepts SOCKS4, SOCKS4a, SOCKS5 and HTTP proxy clients on the same port and carries each\n"
+		"connection through an HTTP proxy with CONNECT.\n\n"
 		"  -l, --listen ADDR:PORT   accept SOCKS clients here; repeatable; default 127.0.0.1:1080;\n"
 		"                           IPv6 as [::1]:1080; unix:/path for a Unix-domain socket (0600)\n"
 		"  -x, --proxy URL          upstream HTTP proxy, http://[user[:password]@]host[:port];\n"
@@ -83,7 +83,9 @@ void config_usage(FILE *out)
 		"      --workers N          N processes share the TCP listen ports (SO_REUSEPORT) (1)\n"
 		"      --buffer-size BYTES  per direction and tunnel (32768)\n"
 		"      --no-splice          relay through buffers even where splice(2) is available\n"
-		"      --user-agent TEXT    User-Agent sent with CONNECT (socks2http/VERSION)\n"
+		"      --no-http            serve SOCKS clients only (else HTTP proxy clients too: CONNECT,\n"
+		"                           http:// URLs forwarded with the proxy's login, /proxy.pac)\n"
+				"      --user-agent TEXT    User-Agent sent with CONNECT (socks2http/VERSION)\n"
 		"      --control PATH       the control socket 'socks2http status' asks (default\n"
 		"                           $XDG_RUNTIME_DIR/socks2http/control, else /tmp/socks2http-UID/control)\n"
 		"      --no-control         no control socket\n"

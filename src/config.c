@@ -245,6 +245,10 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 		cfg->splice = !(value == NULL || strcasecmp(value, "yes") == 0);
 		return 0;
 	}
+	if (strcmp(name, "no-http") == 0) {
+		cfg->no_http = value == NULL || strcasecmp(value, "yes") == 0;
+		return 0;
+	}
 	if (strcmp(name, "allow-remote") == 0) {
 		cfg->allow_remote = value == NULL || strcasecmp(value, "yes") == 0;
 		return 0;

@@ -25,7 +25,6 @@ static int try_next_proxy(struct dial *d);
 static int connect_step(struct dial *d);
 static void watch(struct dial *d);
 static void up_cb(struct ev_loop *loop, ev_io *w, int revents);
-static int start(struct dial *d);
 
 static const struct upstream *cur(const struct dial *d)
 {
@@ -34,7 +33,7 @@ static const struct upstream *cur(const struct dial *d)
 
 static void tell(struct dial *d, enum dial_event ev, const void *info)
 {
-	if (d->event != NULL)
+	if (d->event != NULL) /* an observer such as check; tunnels have none */
 		d->event(d, ev, info);
 }
 
@@ -58,10 +57,9 @@ static void arm_timer(struct dial *d, double secs)
 
 static void wipe_request(struct dial *d)
 {
-	if (d->req != NULL) {
+	if (d->req != NULL)
 		wipe(d->req, d->req_len); /* it may hold Proxy-Authorization */
-		free(d->req);
-	}
+	free(d->req);
 	d->req = NULL;
 	d->req_len = d->req_off = 0;
 }
@@ -147,9 +145,12 @@ static int send_request(struct dial *d)
 	return 0;
 }
 
-/* The connection to the proxy is up: send CONNECT now, or once the target is known. */
+/* The connection to the proxy is up: send CONNECT now, or once the target is known; a
+ * connect-only dial is done here. */
 static int connected(struct dial *d)
 {
+	if (d->connect_only)
+		return finish_with(d, OUTCOME_OK, 0, NULL);
 	if (d->have_target)
 		return send_request(d) == 0 ? 0 : finish_with(d, OUTCOME_LOCAL, ENOMEM, "out-of-memory");
 	d->state = D_CONNECTED;
@@ -523,12 +524,14 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		watch(d);
 }
 
-void dial_start(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen, const char *who,
-		const char *target, struct stream *up, void (*done)(struct dial *, const struct outcome *), void *data)
+static void begin(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen, const char *who,
+		  const char *target, struct stream *up, void (*done)(struct dial *, const struct outcome *), void *data,
+		  int connect_only)
 {
 	void (*event)(struct dial *, enum dial_event, const void *) = d->event;
 	memset(d, 0, sizeof(*d));
 	d->event = event;
+	d->connect_only = (uint8_t)connect_only;
 	d->up = up;
 	stream_init_none(&d->none, NULL, NULL);
 	d->loop = loop;
@@ -545,21 +548,28 @@ void dial_start(struct dial *d, struct ev_loop *loop, struct bufpool *pool, stru
 		snprintf(d->target, sizeof(d->target), "%s", target);
 		d->have_target = 1;
 	}
-	d->in_call = 1;
-	start(d);
+	d->in_call = 1; /* an end found now is reported from the loop */
+	route_plan(&gen->health, gen->nupstreams, ev_now(loop), d->have_target ? d->target : NULL, &d->plan);
+	if (d->plan.n == 0)
+		finish_with(d, OUTCOME_LOCAL, ENOENT, "no-route");
+	else
+		try_next_proxy(d); /* the first proxy of the plan, a spare if one is ready */
 	d->in_call = 0;
 	if (d->state != D_DONE)
 		watch(d);
 }
 
-/* dial_start's work; it may finish (reported from the loop: in_call is set). */
-static int start(struct dial *d)
+void dial_start(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen, const char *who,
+		const char *target, struct stream *up, void (*done)(struct dial *, const struct outcome *), void *data)
 {
-	struct generation *gen = d->gen;
-	route_plan(&gen->health, gen->nupstreams, ev_now(d->loop), d->have_target ? d->target : NULL, &d->plan);
-	if (d->plan.n == 0)
-		return finish_with(d, OUTCOME_LOCAL, ENOENT, "no-route");
-	return try_next_proxy(d); /* the first proxy of the plan, a spare if one is ready */
+	begin(d, loop, pool, gen, who, target, up, done, data, 0);
+}
+
+void dial_start_connect(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen,
+			const char *who, const char *target, struct stream *up,
+			void (*done)(struct dial *, const struct outcome *), void *data)
+{
+	begin(d, loop, pool, gen, who, target, up, done, data, 1);
 }
 
 int dial_set_target(struct dial *d, const char *target)
@@ -567,7 +577,7 @@ int dial_set_target(struct dial *d, const char *target)
 	snprintf(d->target, sizeof(d->target), "%s", target);
 	d->have_target = 1;
 	d->in_call = 1;
-	int rc = 0;
+	int rc = 0; /* a dial already done (D_DONE) has nothing to do with it */
 	if (d->state == D_CONNECTED)
 		rc = connected(d);
 	else if (d->state == D_IDLE)
@@ -581,8 +591,7 @@ int dial_set_target(struct dial *d, const char *target)
 void dial_take(struct dial *d, struct buf *leftover)
 {
 	*leftover = d->rx;
-	d->rx.data = NULL;
-	d->rx.start = d->rx.end = 0;
+	memset(&d->rx, 0, sizeof(d->rx));
 }
 
 const struct outcome *dial_result(const struct dial *d)

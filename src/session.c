@@ -4,6 +4,7 @@
  * and 0 otherwise. */
 #include "session.h"
 
+#include <ctype.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,68 +13,53 @@
 
 #include "access.h"
 #include "dial.h"
+#include "forward.h"
 #include "front.h"
+#include "front_http.h"
 #include "generation.h"
 #include "log.h"
 #include "route.h"
+#include "session_int.h"
 #include "sockets.h"
 #include "stream.h"
 
 #define REPLY_FAIL_LINGER 2.0 /* seconds to wait for the client to close after a failure reply */
-
-enum session_state { S_HANDSHAKE, S_DIALING, S_RELAY, S_REPLY_FAIL };
-
-struct session {
-	struct session_host *host;
-	struct generation *gen;  /* configuration, proxies and resolver this session uses */
-	struct session *prev, *next;
-	uint8_t state;
-	uint8_t client_eof;      /* before RELAY: the client sent FIN */
-	uint8_t reply_len;       /* bytes of the SOCKS reply the pump sends ahead of the proxy's */
-	int http_status;
-	struct stream client;
-	struct stream up;
-	ev_timer timer;
-	double relay_limit;      /* idle or linger seconds the RELAY timer enforces */
-	ev_tstamp started;
-	struct front front;
-	struct dial *dial;       /* while dialing */
-	struct pump pump;        /* in RELAY */
-	struct buf c2u;          /* SOCKS messages, then early payload */
-	const char *proxy;       /* display name of the proxy that answered */
-	const char *fail_reason;
-	char *target;            /* "host:port" once requested */
-	char client_text[48];
-	char state_text[32];     /* for session_describe */
-	uint64_t sample_up, sample_down; /* bytes at the previous describe */
-	ev_tstamp sample_at;
-};
 
 static struct ev_loop *loop_of(const struct session *s)
 {
 	return s->host->loop;
 }
 
-static const char *proxy_name(const struct session *s)
-{
-	if (s->dial != NULL)
-		return dial_proxy_name(s->dial);
-	return s->proxy ? s->proxy : "-";
-}
-
-static void arm_timer(struct session *s, double secs)
+void session_arm_timer(struct session *s, double secs)
 {
 	ev_timer_stop(loop_of(s), &s->timer);
 	ev_timer_set(&s->timer, secs, 0);
 	ev_timer_start(loop_of(s), &s->timer);
 }
 
-static void log_summary(const struct session *s, const char *reason)
+/* What the client's protocol has queued for it. */
+static size_t out_len(const struct session *s)
+{
+	return s->http ? front_http_out_len(s->http) : front_out_len(&s->front);
+}
+static const void *out_ptr(const struct session *s)
+{
+	return s->http ? (const void *)front_http_out(s->http) : (const void *)front_out(&s->front);
+}
+static void out_sent(struct session *s, size_t n)
+{
+	if (s->http)
+		front_http_sent(s->http, n);
+	else
+		front_sent(&s->front, n);
+}
+
+void session_log_summary(const struct session *s, const char *reason)
 {
 	char reply[16] = "-", http[16] = "-", socks[16] = "-";
 	const struct front *f = &s->front;
-	uint64_t up = s->state == S_RELAY ? s->pump.dir[0].bytes : 0;
-	uint64_t down = s->state == S_RELAY ? s->pump.dir[1].bytes : 0;
+	uint64_t up = s->state == S_RELAY ? s->pump.dir[0].bytes : s->state == S_FORWARD ? s->fwd->up_bytes : 0;
+	uint64_t down = s->state == S_RELAY ? s->pump.dir[1].bytes : s->state == S_FORWARD ? s->fwd->down_bytes : 0;
 
 	down = down > s->reply_len ? down - s->reply_len : 0;
 	if (f->reply >= 0)
@@ -82,25 +68,35 @@ static void log_summary(const struct session *s, const char *reason)
 		snprintf(http, sizeof(http), "%d", s->http_status);
 	if (f->version)
 		snprintf(socks, sizeof(socks), "%d", f->version);
+	if (s->http != NULL) { /* socks=http; reply is the status the client got */
+		snprintf(socks, sizeof(socks), "http");
+		if (s->http->status > 0)
+			snprintf(reply, sizeof(reply), "%d", s->http->status);
+	}
 	log_info("tunnel client=%s socks=%s target=%s proxy=%s http=%s reply=%s up=%llu down=%llu time=%.3fs reason=%s",
 		 s->client_text, socks, s->target ? s->target : "-", proxy_name(s), http, reply,
 		 (unsigned long long)up, (unsigned long long)down, ev_now(loop_of(s)) - s->started, reason);
 }
 
 /* The only teardown: every watcher, the dial, the pump, both streams, one log line. */
-static void session_close(struct session *s, const char *reason)
+void session_close(struct session *s, const char *reason)
 {
 	struct session_host *h = s->host;
 
 	ev_timer_stop(h->loop, &s->timer);
 	if (s->state == S_RELAY)
 		pump_stop(&s->pump);
-	if (log_enabled(LOG_LVL_INFO))
-		log_summary(s, reason);
+	if (log_enabled(LOG_LVL_INFO) && !s->logged)
+		session_log_summary(s, reason);
 	if (s->dial != NULL) {
 		dial_stop(s->dial);
 		free(s->dial);
 	}
+	if (s->fwd != NULL) {
+		forward_stop(s->fwd);
+		free(s->fwd);
+	}
+	free(s->http);
 	stream_close(h->loop, &s->client);
 	stream_close(h->loop, &s->up);
 	buf_release(&h->pool, &s->c2u, 1);
@@ -129,11 +125,13 @@ void session_abort(struct session *s, const char *reason)
 
 void session_report(struct session *s)
 {
-	static const char *const names[] = {"handshake", "dialing", "relay", "reply-fail"};
+	static const char *const names[] = {"handshake", "dialing", "relay", "reply-fail", "forward"};
 	uint64_t up = s->state == S_RELAY ? s->pump.dir[0].bytes : 0;
 	uint64_t down = s->state == S_RELAY ? s->pump.dir[1].bytes : 0;
-	log_info("tunnel client=%s socks=%d target=%s proxy=%s state=%s%s%s up=%llu down=%llu age=%.1fs%s%s",
-		 s->client_text, s->front.version, s->target ? s->target : "-", proxy_name(s), names[s->state],
+	char socks[8];
+	snprintf(socks, sizeof(socks), s->http ? "http" : "%d", s->front.version);
+	log_info("tunnel client=%s socks=%s target=%s proxy=%s state=%s%s%s up=%llu down=%llu age=%.1fs%s%s",
+		 s->client_text, socks, s->target ? s->target : "-", proxy_name(s), names[s->state],
 		 s->dial ? "/" : "", s->dial ? dial_state_name(s->dial) : "", (unsigned long long)up,
 		 (unsigned long long)(down > s->reply_len ? down - s->reply_len : 0), ev_now(loop_of(s)) - s->started,
 		 s->state == S_RELAY && pump_eof(&s->pump, 0) ? " client-eof" : "",
@@ -169,7 +167,7 @@ void session_describe(struct session *s, struct session_info *out)
 }
 
 /* Before RELAY: read client, write what front has queued. */
-static void watch_client(struct session *s)
+void session_watch_client(struct session *s)
 {
 	int ev = 0;
 	switch (s->state) {
@@ -177,11 +175,11 @@ static void watch_client(struct session *s)
 	case S_DIALING:
 		if (!s->client_eof && buf_len(&s->c2u) < s->host->pool.size)
 			ev |= EV_READ;
-		if (front_out_len(&s->front) > 0)
+		if (out_len(s) > 0)
 			ev |= EV_WRITE;
 		break;
 	case S_REPLY_FAIL:
-		ev = front_out_len(&s->front) > 0 ? EV_WRITE : EV_READ;
+		ev = out_len(s) > 0 ? EV_WRITE : EV_READ;
 		break;
 	default:
 		return; /* the pump's */
@@ -192,8 +190,8 @@ static void watch_client(struct session *s)
 /* Sends what front has queued.  Returns -1 if the session was closed. */
 static int flush_front(struct session *s)
 {
-	while (front_out_len(&s->front) > 0) {
-		ssize_t w = stream_write(&s->client, front_out(&s->front), front_out_len(&s->front));
+	while (out_len(s) > 0) {
+		ssize_t w = stream_write(&s->client, out_ptr(s), out_len(s));
 		if (w == STREAM_AGAIN)
 			return 0;
 		if (w < 0) {
@@ -201,7 +199,7 @@ static int flush_front(struct session *s)
 			session_close(s, "client-error");
 			return -1;
 		}
-		front_sent(&s->front, (size_t)w);
+		out_sent(s, (size_t)w);
 	}
 	return 0;
 }
@@ -238,8 +236,8 @@ static int fail_progress(struct session *s)
 {
 	if (flush_front(s) < 0)
 		return -1;
-	if (front_out_len(&s->front) > 0) {
-		watch_client(s);
+	if (out_len(s) > 0) {
+		session_watch_client(s);
 		return 0;
 	}
 	if (!s->client_eof) {
@@ -256,13 +254,13 @@ static int fail_progress(struct session *s)
 		session_close(s, s->fail_reason);
 		return -1;
 	}
-	watch_client(s);
+	session_watch_client(s);
 	return 0;
 }
 
 /* The failure message front queued goes out, then the session lingers until the client
  * closes or the timer runs out. */
-static int reply_fail(struct session *s, const char *reason)
+int session_reply_fail(struct session *s, const char *reason)
 {
 	if (s->dial != NULL) {
 		dial_stop(s->dial);
@@ -274,7 +272,7 @@ static int reply_fail(struct session *s, const char *reason)
 	s->fail_reason = reason;
 	s->state = S_REPLY_FAIL;
 	s->client_eof = 0;
-	arm_timer(s, REPLY_FAIL_LINGER);
+	session_arm_timer(s, REPLY_FAIL_LINGER);
 	return fail_progress(s);
 }
 
@@ -290,7 +288,7 @@ static void relay_timer(struct session *s)
 	if (limit != s->relay_limit || !ev_is_active(&s->timer)) {
 		s->relay_limit = limit;
 		ev_tstamp left = s->pump.last_io + limit - ev_now(loop_of(s));
-		arm_timer(s, left > 0.001 ? left : 0.001);
+		session_arm_timer(s, left > 0.001 ? left : 0.001);
 	}
 }
 
@@ -308,7 +306,16 @@ static void pump_done(struct pump *p, enum pump_end end, int err)
 	session_close(s, reasons[end]);
 }
 
-static void dial_done(struct dial *d, const struct outcome *result)
+/* Queues the failure answer for an outcome in the client's protocol. */
+static void reply_outcome(struct session *s, const struct outcome *o)
+{
+	if (s->http != NULL)
+		front_http_reply(s->http, o, s->target);
+	else
+		front_reply(&s->front, o, NULL);
+}
+
+void session_dial_done(struct dial *d, const struct outcome *result)
 {
 	struct session *s = d->data;
 	struct outcome oc = *result; /* it lives in the dial, freed below */
@@ -322,30 +329,38 @@ static void dial_done(struct dial *d, const struct outcome *result)
 			s->host->out_of_fds(s->host); /* logs, rate-limited */
 		if (s->state == S_HANDSHAKE)
 			return; /* an early dial failed: the client hears it once it has asked */
-		front_reply(&s->front, o, NULL);
-		reply_fail(s, o->reason);
+		reply_outcome(s, o);
+		session_reply_fail(s, o->reason);
 		return;
 	}
+	const char *auth = s->gen->upstreams[d->proxy_idx].auth;
 	struct buf b2a = {NULL, 0, 0};
 	dial_take(d, &b2a);
 	dial_stop(d);
 	free(d);
 	s->dial = NULL;
-
+	if (s->fwd != NULL) { /* a connect-only dial: nothing came from the proxy yet */
+		buf_release(pool, &b2a, 1);
+		session_http_forward(s, auth);
+		return;
+	}
 	/* BND.ADDR: the local end of the upstream socket, what peers report for CONNECT */
 	struct sockaddr_storage bound;
 	socklen_t blen = sizeof(bound);
 	int have_bound = getsockname(s->up.fd, (struct sockaddr *)&bound, &blen) == 0 &&
 			 (bound.ss_family == AF_INET || bound.ss_family == AF_INET6);
-	front_reply(&s->front, o, have_bound ? (const struct sockaddr *)&bound : NULL);
+	if (s->http != NULL)
+		front_http_reply(s->http, o, s->target);
+	else
+		front_reply(&s->front, o, have_bound ? (const struct sockaddr *)&bound : NULL);
 	/* the reply goes ahead of the proxy's first bytes, in the same write */
-	size_t n = front_out_len(&s->front);
-	if (buf_prepend(pool, &b2a, front_out(&s->front), n) < 0) {
+	size_t n = out_len(s);
+	if (buf_prepend(pool, &b2a, out_ptr(s), n) < 0) {
 		buf_release(pool, &b2a, 1);
 		session_close(s, "out-of-memory");
 		return;
 	}
-	front_sent(&s->front, n);
+	out_sent(s, n);
 	s->reply_len = (uint8_t)n;
 	/* the reply (and what came with the 200) goes out now, not one loop turn later */
 	ssize_t w = stream_write(&s->client, b2a.data + b2a.start, buf_len(&b2a));
@@ -372,12 +387,12 @@ static int start_dial(struct session *s, const char *target)
 	s->dial = calloc(1, sizeof(*s->dial));
 	if (s->dial == NULL)
 		return -1;
-	dial_start(s->dial, loop_of(s), &s->host->pool, s->gen, s->client_text, target, &s->up, dial_done, s);
+	dial_start(s->dial, loop_of(s), &s->host->pool, s->gen, s->client_text, target, &s->up, session_dial_done, s);
 	return 0;
 }
 
 /* Feeds the client's bytes to front and acts on what it says. */
-static int handshake(struct session *s)
+int session_handshake(struct session *s)
 {
 	const char *reason = "bad-socks-request";
 	size_t used = 0;
@@ -385,6 +400,13 @@ static int handshake(struct session *s)
 	const uint8_t *p = (const uint8_t *)s->c2u.data + s->c2u.start;
 	size_t len = buf_len(&s->c2u);
 
+	if (s->http == NULL && s->front.version == 0 && len > 0 && isalpha(p[0]) && !s->gen->cfg->no_http &&
+	    session_http_begin(s) < 0) {
+		session_close(s, "out-of-memory");
+		return -1;
+	}
+	if (s->http != NULL)
+		return session_http_handshake(s);
 	enum front_event ev = len ? front_feed(&s->front, s->gen->cfg, p, len, &used, target, sizeof(target), &reason)
 				  : FRONT_MORE;
 	s->c2u.start += (uint32_t)used;
@@ -407,7 +429,7 @@ static int handshake(struct session *s)
 		session_close(s, reason);
 		return -1;
 	case FRONT_FAIL:
-		return reply_fail(s, reason);
+		return session_reply_fail(s, reason);
 	case FRONT_REQUEST:
 		break;
 	}
@@ -415,27 +437,27 @@ static int handshake(struct session *s)
 	s->target = strdup(target);
 	if (s->target == NULL) {
 		struct outcome o = {OUTCOME_LOCAL, ENOMEM, 0, "", "out-of-memory"};
-		front_reply(&s->front, &o, NULL);
-		return reply_fail(s, o.reason);
+		reply_outcome(s, &o);
+		return session_reply_fail(s, o.reason);
 	}
 	ev_timer_stop(loop_of(s), &s->timer); /* the dial's timers take over */
 	s->state = S_DIALING;
 	const struct outcome *early = s->dial ? dial_result(s->dial) : NULL;
 	if (early != NULL) { /* the early dial failed already */
-		front_reply(&s->front, early, NULL);
-		return reply_fail(s, early->reason);
+		reply_outcome(s, early);
+		return session_reply_fail(s, early->reason);
 	}
 	if (s->dial != NULL)
 		return dial_set_target(s->dial, target);
 	if (start_dial(s, target) < 0) {
 		struct outcome o = {OUTCOME_LOCAL, ENOMEM, 0, "", "out-of-memory"};
-		front_reply(&s->front, &o, NULL);
-		return reply_fail(s, o.reason);
+		reply_outcome(s, &o);
+		return session_reply_fail(s, o.reason);
 	}
 	return 0;
 }
 
-static void client_cb(struct ev_loop *loop, ev_io *w, int revents)
+void session_client_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct session *s = w->data;
 	(void)loop;
@@ -444,7 +466,7 @@ static void client_cb(struct ev_loop *loop, ev_io *w, int revents)
 	case S_HANDSHAKE:
 		if ((revents & EV_WRITE) && flush_front(s) < 0)
 			return;
-		if ((revents & EV_READ) && (read_client(s) < 0 || handshake(s) < 0))
+		if ((revents & EV_READ) && (read_client(s) < 0 || session_handshake(s) < 0))
 			return;
 		break;
 	case S_DIALING:
@@ -460,7 +482,7 @@ static void client_cb(struct ev_loop *loop, ev_io *w, int revents)
 	default:
 		return;
 	}
-	watch_client(s);
+	session_watch_client(s);
 }
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -470,13 +492,29 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	switch (s->state) {
 	case S_HANDSHAKE:
-		log_info("%s: SOCKS handshake not completed within %gs", s->client_text, s->gen->cfg->handshake_timeout);
+		if (s->requests > 0 && buf_len(&s->c2u) == 0) { /* an idle kept-alive connection */
+			session_close(s, "keep-alive-timeout");
+			return;
+		}
+		log_info("%s: %s handshake not completed within %gs", s->client_text, s->http ? "HTTP" : "SOCKS",
+			 s->gen->cfg->handshake_timeout);
 		session_close(s, "handshake-timeout");
 		return;
+	case S_FORWARD: {
+		double left = s->fwd->last_io + s->gen->cfg->reply_timeout - ev_now(loop);
+		if (left > 0.001) {
+			session_arm_timer(s, left);
+			return;
+		}
+		log_info("%s: forwarded request to %s made no progress within %gs", s->client_text, s->target,
+			 s->gen->cfg->reply_timeout);
+		session_close(s, "forward-timeout");
+		return;
+	}
 	case S_RELAY: {
 		double left = s->pump.last_io + s->relay_limit - ev_now(loop);
 		if (left > 0.001) {
-			arm_timer(s, left);
+			session_arm_timer(s, left);
 			return;
 		}
 		session_close(s, (pump_eof(&s->pump, 0) || pump_eof(&s->pump, 1)) ? "linger-timeout" : "idle-timeout");
@@ -504,7 +542,7 @@ int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, 
 	s->gen = generation_get(h->gen);
 	s->state = S_HANDSHAKE;
 	s->started = ev_now(h->loop);
-	stream_init_fd(&s->client, fd, client_cb, s);
+	stream_init_fd(&s->client, fd, session_client_cb, s);
 	stream_init_none(&s->up, NULL, NULL);
 	ev_timer_init(&s->timer, timer_cb, 0, 0);
 	s->timer.data = s;
@@ -530,12 +568,12 @@ int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, 
 	h->sessions = s;
 	h->nsessions++;
 
-	arm_timer(s, s->gen->cfg->handshake_timeout);
+	session_arm_timer(s, s->gen->cfg->handshake_timeout);
 	/* SOCKS clients speak first, usually in the same breath as connecting: read now
 	 * rather than one loop turn later */
-	if (read_client(s) < 0 || ((buf_len(&s->c2u) > 0 || s->client_eof) && handshake(s) < 0))
+	if (read_client(s) < 0 || ((buf_len(&s->c2u) > 0 || s->client_eof) && session_handshake(s) < 0))
 		return 0;
-	watch_client(s);
+	session_watch_client(s);
 	return 0;
 }
 

@@ -52,15 +52,38 @@ def closed_with(s, timeout=5.0):
 @pytest.mark.parametrize("data", [
     b"\x06\x01\x00",
     b"\x00\x01\x00",
-    b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-    b"CONNECT example.com:443 HTTP/1.1\r\n\r\n",
     b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03",
-], ids=["v6", "v0", "http-get", "http-connect", "tls-hello"])
+], ids=["v6", "v0", "tls-hello"])
 def test_wrong_version_byte_closes_silently(setup, data):
     d, fp = setup
     s = connect(d.port)
     send_ignoring_reset(s, data)
     assert closed_with(s) == b""
+    s.close()
+    still_serves(d, fp)
+
+
+@pytest.mark.parametrize("data", [
+    b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"CONNECT example.com:443 HTTP/1.1\r\n\r\n",
+], ids=["http-get", "http-connect"])
+def test_http_client_with_no_http_closes_silently(socks2http, fake_proxy, data):
+    fp = fake_proxy(ok())
+    d = socks2http("-x", fp.url, "--no-http")
+    s = connect(d.port)
+    send_ignoring_reset(s, data)
+    assert closed_with(s) == b""
+    s.close()
+    still_serves(d, fp)
+
+
+def test_http_origin_form_for_another_host_is_400_and_closed(setup):
+    """An HTTP client is served on the port, but a request in origin form naming another
+    host (a rebound name) gets 400 and the connection ends; nothing reaches the proxy."""
+    d, fp = setup
+    s = connect(d.port)
+    send_ignoring_reset(s, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert closed_with(s).startswith(b"HTTP/1.1 400 ")
     s.close()
     still_serves(d, fp)
 

@@ -801,6 +801,13 @@ static void test_access_options(void)
 	CHECK_EQ_INT(cfg.prewarm, 3);
 	CHECK_EQ_INT(set("no-splice", NULL), 0);
 	CHECK_EQ_INT(cfg.splice, 0);
+	CHECK_EQ_INT(cfg.no_http, 0);
+	CHECK_EQ_INT(set("no-http", "yes"), 0);
+	CHECK_EQ_INT(cfg.no_http, 1);
+	CHECK_EQ_INT(set("no-http", "no"), 0);
+	CHECK_EQ_INT(cfg.no_http, 0);
+	CHECK_EQ_INT(set("no-http", NULL), 0);
+	CHECK_EQ_INT(cfg.no_http, 1);
 	CHECK_EQ_INT(set("shutdown-grace", "0"), 0);
 	CHECK_EQ_INT(set("proxy-retry", "-1"), -1);
 

@@ -985,7 +985,7 @@ static void test_auth(void)
  * size makes malloc fail here.) */
 static void test_local_out_of_memory(void)
 {
-	struct dial d;
+	struct dial d = {.event = NULL}; /* dial_start keeps the observer: none here */
 	struct result r;
 	struct proxy px;
 	struct bufpool huge;
@@ -1023,6 +1023,49 @@ const char *__asan_default_options(void)
 }
 #endif
 
+/* dial_start_connect: done once the proxy's connection is up, nothing sent; what the owner
+ * then writes is the first thing the proxy reads. */
+static void test_connect_only(void)
+{
+	struct dial d = {.event = NULL}; /* dial_start keeps the observer: none here */
+	struct result r;
+	struct proxy px;
+	char url[64], echo[8];
+
+	struct script s = {.nconn = 1, .conn = {{.act = ACT_REPLY, .parts = {"HTTP/1.1 200 OK\r\n\r\n"}}}};
+	fprintf(stderr, "connect only\n");
+	if (proxy_start(&px, &s) < 0) {
+		CHECK(!"proxy");
+		return;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", px.port);
+	const char *urls[1] = {url};
+	struct generation *g = gen_make(urls, 1, NULL);
+	if (g == NULL) {
+		CHECK(!"generation");
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	dial_start_connect(&d, loop, &pool, g, "test", "origin.example:80", &up_stream, done_cb, &r);
+	CHECK_EQ_INT(r.calls, 0); /* never from dial_start_connect */
+	RUN_UNTIL(r.calls > 0, 5);
+	CHECK_EQ_INT(r.calls, 1);
+	check_outcome(&r, OUTCOME_OK, 0, 0, "", NULL);
+	struct buf left = {NULL, 0, 0};
+	dial_take(&d, &left);
+	CHECK_EQ_INT(buf_len(&left), 0);
+	dial_stop(&d);
+	static const char req[] = "GET http://origin.example/ HTTP/1.1\r\nHost: origin.example\r\n\r\n";
+	CHECK_EQ_INT(stream_write(&up_stream, req, sizeof(req) - 1), (long)sizeof(req) - 1);
+	CHECK_EQ_INT(read_some(up_stream.fd, echo, 8), 8);
+	CHECK(memcmp(echo, "HTTP/1.1", 8) == 0);
+	stream_close(loop, &up_stream);
+	CHECK(proxy_finish(&px));
+	CHECK(has(&px, "GET http://origin.example/ HTTP/1.1\r\n"));
+	CHECK(strstr(px.report_text, "CONNECT") == NULL);
+	generation_put(g);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -1042,6 +1085,7 @@ int main(void)
 	test_early_connect();
 	test_auth();
 	test_local_out_of_memory();
+	test_connect_only();
 
 	bufpool_destroy(&pool);
 	ev_timer_stop(loop, &tick);

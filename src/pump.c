@@ -68,8 +68,10 @@ static int flush(struct pump *p, int k, int *err)
 		ssize_t n = splice(d->pipe[0], NULL, stream_raw_fd(dst), NULL, d->inpipe, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN)
+		if (n < 0 && errno == EAGAIN) {
+			d->stalled = 1; /* as a splice relay does: read on once the pipe drains */
 			return 1;
+		}
 		if (n <= 0) {
 			*err = n < 0 ? errno : EPIPE;
 			return MOVE_ERR_DST;

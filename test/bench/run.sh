@@ -417,7 +417,7 @@ fi
 # each bridge with its own upstream (one upstream holding both sets would need 4 fds per
 # tunnel pair, over the open-file limit), both upstreams alike
 echo "bench: $(elapsed) bulk with $IDLE idle tunnels held ($HELD_REPS x down+up, bare and socks2http --max-tunnels 10000)..." >&2
-start upstream-held "$bin/upstream"
+start upstream-held "$bin/upstream" --pipe-size 1048576 # as the bare relay's upstream: the same conditions
 UPH_PID=$LAST_PID
 UPH=$(announced_port upstream-held)
 start_bare barerelay-held

@@ -22,7 +22,7 @@
  *       then checks them and prints the result line
  *   loadgen junk ROUTE COUNT CLIENTS close|garbage --pid PID
  *       COUNT clients (CLIENTS at a time) that fail their handshake: "close" closes right
- *       after connecting, "garbage" sends an HTTP request instead and waits for the close;
+ *       after connecting, "garbage" sends a TLS ClientHello instead and waits for the close;
  *       the bridge's CPU per attempt
  *   loadgen freeport                  (a free loopback port)
  *   loadgen cpu PID                   (CPU seconds of PID and its descendants, waited-for included)
@@ -831,12 +831,15 @@ static int cmd_idle(const struct route *rt, int count, pid_t pid, int hold)
 /* ---- clients that fail their handshake ---- */
 
 /* COUNT connections, CLIENTS at a time, each of which either closes right after its
- * connect completes ("close") or sends an HTTP request where a SOCKS greeting belongs and
+ * connect completes ("close") or sends a TLS record where a SOCKS greeting belongs and
  * waits for the bridge to close ("garbage").  Prints the bridge's CPU per attempt; the
  * harness reads the upstream's accept counter around it. */
 static int cmd_junk(const struct route *rt, int count, int nclients, int garbage, pid_t pid)
 {
-	static const char GET[] = "GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n";
+	/* a client speaking TLS to the proxy port: neither SOCKS nor an HTTP request (which the
+	 * bridge would now serve) */
+	static const char GET[] = "\x16\x03\x01\x00\x31\x01\x00\x00\x2d\x03\x03" "0123456789abcdef0123456789abcdef"
+				  "\x00\x00\x02\x13\x01\x01\x00";
 	struct junk {
 		int fd; /* -1: free */
 		int sent;

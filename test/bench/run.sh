@@ -10,7 +10,7 @@
 #            seconds per GiB from /proc/PID/stat utime+stime
 #   latency  TCP connect to the first echoed byte, BENCH_LAT_SAMPLES sequential samples
 #   rate     new tunnels per second, 64 concurrent clients, each tunnel echoes one byte
-#   junk     clients that fail their SOCKS handshake (close at once, or send an HTTP request):
+#   junk     clients that fail their SOCKS handshake (close at once, or speak TLS instead):
 #            the bridge's CPU per attempt, and the upstream connections it opened per
 #            attempt (the upstream's accept counter)
 #   syscalls strace -c on the bare relay and socks2http during one transfer each way (and one
@@ -683,7 +683,7 @@ row "  bridge CPU us per attempt" - "$(fmt %.1f "${M[junkus_close,bare]}")" "$(f
 	"(no target)" "$(ratio "${M[junkus_close,s2h]}" "${M[junkus_close,bare]}")" ""
 row "  proxy connections per attempt" - "$(fmt %.3f "${M[junkup_close,bare]}")" "$(fmt %.3f "${M[junkup_close,s2h]}")" - - \
 	"(no target)" "" ""
-row "failed handshake: HTTP request instead" "" "" "" "" "" "" "" ""
+row "failed handshake: TLS instead" "" "" "" "" "" "" "" ""
 row "  bridge CPU us per attempt" - "$(fmt %.1f "${M[junkus_garbage,bare]}")" "$(fmt %.1f "${M[junkus_garbage,s2h]}")" - - \
 	"(no target)" "$(ratio "${M[junkus_garbage,s2h]}" "${M[junkus_garbage,bare]}")" ""
 row "  proxy connections per attempt" - "$(fmt %.3f "${M[junkup_garbage,bare]}")" "$(fmt %.3f "${M[junkup_garbage,s2h]}")" - - \

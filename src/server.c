@@ -122,6 +122,16 @@ static void listener_out_of_fds(void *data)
 	pause_accept(data, PAUSE_FDS);
 }
 
+/* The listener's hooks into this server; one more listener counted. */
+static void hook_listener(struct server *s, struct listener *l)
+{
+	l->admit = admit;
+	l->accepted = accepted;
+	l->out_of_fds = listener_out_of_fds;
+	l->data = s;
+	s->nlisteners++;
+}
+
 static void pipe_drain_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct server *s = server_of(w, pipe_drain);
@@ -312,11 +322,7 @@ static int adopt_inherited(struct server *s, struct ev_loop *loop, const struct 
 		struct listener *l = &s->listeners[i];
 		if (listener_adopt(l, loop, cfg->inherited_fd[i], err, errlen) < 0)
 			return -1;
-		l->admit = admit;
-		l->accepted = accepted;
-		l->out_of_fds = listener_out_of_fds;
-		l->data = s;
-		s->nlisteners++;
+		hook_listener(s, l);
 		if (!config_addr_is_local((const struct sockaddr *)&l->local) && cfg->nauth == 0 && !cfg->allow_remote) {
 			snprintf(err, errlen,
 				 "refusing the inherited socket %s ('%s') without client authentication: anyone who can "
@@ -383,11 +389,7 @@ int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int 
 		struct listener *l = &s->listeners[i];
 		if (listener_open(l, loop, &cfg->listen[i], cfg->workers > 1, err, errlen) < 0)
 			return -1;
-		l->admit = admit;
-		l->accepted = accepted;
-		l->out_of_fds = listener_out_of_fds;
-		l->data = s;
-		s->nlisteners++;
+		hook_listener(s, l);
 	}
 	/* everything is in place before "listening on": whoever sees it finds a daemon ready */
 	if (control_open(&s->control, loop, cfg, h, control_facts, s, err, errlen) < 0)

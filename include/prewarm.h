@@ -30,7 +30,4 @@ void prewarm_free(struct prewarm *pw);
 /* A connected spare to proxy proxy_idx (the caller owns the fd), or -1 if none is ready. */
 int prewarm_take(struct prewarm *pw, unsigned proxy_idx);
 
-/* Loop wake-ups so far (for tests: an idle prewarm must not tick). */
-unsigned long prewarm_wakeups(const struct prewarm *pw);
-
 #endif

@@ -37,7 +37,6 @@ struct prewarm {
 	unsigned lookup_idx;      /* the proxy the pending lookup is for */
 	ev_tstamp not_before;     /* backoff after a failure */
 	double backoff;
-	unsigned long wakeups;
 	struct spare spares[];
 };
 
@@ -182,7 +181,6 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct prewarm *pw = (struct prewarm *)((char *)w - offsetof(struct prewarm, timer));
 	(void)loop;
 	(void)revents;
-	pw->wakeups++;
 	refresh(pw);
 	schedule(pw);
 }
@@ -239,9 +237,4 @@ int prewarm_take(struct prewarm *pw, unsigned proxy_idx)
 		}
 	}
 	return -1;
-}
-
-unsigned long prewarm_wakeups(const struct prewarm *pw)
-{
-	return pw ? pw->wakeups : 0;
 }

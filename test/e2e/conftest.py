@@ -265,15 +265,7 @@ def socks2http(binary, request):
         return d
 
     yield start
-    reports = []
-    for d in started:
-        rc = d.stop()
-        print(f"--- socks2http {' '.join(d.argv[1:])} (exit {rc})\n{d.log()[-20000:]}")
-        rep = d.sanitizer_report()
-        if rep:
-            reports.append(rep)
-    if reports:
-        pytest.fail("sanitizer report from socks2http:\n" + reports[0], pytrace=False)
+    daemon_mod.stop_all(started)
 
 
 @pytest.fixture

@@ -235,6 +235,21 @@ class Daemon:
         return text[m.start():m.start() + 4000] if m else None
 
 
+def stop_all(started):
+    """Stops every daemon (printing each log's tail for a failing test's report) and fails
+    the test on a sanitizer report from any of them."""
+    import pytest
+    reports = []
+    for d in started:
+        rc = d.stop()
+        print(f"--- socks2http {' '.join(d.argv[1:])} (exit {rc})\n{d.log()[-20000:]}")
+        rep = d.sanitizer_report()
+        if rep:
+            reports.append(rep)
+    if reports:
+        pytest.fail("sanitizer report from socks2http:\n" + reports[0], pytrace=False)
+
+
 def run_cli(binary, args, env=None, timeout=10.0):
     """Runs socks2http expecting it to exit by itself."""
     return procs.run([binary] + list(args), timeout=timeout, env=clean_env() if env is None else env)

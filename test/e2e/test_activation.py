@@ -104,15 +104,7 @@ def activated(binary, monkeypatch):
         return d
 
     yield start
-    reports = []
-    for d in started:
-        rc = d.stop()
-        print(f"--- socks2http {' '.join(d.argv[1:])} (exit {rc})\n{d.log()[-20000:]}")
-        rep = d.sanitizer_report()
-        if rep:
-            reports.append(rep)
-    if reports:
-        pytest.fail("sanitizer report from socks2http:\n" + reports[0], pytrace=False)
+    daemon_mod.stop_all(started)
 
 
 def echo_through(port, data=b"ping"):

@@ -1,10 +1,12 @@
-/* dial: turns (route, target) into a connected byte stream through the upstream proxy,
- * plus any bytes that came after the proxy's header, or into an outcome.
+/* dial: turns (route plan, target) into a connected byte stream, plus any bytes that came
+ * after the last proxy's header, or into an outcome.
  *
- * It computes the route plan, takes a spare connection or resolves the proxy's name,
- * connects with Happy Eyeballs (RFC 8305: a second address after 250 ms), sends CONNECT
- * and reads the answer; when a proxy cannot be reached it marks it down and goes on to the
- * next.  It never sees the client.  The connect may start before the target is known
+ * For each step of the plan (route.h) it takes a spare connection or resolves the name
+ * (a proxy's, or the target's for a direct step), connects with Happy Eyeballs (RFC 8305:
+ * a second address after 250 ms), and for a proxy sends CONNECT and reads the answer; in a
+ * chain each proxy is asked to CONNECT to the next one, the last to the target.  When a
+ * step cannot be reached it marks the proxy down and goes on to the next step.  It never
+ * sees the client.  The connect may start before the target is known
  * (dial_start without one, dial_set_target later): the proxy's TCP handshake then overlaps
  * the client's SOCKS handshake.
  *
@@ -57,6 +59,9 @@ struct dial {
 	uint8_t have_target;
 	uint8_t spare_tried, from_spare;
 	uint8_t plan_pos;       /* next entry of plan to try */
+	uint8_t hop;            /* chain: the proxy whose answer is awaited (index into plan) */
+	uint8_t direct;         /* the current step is the target itself */
+	int target_err;         /* a direct step's last failure (ENOENT: name not found) */
 	uint8_t up_addr, alt_addr;
 	uint8_t addr_idx;       /* next address of addrs to try */
 	struct route_plan plan;
@@ -79,21 +84,25 @@ struct dial {
 	uint8_t deferred;       /* done is to be called from the timer */
 	struct outcome result;  /* once done */
 	char target[SOCKS_NAME_MAX + 10];
+	char host[SOCKS_NAME_MAX + 1]; /* the target's host (no brackets) and port */
+	uint16_t port;
 };
 
 /* Starts dialing; target may be NULL when the route does not depend on it (see
- * route_needs_target).  up is the owner's stream (empty): the dial connects it and drives
- * its watcher; on success it stays connected and watched for reading, the callback still
- * the dial's, and the owner must take it over (stream_set_cb) before returning from done;
- * on failure the dial has closed it.  who and up must outlive the dial. */
+ * route_needs_target).  plan: the route (copied), or NULL for the default (the -x list).
+ * up is the owner's stream (empty): the dial connects it and drives its watcher; on success
+ * it stays connected and watched for reading, the callback still the dial's, and the owner
+ * must take it over (stream_set_cb) before returning from done; on failure the dial has
+ * closed it.  who and up must outlive the dial. */
 void dial_start(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen, const char *who,
-		const char *target, struct stream *up, void (*done)(struct dial *, const struct outcome *), void *data);
+		const char *target, const struct route_plan *plan, struct stream *up,
+		void (*done)(struct dial *, const struct outcome *), void *data);
 
 /* As dial_start with a target (for the route and the logs), but done as soon as the
  * proxy's connection is up, without CONNECT: for requests forwarded to the proxy in its
  * own protocol (absolute-form HTTP). */
 void dial_start_connect(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen,
-			const char *who, const char *target, struct stream *up,
+			const char *who, const char *target, const struct route_plan *plan, struct stream *up,
 			void (*done)(struct dial *, const struct outcome *), void *data);
 
 /* Names the target of a dial started without one.  Returns 0. */
@@ -109,7 +118,7 @@ void dial_take(struct dial *d, struct buf *leftover);
 /* Stops everything and closes what the dial holds.  Safe after done, and twice. */
 void dial_stop(struct dial *d);
 
-/* The proxy being tried or used, "host:port", or "-". */
+/* The proxy being tried or used, "host:port", "direct", or "-". */
 const char *dial_proxy_name(const struct dial *d);
 
 /* For status reports: "resolving", "connecting", "connected", "proxy-reply", "done". */

@@ -75,10 +75,12 @@ int forward_prepare(struct forward *f, const char *buf, const struct httpreq *r,
 
 /* Starts carrying the prepared request over up (connected to the proxy); proxy_auth is
  * the upstream's Proxy-Authorization value or NULL; max_header bounds the answer's head.
+ * origin: up is connected to the origin server itself (a direct route): the request line
+ * goes out in origin form ("GET /path"), with no Proxy-Authorization at all.
  * Sets both streams' callbacks.  done is never called from here.  Returns 0, or -1 when
  * out of memory (nothing started). */
 int forward_start(struct forward *f, struct ev_loop *loop, struct bufpool *pool, struct stream *client,
-		  struct stream *up, struct buf *c2u, const char *proxy_auth, size_t max_header,
+		  struct stream *up, struct buf *c2u, const char *proxy_auth, int origin, size_t max_header,
 		  void (*done)(struct forward *, enum forward_end, int));
 
 /* Stops the watchers and frees what the forward holds; the streams stay open.  Safe on a

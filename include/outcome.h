@@ -10,6 +10,9 @@ enum outcome_stage {
 	OUTCOME_PROXY_REPLY,  /* the proxy answered non-2xx (http_status, detail) */
 	OUTCOME_BAD_REPLY,    /* the proxy's answer was malformed or cut short */
 	OUTCOME_REPLY_TIMEOUT,/* the proxy did not answer CONNECT in time */
+	OUTCOME_TARGET,       /* a direct connection failed (err: ENOENT for a name not found,
+			       * ECONNREFUSED, ENETUNREACH, EHOSTUNREACH, ETIMEDOUT, ...) */
+	OUTCOME_BLOCKED,      /* a rule blocks the target */
 };
 
 struct outcome {

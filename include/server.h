@@ -13,6 +13,8 @@
 #include "service.h"
 #include "session.h"
 
+struct netwatch;
+
 struct server {
 	struct session_host host;    /* loop, buffers, pipes, current generation, sessions */
 	int argc;                    /* private copy of the command line, for reloads */
@@ -32,6 +34,7 @@ struct server {
 	ev_signal sigint, sigterm, sighup, sigusr1;
 	struct control control;      /* the status socket */
 	struct service svc;          /* notifications, STATUS=, --exit-idle */
+	struct netwatch *netwatch;   /* address and route changes (rtnetlink) */
 };
 
 /* Opens the listeners and everything they need; takes cfg (malloc'd) and keeps argv for

@@ -8,6 +8,7 @@
 
 #include "dial.h"
 #include "front.h"
+#include "pac.h"
 #include "pump.h"
 #include "stream.h"
 
@@ -37,6 +38,10 @@ struct session {
 	struct forward *fwd;     /* an absolute-form request: prepared, then in S_FORWARD */
 	uint32_t requests;       /* forwarded requests answered on this connection */
 	struct dial *dial;       /* while dialing */
+	struct route_plan plan;  /* the route taken (zero: the -x list) */
+	struct pac_waiter pac_wait; /* while the PAC decides (S_DIALING without a dial) */
+	uint8_t pac_pending;
+	uint8_t pac_connect_only;
 	struct pump pump;        /* in RELAY */
 	struct buf c2u;          /* SOCKS messages, then early payload */
 	const char *proxy;       /* display name of the proxy that answered */
@@ -64,11 +69,21 @@ int session_reply_fail(struct session *s, const char *reason);
 int session_handshake(struct session *s);
 void session_client_cb(struct ev_loop *loop, ev_io *w, int revents);
 void session_dial_done(struct dial *d, const struct outcome *result);
+/* Queues the failure answer for an outcome in the client's protocol. */
+void session_reply_outcome(struct session *s, const struct outcome *o);
+/* session_route.c */
+/* Starts a dial (target NULL: before the client has named it; plan NULL: the -x list).
+ * Returns -1 without memory (nothing started). */
+int session_start_dial(struct session *s, const char *target, const struct route_plan *plan, int connect_only);
+/* Decides the route for s->target and starts the dial (connect_only: for a forwarded
+ * request).  Returns -1 when the session was closed. */
+int session_route(struct session *s, int connect_only);
 
 /* session_http.c: an HTTP proxy client (first byte a letter) */
 int session_http_begin(struct session *s);
 int session_http_handshake(struct session *s);
-/* the connect-only dial for a forwarded request is done: the forward starts */
-void session_http_forward(struct session *s, const char *proxy_auth);
+/* the connect-only dial for a forwarded request is done: the forward starts (origin: the
+ * connection is to the origin server itself, a direct route) */
+void session_http_forward(struct session *s, const char *proxy_auth, int origin);
 
 #endif

@@ -1,5 +1,6 @@
-/* upstream: the configured HTTP proxies as the tunnels use them: display name, the
- * ready-made Proxy-Authorization value, and the CONNECT request for a target.
+/* upstream: the HTTP proxies as the tunnels use them (the -x list, then the proxies the
+ * --route rules name, then those a PAC names): display name, the ready-made
+ * Proxy-Authorization value, and the CONNECT request for a target.
  * Their order and health are route's; failover is driven by dial. */
 #ifndef SOCKS2HTTP_UPSTREAM_H
 #define SOCKS2HTTP_UPSTREAM_H
@@ -14,8 +15,11 @@ struct upstream {
 	char *auth;                    /* "Basic ..." or NULL; freed (and wiped) by upstream_free */
 };
 
-/* Builds one upstream per configured proxy.  Returns NULL with err on failure. */
-struct upstream *upstream_list_new(const struct config *cfg, char *err, size_t errlen);
+/* Builds one upstream per configured proxy (-x, then the rules'), in room for cap, and
+ * sets *n.  Returns NULL with err on failure. */
+struct upstream *upstream_list_new(const struct config *cfg, size_t cap, size_t *n, char *err, size_t errlen);
+/* Fills u for spec (which must outlive it).  Returns 0, or -1 with err. */
+int upstream_init(struct upstream *u, const struct proxy_spec *spec, char *err, size_t errlen);
 void upstream_list_free(struct upstream *list, size_t n);
 
 /* The CONNECT request for authority through up, in a new buffer of *len bytes (malloc);

@@ -6,6 +6,7 @@
  * first (SSH, SMTP). */
 #include "check.h"
 
+#include <errno.h>
 #include <ev.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -40,6 +41,7 @@ struct check {
 	struct generation *gen;
 	struct bufpool pool;
 	struct dial dial;
+	struct route_plan plan;
 	struct stream up;
 	ev_timer banner_timer;
 	const char *target;
@@ -110,6 +112,18 @@ static const struct upstream *cur(const struct check *c)
 	return &c->gen->upstreams[c->dial.proxy_idx];
 }
 
+/* The name being resolved and the peer being connected: the proxy's, or for a direct
+ * step the target's. */
+static const char *peer_host(const struct check *c)
+{
+	return c->dial.direct ? c->dial.host : cur(c)->spec->host;
+}
+
+static const char *peer(const struct check *c)
+{
+	return c->dial.direct ? c->dial.target : cur(c)->display;
+}
+
 static void event_cb(struct dial *d, enum dial_event ev, const void *info)
 {
 	struct check *c = d->data;
@@ -127,13 +141,17 @@ static void event_cb(struct dial *d, enum dial_event ev, const void *info)
 		for (unsigned i = 0; i < r->n && strlen(list) < sizeof(list) - 64; i++)
 			snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
 				 log_addr((const struct sockaddr *)&r->addr[i], addr, sizeof(addr)));
-		stage(c, "resolve", 1, "%s -> %s", cur(c)->spec->host, list);
+		stage(c, "resolve", 1, "%s -> %s", peer_host(c), list);
 		break;
 	}
 	case DIAL_EV_RESOLVE_FAILED:
-		stage(c, "resolve", 0, "cannot resolve %s: %s", cur(c)->spec->host, (const char *)info);
-		advise(c, "the proxy's name %s does not resolve: check -x / https_proxy (and the DNS: --dns-servers)",
-		       cur(c)->spec->host);
+		stage(c, "resolve", 0, "cannot resolve %s: %s", peer_host(c), (const char *)info);
+		if (c->dial.direct)
+			advise(c, "the target's name %s does not resolve (a direct route: check the name and --dns-servers)",
+			       peer_host(c));
+		else
+			advise(c, "the proxy's name %s does not resolve: check -x / https_proxy (and the DNS: --dns-servers)",
+			       peer_host(c));
 		break;
 	case DIAL_EV_CONNECTED:
 		c->connected = 1;
@@ -149,8 +167,10 @@ static void event_cb(struct dial *d, enum dial_event ev, const void *info)
 			c->connected = 0;
 			break;
 		}
-		stage(c, "connect", 0, "%s: %s", cur(c)->display, what);
-		if (strstr(what, "refused"))
+		stage(c, "connect", 0, "%s: %s", peer(c), what);
+		if (c->dial.direct)
+			advise(c, "%s cannot be reached directly (the route says direct: --route / --no-proxy)", peer(c));
+		else if (strstr(what, "refused"))
 			advise(c, "nothing accepts connections at %s: check the port in -x / https_proxy",
 			       cur(c)->display);
 		else if (strstr(what, "timed out"))
@@ -279,6 +299,9 @@ static void done_cb(struct dial *d, const struct outcome *o)
 	case OUTCOME_UNREACHABLE:
 		finish(c, 0, "no proxy could be reached");
 		break;
+	case OUTCOME_TARGET:
+		finish(c, 0, o->err == ENOENT ? "the target's name was not found" : "the target could not be reached directly");
+		break;
 	case OUTCOME_PROXY_REPLY:
 		advise_refusal(c);
 		finish(c, 0, "the proxy refused the tunnel");
@@ -367,7 +390,7 @@ static void run(struct check *c)
 	c->banner_timer.data = c;
 	memset(&c->dial, 0, sizeof(c->dial));
 	c->dial.event = event_cb;
-	dial_start(&c->dial, c->loop, &c->pool, c->gen, "check", c->target, &c->up, done_cb, c);
+	dial_start(&c->dial, c->loop, &c->pool, c->gen, "check", c->target, &c->plan, &c->up, done_cb, c);
 	ev_run(c->loop, 0);
 	ev_timer_stop(c->loop, &c->banner_timer);
 	dial_stop(&c->dial);
@@ -467,19 +490,32 @@ int check_main(int argc, char **argv)
 		return 1;
 	}
 	log_attach(c.loop);
-	c.gen = generation_new(c.loop, cfg, err, sizeof(err));
+	c.gen = generation_new(c.loop, cfg, NULL, err, sizeof(err));
 	if (c.gen == NULL) {
 		stage(&c, "config", 0, "%s", err);
 		snprintf(c.verdict, sizeof(c.verdict), "no usable configuration");
 	} else {
-		struct route_plan plan;
-		char order[400] = "";
-		route_plan(&c.gen->health, c.gen->nupstreams, ev_now(c.loop), target, &plan);
-		for (size_t i = 0; i < plan.n && strlen(order) < sizeof(order) - 100; i++)
-			snprintf(order + strlen(order), sizeof(order) - strlen(order), "%s%s", i ? ", then " : "",
-				 c.gen->upstreams[plan.idx[i]].display);
-		stage(&c, "route", plan.n > 0, "%s via %s", target, plan.n ? order : "nothing (no route)");
-		run(&c);
+		struct route_plan *plan = &c.plan;
+		char order[400] = "", host[SOCKS_NAME_MAX + 1];
+		uint16_t port;
+		route_split_target(target, host, sizeof(host), &port);
+		if (!route_decide(cfg, &c.gen->health, ev_now(c.loop), host, port, plan))
+			route_plan(&c.gen->health, cfg->nproxies, ev_now(c.loop), target, plan);
+		for (size_t i = 0; i < plan->n && strlen(order) < sizeof(order) - 100; i++)
+			snprintf(order + strlen(order), sizeof(order) - strlen(order), "%s%s",
+				 i == 0 ? "" : plan->kind == ROUTE_CHAIN ? ", through " : ", then ",
+				 plan->idx[i] == ROUTE_DIRECT ? "a direct connection" : c.gen->upstreams[plan->idx[i]].display);
+		if (plan->source == ROUTE_SRC_RULE)
+			snprintf(order + strlen(order), sizeof(order) - strlen(order), " (rule %d: %s)", plan->rule + 1,
+				 cfg->rules[plan->rule].text);
+		else if (plan->source == ROUTE_SRC_NOPROXY)
+			snprintf(order + strlen(order), sizeof(order) - strlen(order), " (--no-proxy)");
+		if (plan->kind == ROUTE_BLOCK)
+			stage(&c, "route", 0, "%s is blocked%s", target, order);
+		else
+			stage(&c, "route", plan->n > 0, "%s via %s", target, plan->n ? order : "nothing (no route)");
+		if (plan->kind != ROUTE_BLOCK && plan->n > 0)
+			run(&c);
 		generation_retire(c.gen);
 		generation_put(c.gen);
 	}

@@ -1,10 +1,8 @@
-/* dial: from route plan and target to a connected stream through a proxy (see
- * include/dial.h).
- *
- * Functions that can end the dial return -1 when they did (done has been called and the
- * dial may be freed: return at once) and 0 otherwise. */
-#include "dial.h"
+/* dial: from route plan and target to a connected stream (see include/dial.h): the
+ * sequence and the CONNECT exchange; the steps and connects are in dial_connect.c. */
+#include "dial_int.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,26 +10,16 @@
 
 #include "httpc.h"
 #include "log.h"
-#include "prewarm.h"
-#include "sockets.h"
 #include "wipe.h"
 
-#define HE_DELAY 0.25 /* RFC 8305: the next address is tried when the first has not answered */
 #define RX_SLACK 32   /* buffer room left free, so the client's reply fits ahead of the leftover */
-
-enum { D_IDLE, D_RESOLVING, D_CONNECTING, D_CONNECTED, D_REQUEST, D_DONE };
-
-static int try_next_proxy(struct dial *d);
-static int connect_step(struct dial *d);
-static void watch(struct dial *d);
-static void up_cb(struct ev_loop *loop, ev_io *w, int revents);
 
 static const struct upstream *cur(const struct dial *d)
 {
-	return &d->gen->upstreams[d->proxy_idx];
+	return dial_cur(d);
 }
 
-static void tell(struct dial *d, enum dial_event ev, const void *info)
+void dial_tell(struct dial *d, enum dial_event ev, const void *info)
 {
 	if (d->event != NULL) /* an observer such as check; tunnels have none */
 		d->event(d, ev, info);
@@ -39,6 +27,8 @@ static void tell(struct dial *d, enum dial_event ev, const void *info)
 
 const char *dial_proxy_name(const struct dial *d)
 {
+	if (d->direct)
+		return "direct";
 	return d->tried == 0 ? "-" : cur(d)->display;
 }
 
@@ -48,7 +38,7 @@ const char *dial_state_name(const struct dial *d)
 	return names[d->state];
 }
 
-static void arm_timer(struct dial *d, double secs)
+void dial_arm_timer(struct dial *d, double secs)
 {
 	ev_timer_stop(d->loop, &d->timer);
 	ev_timer_set(&d->timer, secs > 0.001 ? secs : 0.001, 0);
@@ -65,7 +55,7 @@ static void wipe_request(struct dial *d)
 }
 
 /* Closes the connection and any second attempt; the dial goes on from its state. */
-static void drop_upstream(struct dial *d)
+void dial_drop_upstream(struct dial *d)
 {
 	stream_close(d->loop, &d->alt);
 	stream_close(d->loop, d->up);
@@ -81,7 +71,7 @@ void dial_stop(struct dial *d)
 	ev_timer_stop(d->loop, &d->timer);
 	if (d->gen != NULL)
 		resolver_cancel(d->gen->resolver, &d->rw);
-	drop_upstream(d);
+	dial_drop_upstream(d);
 }
 
 /* Ends the dial: the connection stays only for a success, for dial_take. */
@@ -102,14 +92,14 @@ static int finish(struct dial *d, struct outcome *o)
 	d->result = *o;
 	if (d->in_call) { /* inside dial_start or dial_set_target: report from the loop */
 		d->deferred = 1;
-		arm_timer(d, 0);
+		dial_arm_timer(d, 0);
 		return -1;
 	}
 	d->done(d, &d->result);
 	return -1;
 }
 
-static int finish_with(struct dial *d, enum outcome_stage stage, int err, const char *reason)
+int dial_finish_with(struct dial *d, enum outcome_stage stage, int err, const char *reason)
 {
 	struct outcome o;
 	memset(&o, 0, sizeof(o));
@@ -119,209 +109,55 @@ static int finish_with(struct dial *d, enum outcome_stage stage, int err, const 
 	return finish(d, &o);
 }
 
-static void proxy_down(struct dial *d)
+/* What the current hop is asked to CONNECT to: in a chain the next proxy, else the target. */
+static const char *authority(const struct dial *d)
 {
-	double retry = d->gen->cfg->proxy_retry;
-	if (route_mark_down(&d->gen->health, d->proxy_idx, d->gen->nupstreams, ev_now(d->loop), retry))
-		log_warn("proxy %s is unreachable: trying it last for %gs", cur(d)->display, retry);
+	if (d->plan.kind == ROUTE_CHAIN && d->hop + 1 < d->plan.n)
+		return d->gen->upstreams[d->plan.idx[d->hop + 1]].display;
+	return d->target;
+}
+
+/* Does the dial end at the current hop's answer?  A connect-only dial through a chain ends
+ * at the last proxy, which then gets the forwarded request itself. */
+static int last_hop(const struct dial *d)
+{
+	if (d->plan.kind != ROUTE_CHAIN)
+		return 1;
+	return d->hop + 1u + (d->connect_only ? 1u : 0u) >= d->plan.n;
 }
 
 /* Sends CONNECT.  Returns 0, or 1 when it could not be built (out of memory). */
 static int send_request(struct dial *d)
 {
 	size_t len;
-	d->req = upstream_connect_request(cur(d), d->target, d->gen->cfg->user_agent, &len);
+	d->req = upstream_connect_request(cur(d), authority(d), d->gen->cfg->user_agent, &len);
 	if (d->req == NULL)
 		return 1;
 	d->req_len = (uint32_t)len;
 	d->req_off = 0;
 	d->hdr_scan = 0;
 	d->state = D_REQUEST;
-	arm_timer(d, d->gen->cfg->reply_timeout);
+	dial_arm_timer(d, d->gen->cfg->reply_timeout);
 	ssize_t w = stream_write(d->up, d->req, d->req_len);
 	if (w > 0)
 		d->req_off = (uint32_t)w;
-	watch(d); /* a failed write shows on the read side */
+	dial_watch(d); /* a failed write shows on the read side */
 	return 0;
 }
 
-/* The connection to the proxy is up: send CONNECT now, or once the target is known; a
- * connect-only dial is done here. */
-static int connected(struct dial *d)
+/* The connection is up: a direct one is done; to a proxy, CONNECT goes out now, or once
+ * the target is known; a connect-only dial is done here (through a chain: at its last
+ * proxy). */
+int dial_connected(struct dial *d)
 {
-	if (d->connect_only)
-		return finish_with(d, OUTCOME_OK, 0, NULL);
+	if (d->direct || (d->connect_only && (d->plan.kind != ROUTE_CHAIN || d->plan.n < 2)))
+		return dial_finish_with(d, OUTCOME_OK, 0, NULL);
 	if (d->have_target)
-		return send_request(d) == 0 ? 0 : finish_with(d, OUTCOME_LOCAL, ENOMEM, "out-of-memory");
+		return send_request(d) == 0 ? 0 : dial_finish_with(d, OUTCOME_LOCAL, ENOMEM, "out-of-memory");
 	d->state = D_CONNECTED;
 	ev_timer_stop(d->loop, &d->timer);
-	watch(d);
+	dial_watch(d);
 	return 0;
-}
-
-static void resolved_cb(struct resolver_waiter *w, int status, const char *errmsg, const struct resolver_result *res)
-{
-	struct dial *d = (struct dial *)(void *)((char *)w - offsetof(struct dial, rw));
-
-	if (status != 0) {
-		log_warn("proxy %s: cannot resolve %s: %s", cur(d)->display, cur(d)->spec->host, errmsg);
-		tell(d, DIAL_EV_RESOLVE_FAILED, errmsg);
-		proxy_down(d);
-		if (try_next_proxy(d) == 0)
-			watch(d);
-		return;
-	}
-	d->addrs = *res;
-	d->addr_idx = 0;
-	tell(d, DIAL_EV_RESOLVED, &d->addrs);
-	if (connect_step(d) == 0)
-		watch(d);
-}
-
-/* Looks up the current proxy's name; a fresh cached answer connects at once. */
-static int resolve(struct dial *d)
-{
-	d->from_spare = 0;
-	if (resolver_cached(d->gen->resolver, cur(d)->spec->host, cur(d)->spec->port, &d->addrs)) {
-		d->addr_idx = 0;
-		tell(d, DIAL_EV_RESOLVED, &d->addrs);
-		return connect_step(d);
-	}
-	d->state = D_RESOLVING;
-	arm_timer(d, d->gen->cfg->connect_timeout);
-	resolver_lookup(d->gen->resolver, cur(d)->spec->host, cur(d)->spec->port, &d->rw, resolved_cb);
-	return 0;
-}
-
-static int try_next_proxy(struct dial *d)
-{
-	drop_upstream(d);
-	d->addrs.n = 0;
-	if (d->plan_pos >= d->plan.n) {
-		log_warn("%s: no upstream proxy reachable for %s", d->who, d->have_target ? d->target : "the tunnel");
-		return finish_with(d, OUTCOME_UNREACHABLE, 0, "proxy-unreachable");
-	}
-	d->proxy_idx = d->plan.idx[d->plan_pos++];
-	d->tried++;
-	tell(d, DIAL_EV_PROXY, cur(d));
-	if (!d->spare_tried) {
-		d->spare_tried = 1;
-		int fd = prewarm_take(d->gen->prewarm, d->proxy_idx);
-		if (fd >= 0) { /* a connection made ahead of time: CONNECT goes out at once */
-			log_debug("%s: using a spare connection to proxy %s", d->who, cur(d)->display);
-			stream_init_fd(d->up, fd, up_cb, d);
-			d->from_spare = 1;
-			return connected(d);
-		}
-	}
-	return resolve(d);
-}
-
-/* Starts a connect to address addr_idx in attempt a.  Returns 0 when under way, 1 when
- * that address failed at once (logged), -1 when the dial ended. */
-static int start_attempt(struct dial *d, struct stream *a, uint8_t *which, ev_tstamp *deadline)
-{
-	const struct sockaddr_storage *sa = &d->addrs.addr[d->addr_idx];
-	char addr[64];
-
-	*which = d->addr_idx++;
-	int fd = sockets_stream(sa->ss_family);
-	if (fd < 0) {
-		int e = errno;
-		if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM)
-			return finish_with(d, OUTCOME_LOCAL, e, "out-of-resources");
-		log_error("%s: cannot create a socket for proxy %s: %s", d->who, cur(d)->display, strerror(e));
-		return 1;
-	}
-	sockets_tune(fd);
-	if (connect(fd, (const struct sockaddr *)sa, sockets_addrlen(sa)) < 0 && errno != EINPROGRESS) {
-		log_warn("proxy %s (%s): connect: %s", cur(d)->display,
-			 log_addr((const struct sockaddr *)sa, addr, sizeof(addr)), strerror(errno));
-		tell(d, DIAL_EV_CONNECT_FAILED, strerror(errno));
-		close(fd);
-		return 1;
-	}
-	stream_init_fd(a, fd, a->io.cb, d);
-	*deadline = ev_now(d->loop) + d->gen->cfg->connect_timeout;
-	return 0;
-}
-
-/* Drives the connect attempts to the current proxy's addresses (RFC 8305): one at a time,
- * a second one once the first has had HE_DELAY to answer, the next whenever one fails.
- * When every address has failed, the next proxy. */
-static int connect_step(struct dial *d)
-{
-	ev_tstamp now = ev_now(d->loop);
-
-	for (;;) {
-		int active = (d->up->fd >= 0) + (d->alt.fd >= 0);
-		int more = d->addr_idx < d->addrs.n;
-		if (active == 0 && !more) {
-			proxy_down(d);
-			return try_next_proxy(d);
-		}
-		if (!more || active == 2 || (active == 1 && now < d->next_attempt_at))
-			break;
-		int rc = d->up->fd < 0 ? start_attempt(d, d->up, &d->up_addr, &d->up_deadline)
-				      : start_attempt(d, &d->alt, &d->alt_addr, &d->alt_deadline);
-		if (rc < 0)
-			return -1;
-		if (rc == 0)
-			d->next_attempt_at = now + HE_DELAY;
-	}
-	d->state = D_CONNECTING;
-	ev_tstamp next = 1e300;
-	if (d->up->fd >= 0 && d->up_deadline < next)
-		next = d->up_deadline;
-	if (d->alt.fd >= 0 && d->alt_deadline < next)
-		next = d->alt_deadline;
-	if (d->addr_idx < d->addrs.n && d->next_attempt_at < next)
-		next = d->next_attempt_at;
-	arm_timer(d, next - now);
-	return 0;
-}
-
-/* Attempt a has finished connecting (err 0, what NULL) or failed. */
-static int attempt_done(struct dial *d, struct stream *a, int err, const char *what)
-{
-	char addr[64];
-	uint8_t which = a == d->up ? d->up_addr : d->alt_addr;
-
-	if (err != 0 || what != NULL) {
-		log_warn("proxy %s (%s): %s%s%s", cur(d)->display,
-			 log_addr((const struct sockaddr *)&d->addrs.addr[which], addr, sizeof(addr)),
-			 what ? what : "connect", err ? ": " : "", err ? strerror(err) : "");
-		tell(d, DIAL_EV_CONNECT_FAILED, what ? what : strerror(err));
-		stream_close(d->loop, a);
-		return connect_step(d);
-	}
-	if (a == &d->alt) { /* the second attempt won: it becomes the connection */
-		stream_close(d->loop, d->up);
-		int fd = stream_release_fd(d->loop, &d->alt);
-		stream_init_fd(d->up, fd, up_cb, d);
-		d->up_addr = d->alt_addr;
-	} else {
-		stream_close(d->loop, &d->alt);
-	}
-	tell(d, DIAL_EV_CONNECTED, &d->addrs.addr[d->up_addr]);
-	return connected(d);
-}
-
-/* The proxy failed on this connection before answering: the next address, or proxy. */
-static int next_address(struct dial *d, const char *what, int err)
-{
-	char addr[64];
-	if (d->from_spare) { /* a spare connection went stale: the normal way, same proxy */
-		log_debug("%s: spare connection to proxy %s: %s", d->who, cur(d)->display, what);
-		drop_upstream(d);
-		return resolve(d);
-	}
-	log_warn("proxy %s (%s): %s%s%s", cur(d)->display,
-		 log_addr((const struct sockaddr *)&d->addrs.addr[d->up_addr], addr, sizeof(addr)), what,
-		 err ? ": " : "", err ? strerror(err) : "");
-	tell(d, DIAL_EV_CONNECT_FAILED, what);
-	drop_upstream(d);
-	return connect_step(d);
 }
 
 static void log_refusal(struct dial *d, const struct httpc_response *r)
@@ -354,10 +190,10 @@ static int reply_parse(struct dial *d)
 		int rc = end < 0 ? (int)end : httpc_parse_response(p, (size_t)end, &r);
 		if (rc < 0) {
 			log_warn("%s: proxy %s: %s", d->who, cur(d)->display, httpc_strerror(rc));
-			return finish_with(d, OUTCOME_BAD_REPLY, EPROTO, "bad-proxy-reply");
+			return dial_finish_with(d, OUTCOME_BAD_REPLY, EPROTO, "bad-proxy-reply");
 		}
 		d->http_status = r.status;
-		tell(d, DIAL_EV_REPLY, &r);
+		dial_tell(d, DIAL_EV_REPLY, &r);
 		route_mark_up(&d->gen->health, d->proxy_idx);
 		d->rx.start += (uint32_t)end;
 		d->hdr_scan = 0;
@@ -370,8 +206,18 @@ static int reply_parse(struct dial *d)
 			d->rx.start = 0;
 			continue;
 		}
-		if (r.status <= 299)
-			return finish_with(d, OUTCOME_OK, 0, NULL);
+		if (r.status <= 299 && last_hop(d))
+			return dial_finish_with(d, OUTCOME_OK, 0, NULL);
+		if (r.status <= 299) { /* a chain: this proxy reached the next one; ask that one */
+			d->hop++;
+			d->proxy_idx = d->plan.idx[d->hop];
+			d->tried++;
+			dial_tell(d, DIAL_EV_PROXY, cur(d));
+			wipe_request(d);
+			if (send_request(d) != 0)
+				return dial_finish_with(d, OUTCOME_LOCAL, ENOMEM, "out-of-memory");
+			continue;
+		}
 		log_refusal(d, &r);
 		struct outcome o;
 		memset(&o, 0, sizeof(o));
@@ -392,7 +238,7 @@ static int request_io(struct dial *d, int revents)
 	if (!(revents & EV_READ))
 		return 0;
 	if (buf_acquire(d->pool, &d->rx) < 0)
-		return finish_with(d, OUTCOME_LOCAL, ENOMEM, "out-of-memory");
+		return dial_finish_with(d, OUTCOME_LOCAL, ENOMEM, "out-of-memory");
 	size_t room = buf_room(d->pool, &d->rx);
 	room = room > RX_SLACK ? room - RX_SLACK : 0;
 	ssize_t n = room ? stream_read(d->up, d->rx.data + d->rx.end, room) : STREAM_AGAIN;
@@ -400,17 +246,17 @@ static int request_io(struct dial *d, int revents)
 		return 0;
 	if (n <= 0) {
 		if (buf_len(&d->rx) == 0 && d->http_status == 0)
-			return next_address(d, n == 0 ? "closed the connection without answering"
+			return dial_next_address(d, n == 0 ? "closed the connection without answering"
 						      : "connection failed before answering",
 					    n == 0 ? 0 : (int)-n);
 		log_warn("%s: proxy %s closed the connection in the middle of its reply", d->who, cur(d)->display);
-		return finish_with(d, OUTCOME_BAD_REPLY, EPIPE, "bad-proxy-reply");
+		return dial_finish_with(d, OUTCOME_BAD_REPLY, EPIPE, "bad-proxy-reply");
 	}
 	d->rx.end += (uint32_t)n;
 	return reply_parse(d);
 }
 
-static void watch(struct dial *d)
+void dial_watch(struct dial *d)
 {
 	int up = 0, alt = 0;
 	switch (d->state) {
@@ -440,7 +286,7 @@ static int socket_error(int fd)
 	return err;
 }
 
-static void up_cb(struct ev_loop *loop, ev_io *w, int revents)
+void dial_up_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct dial *d = w->data;
 	int rc = 0;
@@ -448,7 +294,7 @@ static void up_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	switch (d->state) {
 	case D_CONNECTING:
-		rc = attempt_done(d, d->up, socket_error(d->up->fd), NULL);
+		rc = dial_attempt_done(d, d->up, socket_error(d->up->fd), NULL);
 		break;
 	case D_CONNECTED: {
 		/* nothing may come before CONNECT: the proxy closed the connection, or broke it */
@@ -457,7 +303,7 @@ static void up_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (n == STREAM_AGAIN)
 			return;
 		log_debug("%s: proxy %s closed the early connection", d->who, cur(d)->display);
-		drop_upstream(d);
+		dial_drop_upstream(d);
 		d->state = D_IDLE; /* reconnect once the target is known */
 		break;
 	}
@@ -468,7 +314,7 @@ static void up_cb(struct ev_loop *loop, ev_io *w, int revents)
 		break;
 	}
 	if (rc == 0)
-		watch(d);
+		dial_watch(d);
 }
 
 static void alt_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -476,15 +322,15 @@ static void alt_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct dial *d = w->data;
 	(void)loop;
 	(void)revents;
-	if (attempt_done(d, &d->alt, socket_error(d->alt.fd), NULL) == 0)
-		watch(d);
+	if (dial_attempt_done(d, &d->alt, socket_error(d->alt.fd), NULL) == 0)
+		dial_watch(d);
 }
 
 static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct dial *d = w->data;
 	const struct config *cfg = d->gen->cfg;
-	int rc = 0;
+	(void)loop;
 	(void)revents;
 
 	switch (d->state) {
@@ -495,38 +341,22 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		}
 		return;
 	case D_RESOLVING:
-		log_warn("proxy %s: name lookup did not finish within %gs", cur(d)->display, cfg->connect_timeout);
-		resolver_cancel(d->gen->resolver, &d->rw);
-		proxy_down(d);
-		rc = try_next_proxy(d);
-		break;
-	case D_CONNECTING: {
-		ev_tstamp now = ev_now(loop);
-		if (d->alt.fd >= 0 && d->alt_deadline <= now) {
-			stream_close(loop, &d->alt);
-			log_warn("proxy %s: connect timed out after %gs", cur(d)->display, cfg->connect_timeout);
-		}
-		if (d->up->fd >= 0 && d->up_deadline <= now)
-			rc = attempt_done(d, d->up, 0, "connect timed out");
-		else
-			rc = connect_step(d); /* time for the next attempt, or the second one timed out */
-		break;
-	}
+	case D_CONNECTING:
+		dial_connect_timeout(d);
+		return;
 	case D_REQUEST:
 		log_warn("%s: proxy %s did not answer CONNECT %s within %gs", d->who, cur(d)->display, d->target,
 			 cfg->reply_timeout);
-		finish_with(d, OUTCOME_REPLY_TIMEOUT, ETIMEDOUT, "proxy-reply-timeout");
+		dial_finish_with(d, OUTCOME_REPLY_TIMEOUT, ETIMEDOUT, "proxy-reply-timeout");
 		return;
 	default:
 		return;
 	}
-	if (rc == 0)
-		watch(d);
 }
 
 static void begin(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen, const char *who,
-		  const char *target, struct stream *up, void (*done)(struct dial *, const struct outcome *), void *data,
-		  int connect_only)
+		  const char *target, const struct route_plan *plan, struct stream *up,
+		  void (*done)(struct dial *, const struct outcome *), void *data, int connect_only)
 {
 	void (*event)(struct dial *, enum dial_event, const void *) = d->event;
 	memset(d, 0, sizeof(*d));
@@ -540,51 +370,59 @@ static void begin(struct dial *d, struct ev_loop *loop, struct bufpool *pool, st
 	d->who = who;
 	d->done = done;
 	d->data = data;
-	stream_init_none(d->up, up_cb, d);
+	stream_init_none(d->up, dial_up_cb, d);
 	stream_init_none(&d->alt, alt_cb, d);
 	ev_timer_init(&d->timer, timer_cb, 0, 0);
 	d->timer.data = d;
 	if (target != NULL) {
 		snprintf(d->target, sizeof(d->target), "%s", target);
+		route_split_target(d->target, d->host, sizeof(d->host), &d->port);
 		d->have_target = 1;
 	}
 	d->in_call = 1; /* an end found now is reported from the loop */
-	route_plan(&gen->health, gen->nupstreams, ev_now(loop), d->have_target ? d->target : NULL, &d->plan);
-	if (d->plan.n == 0)
-		finish_with(d, OUTCOME_LOCAL, ENOENT, "no-route");
+	if (plan != NULL)
+		d->plan = *plan;
 	else
-		try_next_proxy(d); /* the first proxy of the plan, a spare if one is ready */
+		route_plan(&gen->health, gen->cfg->nproxies, ev_now(loop), d->target, &d->plan);
+	if (d->plan.kind == ROUTE_BLOCK)
+		dial_finish_with(d, OUTCOME_BLOCKED, EACCES, "blocked");
+	else if (d->plan.n == 0)
+		dial_finish_with(d, OUTCOME_LOCAL, ENOENT, "no-route");
+	else
+		dial_next_step(d); /* the first step of the plan, a spare if one is ready */
 	d->in_call = 0;
 	if (d->state != D_DONE)
-		watch(d);
+		dial_watch(d);
 }
 
 void dial_start(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen, const char *who,
-		const char *target, struct stream *up, void (*done)(struct dial *, const struct outcome *), void *data)
+		const char *target, const struct route_plan *plan, struct stream *up,
+		void (*done)(struct dial *, const struct outcome *), void *data)
 {
-	begin(d, loop, pool, gen, who, target, up, done, data, 0);
+	begin(d, loop, pool, gen, who, target, plan, up, done, data, 0);
 }
 
 void dial_start_connect(struct dial *d, struct ev_loop *loop, struct bufpool *pool, struct generation *gen,
-			const char *who, const char *target, struct stream *up,
+			const char *who, const char *target, const struct route_plan *plan, struct stream *up,
 			void (*done)(struct dial *, const struct outcome *), void *data)
 {
-	begin(d, loop, pool, gen, who, target, up, done, data, 1);
+	begin(d, loop, pool, gen, who, target, plan, up, done, data, 1);
 }
 
 int dial_set_target(struct dial *d, const char *target)
 {
 	snprintf(d->target, sizeof(d->target), "%s", target);
+	route_split_target(d->target, d->host, sizeof(d->host), &d->port);
 	d->have_target = 1;
 	d->in_call = 1;
 	int rc = 0; /* a dial already done (D_DONE) has nothing to do with it */
 	if (d->state == D_CONNECTED)
-		rc = connected(d);
+		rc = dial_connected(d);
 	else if (d->state == D_IDLE)
-		rc = resolve(d); /* the early connection was closed by the proxy */
+		rc = dial_resolve(d); /* the early connection was closed by the proxy */
 	d->in_call = 0;
 	if (rc == 0)
-		watch(d);
+		dial_watch(d);
 	return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "httpc.h"
 #include "wipe.h"
@@ -329,12 +330,33 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 
+/* "GET http://host:port/path?q HTTP/1.1" -> "GET /path?q HTTP/1.1", in the prepared head
+ * (which httpreq_rewrite made: one space after the method, an absolute http:// target). */
+static void origin_form(struct forward *f)
+{
+	char *sp = memchr(f->head, ' ', f->head_len);
+	if (sp == NULL || (size_t)(f->head + f->head_len - sp) < 9 || strncasecmp(sp + 1, "http://", 7) != 0)
+		return;
+	char *auth = sp + 8, *end = f->head + f->head_len;
+	char *path = auth;
+	while (path < end && *path != '/' && *path != '?' && *path != ' ')
+		path++;
+	if (path < end && *path != '/') { /* no path: "/" takes the authority's last byte */
+		path--;
+		*path = '/';
+	}
+	memmove(sp + 1, path, (size_t)(end - path));
+	f->head_len -= (size_t)(path - (sp + 1));
+}
+
 int forward_start(struct forward *f, struct ev_loop *loop, struct bufpool *pool, struct stream *client,
-		  struct stream *up, struct buf *c2u, const char *proxy_auth, size_t max_header,
+		  struct stream *up, struct buf *c2u, const char *proxy_auth, int origin, size_t max_header,
 		  void (*done)(struct forward *, enum forward_end, int))
 {
-	if (proxy_auth == NULL)
-		proxy_auth = f->client_auth;
+	if (proxy_auth == NULL && !origin)
+		proxy_auth = f->client_auth; /* a proxy's credentials, never an origin's */
+	if (origin)
+		origin_form(f);
 	if (proxy_auth != NULL) { /* goes in before the final "Connection: close" line and blank line */
 		size_t alen = strlen(proxy_auth), tail = 21;
 		if (alen + 23 > AUTH_LINE_MAX)

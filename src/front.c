@@ -2,6 +2,7 @@
 #include "front.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -243,6 +244,22 @@ uint8_t front_socks5_rep(const struct outcome *o)
 		return SOCKS5_REP_SUCCEEDED;
 	case OUTCOME_REPLY_TIMEOUT:
 		return SOCKS5_REP_TTL_EXPIRED;
+	case OUTCOME_BLOCKED:
+		return SOCKS5_REP_NOT_ALLOWED;
+	case OUTCOME_TARGET:
+		switch (o->err) {
+		case ENOENT: /* the name was not found */
+		case EHOSTUNREACH:
+			return SOCKS5_REP_HOST_UNREACHABLE;
+		case ECONNREFUSED:
+			return SOCKS5_REP_CONN_REFUSED;
+		case ENETUNREACH:
+			return SOCKS5_REP_NET_UNREACHABLE;
+		case ETIMEDOUT:
+			return SOCKS5_REP_TTL_EXPIRED;
+		default:
+			return SOCKS5_REP_GENERAL_FAILURE;
+		}
 	case OUTCOME_PROXY_REPLY:
 		break;
 	default:

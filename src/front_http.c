@@ -197,6 +197,14 @@ int front_http_status(const struct outcome *o, const char **text)
 	case OUTCOME_REPLY_TIMEOUT:
 		*text = "the upstream proxy did not answer in time";
 		return 504;
+	case OUTCOME_BLOCKED:
+		*text = "a rule blocks this target";
+		return 403;
+	case OUTCOME_TARGET:
+		*text = o->err == ENOENT ? "the target's name was not found" : o->err == ETIMEDOUT ? "the target timed out"
+							   : o->err == ECONNREFUSED ? "the target refused the connection"
+										    : "the target could not be reached";
+		return o->err == ETIMEDOUT ? 504 : 502;
 	case OUTCOME_PROXY_REPLY:
 		break;
 	}

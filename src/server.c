@@ -11,6 +11,8 @@
 
 #include "generation.h"
 #include "log.h"
+#include "netwatch.h"
+#include "pac.h"
 #include "peercred.h"
 #include "resolver.h"
 #include "wipe.h"
@@ -189,9 +191,30 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 
 static void log_upstreams(const struct generation *g, const char *what)
 {
+	const struct config *cfg = g->cfg;
 	for (size_t i = 0; i < g->nupstreams; i++)
 		log_info("%supstream proxy %s%s (from %s)", what, g->upstreams[i].display,
-			 g->upstreams[i].auth ? " with Basic authentication" : "", g->cfg->proxy_source);
+			 g->upstreams[i].auth ? " with Basic authentication" : "",
+			 i < cfg->nproxies ? cfg->proxy_source : "--route");
+	for (size_t i = 0; i < cfg->nrules; i++)
+		log_info("%sroute rule %zu: %s", what, i + 1, cfg->rules[i].text);
+	if (cfg->noproxy_set)
+		log_info("%sno_proxy from %s: matching targets go direct", what, cfg->noproxy_source);
+	if (cfg->pac_url[0] != '\0')
+		log_info("%sPAC from %s (fetched directly)", what, cfg->pac_url);
+}
+
+/* The machine's addresses or routes changed (another network, a VPN): proxies marked down
+ * get another chance at once, and the PAC is fetched again (it may be reachable now, or
+ * no longer). */
+static void network_changed(void *arg)
+{
+	struct server *s = arg;
+	struct generation *g = s->host.gen;
+	log_info("network change: retrying every proxy%s", g->pac ? ", fetching the PAC again" : "");
+	memset(&g->health, 0, sizeof(g->health));
+	if (g->pac != NULL)
+		pac_refresh(g->pac);
 }
 
 /* Reads the configuration again (the same command line, so the same config file). */
@@ -230,7 +253,7 @@ static void reload(struct server *s, struct ev_loop *loop)
 		log_warn("reload: buffer-size changes only on restart");
 	if (cfg->max_tunnels != old->max_tunnels || cfg->workers != old->workers)
 		log_warn("reload: max-tunnels and workers change only on restart");
-	struct generation *g = generation_new(loop, cfg, err, sizeof(err));
+	struct generation *g = generation_new(loop, cfg, s->host.gen, err, sizeof(err));
 	if (g == NULL) {
 		log_error("reload failed, keeping the running configuration: %s", err);
 		return;
@@ -380,7 +403,7 @@ int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int 
 		free(cfg);
 		return -1;
 	}
-	h->gen = generation_new(loop, cfg, err, errlen);
+	h->gen = generation_new(loop, cfg, NULL, err, errlen);
 	if (h->gen == NULL)
 		return -1;
 	if (cfg->ninherited > 0 && adopt_inherited(s, loop, cfg, err, errlen) < 0)
@@ -403,6 +426,7 @@ int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int 
 			log_info("listening on %s", s->listeners[i].text);
 	}
 	log_upstreams(h->gen, "");
+	s->netwatch = netwatch_new(loop, network_changed, s);
 	if (cfg->exit_idle > 0 && cfg->ninherited == 0)
 		log_warn("--exit-idle is ignored: it needs sockets from a service manager (socket activation)");
 	service_init(&s->svc, loop, cfg->ninherited > 0 ? cfg->exit_idle : 0, &h->nsessions, &h->accepted, idle_exit, s);
@@ -414,6 +438,8 @@ void server_destroy(struct server *s)
 {
 	struct session_host *h = &s->host;
 	control_close(&s->control);
+	netwatch_free(s->netwatch);
+	s->netwatch = NULL;
 	for (size_t i = 0; i < s->nlisteners; i++)
 		listener_close(&s->listeners[i]);
 	s->nlisteners = 0;

@@ -73,8 +73,12 @@ void session_log_summary(const struct session *s, const char *reason)
 		if (s->http->status > 0)
 			snprintf(reply, sizeof(reply), "%d", s->http->status);
 	}
-	log_info("tunnel client=%s socks=%s target=%s proxy=%s http=%s reply=%s up=%llu down=%llu time=%.3fs reason=%s",
-		 s->client_text, socks, s->target ? s->target : "-", proxy_name(s), http, reply,
+	char rule[16] = "";
+	if (s->plan.source == ROUTE_SRC_RULE)
+		snprintf(rule, sizeof(rule), " rule=%d", s->plan.rule + 1);
+	log_info("tunnel client=%s socks=%s target=%s proxy=%s route=%s%s http=%s reply=%s up=%llu down=%llu time=%.3fs "
+		 "reason=%s",
+		 s->client_text, socks, s->target ? s->target : "-", proxy_name(s), route_name(&s->plan), rule, http, reply,
 		 (unsigned long long)up, (unsigned long long)down, ev_now(loop_of(s)) - s->started, reason);
 }
 
@@ -92,6 +96,8 @@ void session_close(struct session *s, const char *reason)
 		dial_stop(s->dial);
 		free(s->dial);
 	}
+	if (s->pac_pending)
+		pac_cancel(s->gen->pac, &s->pac_wait);
 	if (s->fwd != NULL) {
 		forward_stop(s->fwd);
 		free(s->fwd);
@@ -307,7 +313,7 @@ static void pump_done(struct pump *p, enum pump_end end, int err)
 }
 
 /* Queues the failure answer for an outcome in the client's protocol. */
-static void reply_outcome(struct session *s, const struct outcome *o)
+void session_reply_outcome(struct session *s, const struct outcome *o)
 {
 	if (s->http != NULL)
 		front_http_reply(s->http, o, s->target);
@@ -329,11 +335,12 @@ void session_dial_done(struct dial *d, const struct outcome *result)
 			s->host->out_of_fds(s->host); /* logs, rate-limited */
 		if (s->state == S_HANDSHAKE)
 			return; /* an early dial failed: the client hears it once it has asked */
-		reply_outcome(s, o);
+		session_reply_outcome(s, o);
 		session_reply_fail(s, o->reason);
 		return;
 	}
-	const char *auth = s->gen->upstreams[d->proxy_idx].auth;
+	int direct = d->direct;
+	const char *auth = direct ? NULL : s->gen->upstreams[d->proxy_idx].auth;
 	struct buf b2a = {NULL, 0, 0};
 	dial_take(d, &b2a);
 	dial_stop(d);
@@ -341,7 +348,7 @@ void session_dial_done(struct dial *d, const struct outcome *result)
 	s->dial = NULL;
 	if (s->fwd != NULL) { /* a connect-only dial: nothing came from the proxy yet */
 		buf_release(pool, &b2a, 1);
-		session_http_forward(s, auth);
+		session_http_forward(s, auth, direct);
 		return;
 	}
 	/* BND.ADDR: the local end of the upstream socket, what peers report for CONNECT */
@@ -382,15 +389,6 @@ void session_dial_done(struct dial *d, const struct outcome *result)
 	relay_timer(s);
 }
 
-static int start_dial(struct session *s, const char *target)
-{
-	s->dial = calloc(1, sizeof(*s->dial));
-	if (s->dial == NULL)
-		return -1;
-	dial_start(s->dial, loop_of(s), &s->host->pool, s->gen, s->client_text, target, &s->up, session_dial_done, s);
-	return 0;
-}
-
 /* Feeds the client's bytes to front and acts on what it says. */
 int session_handshake(struct session *s)
 {
@@ -416,8 +414,9 @@ int session_handshake(struct session *s)
 		/* A SOCKS client that may use us and a path that does not depend on the target:
 		 * open it while the client finishes its handshake.  Not at accept: a client
 		 * that closes at once or speaks another protocol makes us open nothing. */
-		if (s->dial == NULL && s->front.version != 0 && s->front.verdict == ACCESS_ALLOW && !route_needs_target())
-			(void)start_dial(s, NULL); /* without memory now, the request tries again */
+		if (s->dial == NULL && s->front.version != 0 && s->front.verdict == ACCESS_ALLOW &&
+		    !route_needs_target(s->gen->cfg))
+			(void)session_start_dial(s, NULL, NULL, 0); /* without memory now, the request tries again */
 		if (flush_front(s) < 0)
 			return -1;
 		if (s->client_eof) {
@@ -437,24 +436,19 @@ int session_handshake(struct session *s)
 	s->target = strdup(target);
 	if (s->target == NULL) {
 		struct outcome o = {OUTCOME_LOCAL, ENOMEM, 0, "", "out-of-memory"};
-		reply_outcome(s, &o);
+		session_reply_outcome(s, &o);
 		return session_reply_fail(s, o.reason);
 	}
 	ev_timer_stop(loop_of(s), &s->timer); /* the dial's timers take over */
 	s->state = S_DIALING;
 	const struct outcome *early = s->dial ? dial_result(s->dial) : NULL;
 	if (early != NULL) { /* the early dial failed already */
-		reply_outcome(s, early);
+		session_reply_outcome(s, early);
 		return session_reply_fail(s, early->reason);
 	}
 	if (s->dial != NULL)
 		return dial_set_target(s->dial, target);
-	if (start_dial(s, target) < 0) {
-		struct outcome o = {OUTCOME_LOCAL, ENOMEM, 0, "", "out-of-memory"};
-		reply_outcome(s, &o);
-		return session_reply_fail(s, o.reason);
-	}
-	return 0;
+	return session_route(s, 0);
 }
 
 void session_client_cb(struct ev_loop *loop, ev_io *w, int revents)

@@ -65,10 +65,10 @@ static void forward_done(struct forward *f, enum forward_end end, int err)
 		session_watch_client(s);
 }
 
-void session_http_forward(struct session *s, const char *proxy_auth)
+void session_http_forward(struct session *s, const char *proxy_auth, int origin)
 {
 	s->state = S_FORWARD;
-	if (forward_start(s->fwd, s->host->loop, &s->host->pool, &s->client, &s->up, &s->c2u, proxy_auth,
+	if (forward_start(s->fwd, s->host->loop, &s->host->pool, &s->client, &s->up, &s->c2u, proxy_auth, origin,
 			  s->gen->cfg->max_header, forward_done) < 0) {
 		session_close(s, "out-of-memory");
 		return;
@@ -131,17 +131,12 @@ int session_http_handshake(struct session *s)
 	buf_release(&s->host->pool, &s->c2u, 0);
 	log_debug("%s: HTTP %s %s", s->client_text, s->http->req.method, target);
 	s->target = strdup(target);
-	s->dial = s->target ? calloc(1, sizeof(*s->dial)) : NULL;
-	if (s->dial == NULL) {
+	if (s->target == NULL) {
 		front_http_error(s->http, 503, "out of memory");
 		return session_reply_fail(s, "out-of-memory");
 	}
 	ev_timer_stop(s->host->loop, &s->timer); /* the dial's timers take over */
 	s->state = S_DIALING;
-	if (s->fwd != NULL)
-		dial_start_connect(s->dial, s->host->loop, &s->host->pool, s->gen, s->client_text, target, &s->up, session_dial_done, s);
-	else
-		dial_start(s->dial, s->host->loop, &s->host->pool, s->gen, s->client_text, target, &s->up, session_dial_done, s);
-	return 0;
+	return session_route(s, s->fwd != NULL);
 }
 

@@ -8,30 +8,42 @@
 #include "httpc.h"
 #include "wipe.h"
 
-struct upstream *upstream_list_new(const struct config *cfg, char *err, size_t errlen)
+int upstream_init(struct upstream *u, const struct proxy_spec *spec, char *err, size_t errlen)
 {
-	struct upstream *list = calloc(cfg->nproxies ? cfg->nproxies : 1, sizeof(*list));
+	memset(u, 0, sizeof(*u));
+	u->spec = spec;
+	proxyurl_display(u->spec, u->display, sizeof(u->display));
+	if (!u->spec->has_auth)
+		return 0;
+	char tmp[1024];
+	int n = httpc_basic_auth(tmp, sizeof(tmp), u->spec->user, u->spec->pass);
+	if (n < 0 || (u->auth = strdup(tmp)) == NULL) {
+		wipe(tmp, sizeof(tmp));
+		snprintf(err, errlen, "cannot encode credentials for proxy %s", u->display);
+		return -1;
+	}
+	wipe(tmp, sizeof(tmp));
+	return 0;
+}
 
+struct upstream *upstream_list_new(const struct config *cfg, size_t cap, size_t *n, char *err, size_t errlen)
+{
+	size_t want = cfg->nproxies + cfg->nroute_proxies;
+	struct upstream *list = calloc(cap > want ? cap : want + 1, sizeof(*list));
+
+	*n = 0;
 	if (list == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	for (size_t i = 0; i < cfg->nproxies; i++) {
-		struct upstream *u = &list[i];
-		u->spec = &cfg->proxies[i];
-		proxyurl_display(u->spec, u->display, sizeof(u->display));
-		if (u->spec->has_auth) {
-			char tmp[1024];
-			int n = httpc_basic_auth(tmp, sizeof(tmp), u->spec->user, u->spec->pass);
-			if (n < 0 || (u->auth = strdup(tmp)) == NULL) {
-				wipe(tmp, sizeof(tmp));
-				snprintf(err, errlen, "cannot encode credentials for proxy %s", u->display);
-				upstream_list_free(list, i + 1);
-				return NULL;
-			}
-			wipe(tmp, sizeof(tmp));
+	for (size_t i = 0; i < want; i++) {
+		const struct proxy_spec *spec = i < cfg->nproxies ? &cfg->proxies[i] : &cfg->route_proxies[i - cfg->nproxies];
+		if (upstream_init(&list[i], spec, err, errlen) < 0) {
+			upstream_list_free(list, i);
+			return NULL;
 		}
 	}
+	*n = want;
 	return list;
 }
 

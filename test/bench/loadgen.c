@@ -3,6 +3,7 @@
  *   socks5    SOCKS5, IPv4 address type        socks5h  SOCKS5, the target as a name
  *   socks4    SOCKS4                           socks4a  SOCKS4a, the target as a name
  *   raw       no proxy: straight to TARGET (ADDR is ignored): the loopback's own limit
+ *   relay     no handshake, to ADDR: a protocol-free relay in front of TARGET
  * and TARGET is the sink's ADDR:PORT (see sink.c for its protocol).
  *
  *   loadgen bulk ROUTE TARGET down|up BYTES [--pid PID]
@@ -43,7 +44,7 @@
 #define CHUNK (256u * 1024u)
 #define IO_TIMEOUT_S 20
 
-enum { M_CONNECT, M_SOCKS5, M_SOCKS5H, M_SOCKS4, M_SOCKS4A, M_RAW };
+enum { M_CONNECT, M_SOCKS5, M_SOCKS5H, M_SOCKS4, M_SOCKS4A, M_RAW, M_RELAY };
 enum {
 	OP_SEND,
 	OP_RECV_HTTP,
@@ -102,10 +103,10 @@ static void die(const char *what, const char *detail)
  * that FIN), else 'E' (the tunnel stays open). */
 static void parse_route(struct route *rt, const char *spec, const char *target, int closing)
 {
-	static const char *names[] = {"connect", "socks5", "socks5h", "socks4", "socks4a", "raw"};
+	static const char *names[] = {"connect", "socks5", "socks5h", "socks4", "socks4a", "raw", "relay"};
 	const char *at = strchr(spec, '@');
 	rt->mode = -1;
-	for (int m = 0; at && m < 6; m++)
+	for (int m = 0; at && m < 7; m++)
 		if ((size_t)(at - spec) == strlen(names[m]) && strncmp(spec, names[m], strlen(names[m])) == 0)
 			rt->mode = m;
 	if (rt->mode < 0 || (rt->alen = parse_addr(at + 1, &rt->addr)) == 0)
@@ -125,6 +126,9 @@ static void parse_route(struct route *rt, const char *spec, const char *target, 
 	case M_RAW: /* straight to the target, no proxy: the loopback's own limit */
 		rt->addr = t;
 		rt->alen = sizeof(struct sockaddr_in);
+		rt->nhs = 0;
+		break;
+	case M_RELAY: /* a relay in front of the target: no handshake, the bytes go through */
 		rt->nhs = 0;
 		break;
 	case M_CONNECT:

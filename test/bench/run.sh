@@ -22,6 +22,8 @@
 #            BENCH_DATA_FEW tunnels with socks2http's default options
 #   held     bulk again while 5,000 tunnels that carried BENCH_DATA sit idle in the same
 #            bridge (socks2http with --max-tunnels 10000)
+#   direct   the rate again for a direct route (socks2http --route '* direct', SOCKS5) against
+#            a barerelay pointed at the sink itself (no handshake, no proxy behind either)
 # "direct": the load generator speaks CONNECT to the upstream itself; "bare relay": the
 # same CONNECT bytes through barerelay; socks2http: SOCKS5 (and SOCKS4a for latency).
 # Prints a table with the absolute figures, the ratios and the targets; the raw result
@@ -461,6 +463,20 @@ for rep in $(seq "$RATE_REPS"); do
 		stop "$S_PID"
 	done
 done
+# direct routes (--route '* direct'): new tunnels per second to the target itself, against
+# the bare relay pointed at the target (the same splice relay, no proxy behind either)
+echo "bench: $(elapsed) direct routes (tunnel rate, $RATE_REPS x ${RATE_SECS}s each)..." >&2
+start barerelay-direct "$bin/barerelay" -u "$TARGET" --pipe-size "$BARE_PIPE"
+BD_PID=$LAST_PID
+BD=$(announced_port barerelay-direct)
+start_s2h socks2http-direct --route '* direct'
+SD_PID=$S_PID SD=$S_PORT
+for rep in $(seq "$RATE_REPS"); do
+	run bared rate "relay@127.0.0.1:$BD" "$TARGET" 64 "$RATE_SECS" --pid "$BD_PID"
+	run s2hd rate "socks5@127.0.0.1:$SD" "$TARGET" 64 "$RATE_SECS" --pid "$SD_PID"
+done
+stop "$BD_PID"
+stop "$SD_PID"
 # --prewarm: an upstream that reads a new connection only FAR_MS after accepting it, as a
 # far proxy's TCP handshake would delay it; spare connections opened ahead have paid that
 echo "bench: $(elapsed) far proxy (${FAR_MS} ms handshake), --prewarm 0 and $PREWARM..." >&2
@@ -514,7 +530,7 @@ verdict() { # VALUE OP LIMIT
 }
 first() { set -- $1; echo "$1"; }
 
-cols=(raw direct bare s2h cntlm dante bare_h s2h_h bare_d s2h_d s2h_df)
+cols=(raw direct bare s2h cntlm dante bare_h s2h_h bare_d s2h_d s2h_df bared s2hd)
 declare -A M
 for n in "${cols[@]}"; do
 	for d in down up; do
@@ -651,6 +667,12 @@ row "new tunnels/s, 1 worker (x direct)" "$(fmt %.0f "${M[rate,direct]}")" \
 	">= 0.9x bare" "$(pr "$P_rate")" "$(verdict "$(first "$P_rate")" ">=" 0.9)"
 row "  bridge CPU us per tunnel" - "$(fmt %.1f "${M[rateus,bare]}")" "$(fmt %.1f "${M[rateus,s2h]}")" \
 	"$(fmt %.1f "${M[rateus,cntlm]}")" "$(fmt %.1f "${M[rateus,dante]}")" "(no target)" "$(pr "$P_rateus")" ""
+P_rated=$(paired rate "" per_s s2hd bared)
+P_rateusd=$(paired rate "" cpu_us_per_tunnel s2hd bared)
+row "direct route: new tunnels/s, 1 worker" - "$(fmt %.0f "${M[rate,bared]}")" "$(fmt %.0f "${M[rate,s2hd]}")" - - \
+	">= 0.9x bare" "$(pr "$P_rated")" "$(verdict "$(first "$P_rated")" ">=" 0.9)"
+row "  bridge CPU us per tunnel" - "$(fmt %.1f "${M[rateus,bared]}")" "$(fmt %.1f "${M[rateus,s2hd]}")" - - \
+	"(no target)" "$(pr "$P_rateusd")" ""
 row "memory per idle tunnel, B (VmRSS)" - "$(fmt %.0f "${M[idle,bare]}")" "$(fmt %.0f "${M[idle,s2h]}")" \
 	"$(fmt %.0f "${M[idle,cntlm]}")" "$(fmt %.0f "${M[idle,dante]}")" "<= 1024 B" \
 	"$(ratio "${M[idle,s2h]}" "${M[idle,bare]}")" "$(verdict "${M[idle,s2h]}" "<=" 1024)"

@@ -391,7 +391,7 @@ static struct generation *gen_make(const char *const *urls, int nurls, const cha
 		free(cfg);
 		return NULL;
 	}
-	struct generation *g = generation_new(loop, cfg, err, sizeof(err));
+	struct generation *g = generation_new(loop, cfg, NULL, err, sizeof(err));
 	if (g == NULL)
 		fprintf(stderr, "generation: %s\n", err);
 	return g;
@@ -403,7 +403,7 @@ static struct bufpool pool;
 static void dial_run(struct dial *d, struct result *r, struct generation *g, struct bufpool *bp, const char *target)
 {
 	memset(r, 0, sizeof(*r));
-	dial_start(d, loop, bp, g, "test", target, &up_stream, done_cb, r);
+	dial_start(d, loop, bp, g, "test", target, NULL, &up_stream, done_cb, r);
 	CHECK_EQ_INT(r->calls, 0); /* never from dial_start */
 	RUN_UNTIL(r->calls > 0, 15);
 	CHECK_EQ_INT(r->calls, 1);
@@ -898,9 +898,9 @@ static void test_early_connect(void)
 		CHECK(!"generation");
 		return;
 	}
-	CHECK_EQ_INT(route_needs_target(), 0);
+	CHECK_EQ_INT(route_needs_target(g->cfg), 0);
 	memset(&r, 0, sizeof(r));
-	dial_start(&d, loop, &pool, g, "test", NULL, &up_stream, done_cb, &r);
+	dial_start(&d, loop, &pool, g, "test", NULL, NULL, &up_stream, done_cb, &r);
 	RUN_UNTIL(strcmp(dial_state_name(&d), "connected") == 0, 5);
 	CHECK_EQ_STR(dial_state_name(&d), "connected");
 	RUN_FOR(0.1); /* connected and waiting: nothing is sent, nothing ends */
@@ -933,7 +933,7 @@ static void test_early_connect(void)
 		return;
 	}
 	memset(&r, 0, sizeof(r));
-	dial_start(&d, loop, &pool, g, "test", NULL, &up_stream, done_cb, &r);
+	dial_start(&d, loop, &pool, g, "test", NULL, NULL, &up_stream, done_cb, &r);
 	RUN_UNTIL(strcmp(dial_state_name(&d), "waiting") == 0 && d.up->fd < 0, 5);
 	CHECK_EQ_STR(dial_state_name(&d), "waiting");
 	CHECK_EQ_INT(r.calls, 0);
@@ -1046,7 +1046,7 @@ static void test_connect_only(void)
 		return;
 	}
 	memset(&r, 0, sizeof(r));
-	dial_start_connect(&d, loop, &pool, g, "test", "origin.example:80", &up_stream, done_cb, &r);
+	dial_start_connect(&d, loop, &pool, g, "test", "origin.example:80", NULL, &up_stream, done_cb, &r);
 	CHECK_EQ_INT(r.calls, 0); /* never from dial_start_connect */
 	RUN_UNTIL(r.calls > 0, 5);
 	CHECK_EQ_INT(r.calls, 1);
@@ -1064,6 +1064,169 @@ static void test_connect_only(void)
 	CHECK(has(&px, "GET http://origin.example/ HTTP/1.1\r\n"));
 	CHECK(strstr(px.report_text, "CONNECT") == NULL);
 	generation_put(g);
+}
+
+/* A listening socket on addr (AF_INET or AF_INET6 loopback), its port in *port. */
+static int listener(int family, uint16_t *port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+	memset(&ss, 0, sizeof(ss));
+	ss.ss_family = (sa_family_t)family;
+	if (family == AF_INET)
+		inet_pton(AF_INET, "127.0.0.1", &((struct sockaddr_in *)&ss)->sin_addr);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_loopback;
+	int fd = socket(family, SOCK_STREAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 8) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	return fd;
+}
+
+static void plan_run(struct dial *d, struct result *r, struct generation *g, const char *target,
+		     const struct route_plan *plan)
+{
+	memset(r, 0, sizeof(*r));
+	dial_start(d, loop, &pool, g, "test", target, plan, &up_stream, done_cb, r);
+	CHECK_EQ_INT(r->calls, 0); /* never from dial_start, also for a block */
+	RUN_UNTIL(r->calls > 0, 15);
+	CHECK_EQ_INT(r->calls, 1);
+}
+
+/* Direct steps: connected to the target itself, no CONNECT; each failure as the outcome
+ * the client's reply is made from; a block opens nothing; mixed failover plans. */
+static void test_direct(void)
+{
+	struct dial d = {.event = NULL}; /* dial_start keeps the observer: none here */
+	struct result r;
+	char url[64], target[64];
+	uint16_t port6 = 0, port = 0;
+	fprintf(stderr, "direct\n");
+	int lfd = listener(AF_INET, &port);
+	CHECK(lfd >= 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", closed_port()); /* a dead proxy */
+	const char *urls[1] = {url};
+	const char *opts[] = {"dns-servers", "127.0.0.1:9", "dns-timeout", "0.2", NULL};
+	struct generation *g = gen_make(urls, 1, opts);
+	if (g == NULL || lfd < 0) {
+		CHECK(!"setup");
+		return;
+	}
+	struct route_plan direct = {.n = 1, .idx = {ROUTE_DIRECT}, .rule = -1};
+
+	snprintf(target, sizeof(target), "127.0.0.1:%u", port);
+	plan_run(&d, &r, g, target, &direct);
+	check_outcome(&r, OUTCOME_OK, 0, 0, "", NULL);
+	CHECK_EQ_STR(dial_proxy_name(&d), "direct");
+	int peer = accept(lfd, NULL, NULL);
+	CHECK(peer >= 0);
+	CHECK_EQ_INT(write(up_stream.fd, "hi", 2), 2); /* the stream is the target's */
+	char buf[4] = "";
+	CHECK_EQ_INT(read(peer, buf, sizeof(buf)), 2);
+	CHECK(memcmp(buf, "hi", 2) == 0);
+	close(peer);
+	dial_stop(&d);
+	stream_close(loop, &up_stream);
+
+	int l6 = listener(AF_INET6, &port6);
+	if (l6 >= 0) { /* an IPv6 literal connects at once, brackets and all */
+		snprintf(target, sizeof(target), "[::1]:%u", port6);
+		plan_run(&d, &r, g, target, &direct);
+		check_outcome(&r, OUTCOME_OK, 0, 0, "", NULL);
+		dial_stop(&d);
+		stream_close(loop, &up_stream);
+		close(l6);
+	}
+
+	snprintf(target, sizeof(target), "127.0.0.1:%u", closed_port());
+	plan_run(&d, &r, g, target, &direct);
+	check_outcome(&r, OUTCOME_TARGET, ECONNREFUSED, 0, "", "target-unreachable");
+	dial_stop(&d);
+
+	/* a name that cannot be resolved (the DNS server refuses): the name was not found */
+	plan_run(&d, &r, g, "nowhere.invalid:80", &direct);
+	check_outcome(&r, OUTCOME_TARGET, ENOENT, 0, "", "target-unreachable");
+	dial_stop(&d);
+
+	struct route_plan block = {.kind = ROUTE_BLOCK, .rule = 0};
+	plan_run(&d, &r, g, "example.com:443", &block);
+	check_outcome(&r, OUTCOME_BLOCKED, EACCES, 0, "", "blocked");
+	dial_stop(&d);
+
+	/* a dead proxy, then direct (a PAC's "PROXY dead:1; DIRECT") */
+	struct route_plan mixed = {.n = 2, .idx = {0, ROUTE_DIRECT}, .rule = -1};
+	snprintf(target, sizeof(target), "127.0.0.1:%u", port);
+	plan_run(&d, &r, g, target, &mixed);
+	check_outcome(&r, OUTCOME_OK, 0, 0, "", NULL);
+	CHECK_EQ_STR(dial_proxy_name(&d), "direct");
+	dial_stop(&d);
+	stream_close(loop, &up_stream);
+	peer = accept(lfd, NULL, NULL);
+	CHECK(peer >= 0);
+	if (peer >= 0)
+		close(peer);
+
+	/* direct refused, then the dead proxy: the proxy's failure is the last word */
+	struct route_plan mixed2 = {.n = 2, .idx = {ROUTE_DIRECT, 0}, .rule = -1};
+	snprintf(target, sizeof(target), "127.0.0.1:%u", closed_port());
+	plan_run(&d, &r, g, target, &mixed2);
+	CHECK(r.o.stage == OUTCOME_TARGET || r.o.stage == OUTCOME_UNREACHABLE);
+	dial_stop(&d);
+	close(lfd);
+	generation_put(g);
+	CHECK_EQ_INT(pool.in_use, 0);
+}
+
+/* A chain of two proxies: the first is asked to CONNECT to the second, the second (through
+ * the first) to the target, each with its own credentials. */
+static void test_chain(void)
+{
+	struct dial d = {.event = NULL}; /* dial_start keeps the observer: none here */
+	struct result r;
+	struct proxy px;
+	char url0[64], url1[80], want[96];
+	/* the first proxy answers both requests: its own 200, then (as if from the second
+	 * proxy through the tunnel) the second 200 */
+	struct script s = {.nconn = 1,
+			   .conn = {{.act = ACT_REPLY,
+				     .parts = {"HTTP/1.1 200 OK\r\n\r\n", "HTTP/1.1 200 Connection established\r\n\r\nbanner"},
+				     .gap_ms = 100}}};
+	fprintf(stderr, "chain\n");
+	if (proxy_start(&px, &s) < 0) {
+		CHECK(!"proxy");
+		return;
+	}
+	uint16_t second = closed_port();
+	snprintf(url0, sizeof(url0), "http://first:pw1@127.0.0.1:%u", px.port);
+	snprintf(url1, sizeof(url1), "http://second:pw2@127.0.0.2:%u", second);
+	const char *urls[2] = {url0, url1};
+	struct generation *g = gen_make(urls, 2, NULL);
+	if (g == NULL) {
+		CHECK(!"generation");
+		return;
+	}
+	struct route_plan chain = {.kind = ROUTE_CHAIN, .n = 2, .idx = {0, 1}, .rule = -1};
+	plan_run(&d, &r, g, "origin.example:443", &chain);
+	check_outcome(&r, OUTCOME_OK, 0, 200, "", NULL);
+	snprintf(want, sizeof(want), "127.0.0.2:%u", second);
+	CHECK_EQ_STR(dial_proxy_name(&d), want);
+	struct buf left = {NULL, 0, 0};
+	dial_take(&d, &left);
+	CHECK(buf_len(&left) == 6 && memcmp(left.data + left.start, "banner", 6) == 0);
+	buf_release(&pool, &left, 1);
+	dial_stop(&d);
+	stream_close(loop, &up_stream);
+	CHECK(proxy_finish(&px));
+	snprintf(want, sizeof(want), "CONNECT 127.0.0.2:%u HTTP/1.1\r\n", second);
+	CHECK(has(&px, want));
+	CHECK(has(&px, "Proxy-Authorization: Basic Zmlyc3Q6cHcx\r\n")); /* first:pw1 */
+	generation_put(g);
+	CHECK_EQ_INT(pool.in_use, 0);
 }
 
 int main(void)
@@ -1086,6 +1249,8 @@ int main(void)
 	test_auth();
 	test_local_out_of_memory();
 	test_connect_only();
+	test_direct();
+	test_chain();
 
 	bufpool_destroy(&pool);
 	ev_timer_stop(loop, &tick);

@@ -110,14 +110,15 @@ static void pw_reply(const char *a, const char *b, const char *c)
 	pw_write(out, (size_t)n);
 }
 
-/* s is 1..maxdigits decimal digits; its value in *v */
+/* s is 1..maxdigits decimal digits and fits in 64 bits; its value in *v */
 static int pw_number(const char *s, size_t maxdigits, unsigned long long *v)
 {
 	size_t n = strspn(s, "0123456789");
 	if (n == 0 || n > maxdigits || s[n] != '\0')
 		return -1;
+	errno = 0;
 	*v = strtoull(s, NULL, 10);
-	return 0;
+	return errno == 0 ? 0 : -1;
 }
 
 /* Every fd above 2 closed: the daemon's listeners and clients are none of the worker's
@@ -187,7 +188,7 @@ static void pw_query(struct pacjs *pj, char *args)
 	}
 	*host++ = '\0';
 	*url++ = '\0';
-	if (pw_number(args, 19, &id) < 0) {
+	if (pw_number(args, 20, &id) < 0) {
 		pw_reply("E 0 bad request", "", "");
 		return;
 	}

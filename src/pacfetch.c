@@ -54,11 +54,10 @@ struct pacfetch {
 
 static void finish(struct pacfetch *f);
 
-static void fail(struct pacfetch *f, const char *fmt, const char *detail)
+/* The error is "URL: what detail". */
+static void fail(struct pacfetch *f, const char *what, const char *detail)
 {
-	char what[200];
-	snprintf(what, sizeof(what), fmt, detail);
-	snprintf(f->err, sizeof(f->err), "%s: %s", f->url, what);
+	snprintf(f->err, sizeof(f->err), "%.180s: %.60s%.70s", f->url, what, detail ? detail : "");
 	f->ok = 0;
 	finish(f);
 }
@@ -88,7 +87,7 @@ static void timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	static const char *const stage[] = {"reading", "resolving", "connecting", "sending", "reading"};
 	char t[96];
 	snprintf(t, sizeof(t), "no answer within %gs (%s)", f->timeout, stage[f->state]);
-	fail(f, "%s", t);
+	fail(f, t, NULL);
 }
 
 static void deliver_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -222,7 +221,7 @@ static void resolved_cb(struct resolver_waiter *w, int status, const char *errms
 {
 	struct pacfetch *f = (struct pacfetch *)((char *)w - offsetof(struct pacfetch, rw));
 	if (status != 0) {
-		fail(f, "cannot resolve: %s", errmsg);
+		fail(f, "cannot resolve: ", errmsg);
 		return;
 	}
 	f->addrs = *r;
@@ -249,7 +248,7 @@ static void try_connect(struct pacfetch *f)
 		}
 		f->last_errno = errno;
 	}
-	fail(f, "cannot connect: %s", strerror(f->last_errno ? f->last_errno : ECONNREFUSED));
+	fail(f, "cannot connect: ", strerror(f->last_errno ? f->last_errno : ECONNREFUSED));
 }
 
 /* Reads the header, then the body.  Returns 1 when the fetch finished (f is gone). */
@@ -258,27 +257,27 @@ static int take_bytes(struct pacfetch *f, int eof)
 	if (f->hdr_len == 0) {
 		long h = httpc_header_end(f->buf, f->len, PACFETCH_MAX_HEADER, &f->scan);
 		if (h < 0) {
-			fail(f, "response header over %s", "16 KiB");
+			fail(f, "response header over ", "16 KiB");
 			return 1;
 		}
 		if (h == 0) {
 			if (eof)
-				fail(f, "%s", f->len ? "connection closed inside the response header" : "connection closed without a response");
+				fail(f, f->len ? "connection closed inside the response header" : "connection closed without a response", NULL);
 			return eof;
 		}
 		int rc = httpc_parse_response(f->buf, (size_t)h, &f->resp);
 		if (rc < 0) {
-			fail(f, "bad response: %s", httpc_strerror(rc));
+			fail(f, "bad response: ", httpc_strerror(rc));
 			return 1;
 		}
 		if (f->resp.status != 200) {
 			char st[100];
 			snprintf(st, sizeof(st), "%d %s", f->resp.status, f->resp.reason);
-			fail(f, "HTTP status %s", st);
+			fail(f, "HTTP status ", st);
 			return 1;
 		}
 		if (f->resp.content_length > PACFETCH_MAX_BODY) {
-			fail(f, "body larger than %s", "1 MiB");
+			fail(f, "body larger than ", "1 MiB");
 			return 1;
 		}
 		f->hdr_len = h;
@@ -299,11 +298,11 @@ static int take_bytes(struct pacfetch *f, int eof)
 			return 1;
 		}
 		if (rc < 0) {
-			fail(f, "bad chunked body: %s", chunked_strerror(rc));
+			fail(f, "bad chunked body: ", chunked_strerror(rc));
 			return 1;
 		}
 		if (eof)
-			fail(f, "%s", "connection closed inside the chunked body");
+			fail(f, "connection closed inside the chunked body", NULL);
 		return eof;
 	}
 	f->body = raw;
@@ -315,12 +314,12 @@ static int take_bytes(struct pacfetch *f, int eof)
 		return 1;
 	}
 	if (have > PACFETCH_MAX_BODY) {
-		fail(f, "body larger than %s", "1 MiB");
+		fail(f, "body larger than ", "1 MiB");
 		return 1;
 	}
 	if (eof) {
 		if (f->resp.content_length >= 0) {
-			fail(f, "%s", "connection closed before the end of the body");
+			fail(f, "connection closed before the end of the body", NULL);
 			return 1;
 		}
 		f->ok = 1;
@@ -354,7 +353,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 			return;
 		if (n < 0) {
-			fail(f, "cannot send the request: %s", strerror(errno));
+			fail(f, "cannot send the request: ", strerror(errno));
 			return;
 		}
 		f->req_off += (size_t)n;
@@ -370,12 +369,12 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 			if (ncap > PACFETCH_MAX_BODY + PACFETCH_MAX_HEADER + 8192)
 				ncap = PACFETCH_MAX_BODY + PACFETCH_MAX_HEADER + 8192;
 			if (ncap <= f->len + 1) {
-				fail(f, "body larger than %s", "1 MiB");
+				fail(f, "body larger than ", "1 MiB");
 				return;
 			}
 			char *nb = realloc(f->buf, ncap);
 			if (nb == NULL) {
-				fail(f, "%s", "out of memory");
+				fail(f, "out of memory", NULL);
 				return;
 			}
 			f->buf = nb;
@@ -387,7 +386,7 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return;
 		if (n < 0) {
-			fail(f, "cannot read the response: %s", strerror(errno));
+			fail(f, "cannot read the response: ", strerror(errno));
 			return;
 		}
 		f->len += (size_t)n;

@@ -44,7 +44,7 @@ void log_msg(int level, const char *fmt, ...)
 }
 
 /* How many logged lines contain what. */
-static int log_count(const char *what)
+static inline int log_count(const char *what)
 {
 	int n = 0;
 	for (const char *s = logbuf; (s = strstr(s, what)) != NULL; s += strlen(what))
@@ -58,20 +58,20 @@ struct tw {
 	struct pac_result r;
 };
 
-static void tw_cb(struct pac_waiter *w, const struct pac_result *r)
+static inline void tw_cb(struct pac_waiter *w, const struct pac_result *r)
 {
 	struct tw *t = (struct tw *)w;
 	t->calls++;
 	t->r = *r;
 }
 
-static void find(struct pac *p, struct tw *t, const char *host, uint16_t port)
+static inline void find(struct pac *p, struct tw *t, const char *host, uint16_t port)
 {
 	memset(t, 0, sizeof(*t));
 	pac_find(p, host, port, &t->w, tw_cb);
 }
 
-static void wake_cb(struct ev_loop *l, ev_timer *w, int revents)
+static inline void wake_cb(struct ev_loop *l, ev_timer *w, int revents)
 {
 	(void)l;
 	(void)w;
@@ -79,7 +79,7 @@ static void wake_cb(struct ev_loop *l, ev_timer *w, int revents)
 }
 
 /* Runs the loop until *counter >= want (1) or timeout seconds passed (0). */
-static int run_until(struct ev_loop *l, const int *counter, int want, double timeout)
+static inline int run_until(struct ev_loop *l, const int *counter, int want, double timeout)
 {
 	double end = ev_time() + timeout;
 	ev_timer tick;
@@ -91,12 +91,12 @@ static int run_until(struct ev_loop *l, const int *counter, int want, double tim
 	return counter != NULL && *counter >= want;
 }
 
-static void run_for(struct ev_loop *l, double secs)
+static inline void run_for(struct ev_loop *l, double secs)
 {
 	(void)run_until(l, NULL, 0, secs);
 }
 
-static void write_file(const char *path, const char *text)
+static inline void write_file(const char *path, const char *text)
 {
 	char tmp[512];
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
@@ -108,7 +108,7 @@ static void write_file(const char *path, const char *text)
 }
 
 /* Is pid still a process (a zombie counts: it was not reaped)? */
-static int child_alive(long pid)
+static inline int child_alive(long pid)
 {
 	return kill((pid_t)pid, 0) == 0 || errno != ESRCH;
 }

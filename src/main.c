@@ -9,6 +9,7 @@
 #include "config.h"
 #include "log.h"
 #include "notify.h"
+#include "pacworker.h"
 #include "server.h"
 #include "status.h"
 #include "workers.h"
@@ -63,6 +64,9 @@ int main(int argc, char **argv)
 {
 	char err[CONFIG_ERR_MAX];
 
+	/* The PAC worker the daemon starts: before anything else, no options, no config. */
+	if (argc == 2 && strcmp(argv[1], "__pac-worker") == 0)
+		return pacworker_main();
 	/* subcommands; anything else is the daemon */
 	if (argc > 1 && strcmp(argv[1], "check") == 0)
 		return check_main(argc - 1, argv + 1);

@@ -13,7 +13,8 @@
  * query answers PAC_NO_SCRIPT (the caller goes direct), logged once, until a fetch succeeds.
  * Queries made before the first fetch ended wait for it.
  *
- * Answers are cached per host:port for cfg->pac_cache seconds (PAC_CACHE_MAX entries);
+ * Answers are cached per host:port for cfg->pac_cache seconds (PAC_CACHE_MAX entries; the
+ * script's failures, a thrown error or the time limit, for 10 s at most);
  * identical queries in flight share one call; at most PAC_MAX_CALLS calls are outstanding,
  * beyond that PAC_FAILED at once.
  *
@@ -71,8 +72,9 @@ struct pac *pac_new(struct ev_loop *loop, const struct config *cfg, struct resol
  * May be called from inside a waiter's callback: p then goes when that callback returns. */
 void pac_free(struct pac *p);
 
-/* A fresh cached answer (PAC_ANSWER or a cached PAC_FAILED of this script), or PAC_NO_SCRIPT
- * while no PAC is available: 1 and *out filled; else 0 (pac_find is needed). */
+/* At once, without a callback: a fresh cached answer (PAC_ANSWER, or the script's recent
+ * PAC_FAILED), or PAC_NO_SCRIPT while no PAC is available: 1 and *out filled; else 0
+ * (pac_find is needed).  Saves a trip through the loop for most tunnels. */
 int pac_cached(struct pac *p, const char *host, uint16_t port, struct pac_result *out);
 
 void pac_find(struct pac *p, const char *host, uint16_t port, struct pac_waiter *w,

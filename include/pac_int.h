@@ -13,6 +13,7 @@
 #define PAC_PIPE_MAX (PAC_MAX_CALLS + 8)
 #define PAC_LOAD_LIMIT_MIN 5.0   /* a script's top level may take longer than one call */
 #define PAC_BACKOFF_FIRST 0.1
+#define PAC_FAILED_TTL 10.0    /* a failed call is cached this long at most */
 #define PAC_BACKOFF_MAX 10.0
 
 enum call_state { CALL_QUEUED = 1, CALL_SENT, CALL_DONE };

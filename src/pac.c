@@ -17,6 +17,8 @@
 #include "log.h"
 #include "pac_int.h"
 
+_Static_assert(PAC_CACHE_MAX == PACCACHE_MAX, "pac.h and paccache.h disagree on the cache size");
+
 #ifdef __linux__
 static char worker_path_default[4096] = "/proc/self/exe";
 #else

@@ -62,9 +62,15 @@ static int send_script(struct pac *p, enum pipe_kind kind, const char *text, siz
 
 
 
+/* Failures of the script (thrown, time limit, unusable answer) are remembered too, so an
+ * endless call is not run again for every tunnel, but for PAC_FAILED_TTL at most: a PAC that
+ * hung on a slow DNS lookup gets another chance soon. */
 static void cache_put(struct pac *p, const struct pac_call *c, int status, const char *text)
 {
-	paccache_put(&p->cache, c->host, c->port, status, text, ev_now(p->loop), p->cache_ttl);
+	double ttl = p->cache_ttl;
+	if (status != PAC_ANSWER && ttl > PAC_FAILED_TTL)
+		ttl = PAC_FAILED_TTL;
+	paccache_put(&p->cache, c->host, c->port, status, text, ev_now(p->loop), ttl);
 }
 
 /* Starts a worker (within PAC_MAX_RESTARTS a minute) and gives it the script(s). */

@@ -56,10 +56,15 @@ struct pac_waiter {
 	void (*cb)(struct pac_waiter *w, const struct pac_result *r);
 };
 
-/* The worker executable: on Linux "/proc/self/exe" unless set; elsewhere main sets the
- * daemon's own path (argv[0] resolved at start).  Tests point it at their own worker.
- * Process-wide; takes effect for workers started afterwards. */
+/* The worker executable: on Linux "/proc/self/exe" unless set; elsewhere (and in the
+ * portable build) main sets the daemon's own path with pac_worker_from_argv0.  Tests point
+ * it at their own worker.  Process-wide; takes effect for pacs made afterwards. */
 void pac_set_worker_path(const char *path);
+/* For main, at start (before any chdir): where /proc/self/exe is not used, the worker is
+ * argv0 made absolute (a path with a '/', or found in $PATH as the shell did).  On Linux
+ * (unless built portable) it does nothing.  Returns 0, or -1 when argv0 cannot be resolved
+ * (PAC then cannot work). */
+int pac_worker_from_argv0(const char *argv0);
 
 /* cfg->pac_url must be set.  res: the daemon's resolver (for http:// URLs; kept, not owned).
  * previous: the pac of the configuration being replaced (SIGHUP), or NULL: when the URL is

@@ -13,13 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <limits.h>
 
 #include "log.h"
 #include "pac_int.h"
 
 _Static_assert(PAC_CACHE_MAX == PACCACHE_MAX, "pac.h and paccache.h disagree on the cache size");
 
-#ifdef __linux__
+#if defined(__linux__) && !defined(S2H_PORTABLE)
 static char worker_path_default[4096] = "/proc/self/exe";
 #else
 static char worker_path_default[4096] = "";
@@ -28,6 +30,33 @@ static char worker_path_default[4096] = "";
 void pac_set_worker_path(const char *path)
 {
 	snprintf(worker_path_default, sizeof(worker_path_default), "%s", path);
+}
+
+int pac_worker_from_argv0(const char *argv0)
+{
+#if defined(__linux__) && !defined(S2H_PORTABLE)
+	(void)argv0;
+	return 0;
+#else
+	char found[PATH_MAX], cand[PATH_MAX];
+	if (strchr(argv0, '/') != NULL) {
+		if (realpath(argv0, found) == NULL)
+			return -1;
+		pac_set_worker_path(found);
+		return 0;
+	}
+	const char *path = getenv("PATH");
+	while (path != NULL && *path != '\0') {
+		size_t n = strcspn(path, ":");
+		snprintf(cand, sizeof(cand), "%.*s/%s", (int)(n ? n : 1), n ? path : ".", argv0);
+		if (access(cand, X_OK) == 0 && realpath(cand, found) != NULL) {
+			pac_set_worker_path(found);
+			return 0;
+		}
+		path += n + (path[n] == ':');
+	}
+	return -1;
+#endif
 }
 
 /* ------------------------------------------------------------------ lists, calls, delivery */

@@ -4,7 +4,8 @@
  *   /len/NAME      Content-Length (HTTP/1.0 style)     /chunked/NAME  chunked (HTTP/1.1)
  *   /close/NAME    no length: until the server closes  /slow/NAME     3 s, then as /len
  *   anything else  404
- * and writes each request's header to DIR/last_request. */
+ * and writes each request's header to DIR/last_request.  It exits when the test does, even
+ * one that crashed. */
 #ifndef SOCKS2HTTP_PACSERVER_H
 #define SOCKS2HTTP_PACSERVER_H
 
@@ -18,8 +19,13 @@
 #include <unistd.h>
 
 static const char pacserver_py[] =
-	"import http.server, os, socketserver, sys, time\n"
+	"import http.server, os, socketserver, sys, threading, time\n"
 	"port, root, portfile = int(sys.argv[1]), sys.argv[2], sys.argv[3]\n"
+	"parent = os.getppid()\n"
+	"def watch():\n"
+	"    while os.getppid() == parent: time.sleep(0.2)\n"
+	"    os._exit(0)\n"
+	"threading.Thread(target=watch, daemon=True).start()\n"
 	"class H(http.server.BaseHTTPRequestHandler):\n"
 	"    def log_message(self, *a): pass\n"
 	"    def do_GET(self):\n"

@@ -25,7 +25,7 @@
 
 /* ---------------------------------------------------------------- the scripted worker */
 
-static char script[65536];
+static char script[(1 << 20) + 1];
 static int loaded, loadloop;
 
 static void answer(unsigned long id, const char *host, unsigned nq)
@@ -182,6 +182,23 @@ static void test_basic(void)
 	CHECK(run_until(loop, &a.calls, 1, 5));
 	CHECK_EQ_INT(a.r.status, PAC_FAILED);
 	CHECK(strstr(a.r.msg, "ReferenceError") != NULL);
+	pac_free(p);
+}
+
+/* a script near the 1 MiB bound goes through the socketpair whole */
+static void test_big_script(void)
+{
+	static char big[1000 * 1000];
+	size_t n = (size_t)snprintf(big, sizeof(big), "big.example PROXY big.example:1\n");
+	while (n + 80 < sizeof(big))
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "# %075zu\n", n);
+	set_script(big);
+	struct pac *p = new_pac(path, 1, NULL);
+	struct tw a;
+	find(p, &a, "big.example", 1);
+	CHECK(run_until(loop, &a.calls, 1, 10));
+	CHECK_EQ_INT(a.r.status, PAC_ANSWER);
+	CHECK_EQ_STR(a.r.ans.e[0].host, "big.example");
 	pac_free(p);
 }
 
@@ -366,9 +383,15 @@ int main(int argc, char **argv)
 	if (n <= 0)
 		return 1;
 	self[n] = '\0';
+	CHECK_EQ_INT(pac_worker_from_argv0(self), 0);
+	CHECK_EQ_INT(pac_worker_from_argv0("sh"), 0);
+#if !defined(__linux__) || defined(S2H_PORTABLE)
+	CHECK_EQ_INT(pac_worker_from_argv0("no-such-program-here"), -1);
+#endif
 	pac_set_worker_path(self);
 	loop = ev_loop_new(EVFLAG_AUTO);
 	test_basic();
+	test_big_script();
 	test_time_limit();
 	test_killed_outside(loop);
 	test_killed_outside(ev_default_loop(0)); /* libev reaps: an ev_child tells us */

@@ -73,6 +73,15 @@ static void cache_put(struct pac *p, const struct pac_call *c, int status, const
 	paccache_put(&p->cache, c->host, c->port, status, text, ev_now(p->loop), ttl);
 }
 
+/* The next start waits p->backoff (doubling up to PAC_BACKOFF_MAX); calls meanwhile fail. */
+static void backoff(struct pac *p)
+{
+	ev_timer_stop(p->loop, &p->restart);
+	ev_timer_set(&p->restart, p->backoff, 0);
+	ev_timer_start(p->loop, &p->restart);
+	p->backoff = p->backoff * 2 < PAC_BACKOFF_MAX ? p->backoff * 2 : PAC_BACKOFF_MAX;
+}
+
 /* Starts a worker (within PAC_MAX_RESTARTS a minute) and gives it the script(s). */
 static int start_worker(struct pac *p)
 {
@@ -81,6 +90,7 @@ static int start_worker(struct pac *p)
 	if (p->nstarts == PAC_MAX_RESTARTS && now - p->starts[0] < 60) {
 		double wait = p->starts[0] + 60 - now;
 		log_error("PAC worker restarted %d times within a minute: next start in %.0fs", PAC_MAX_RESTARTS, wait);
+		ev_timer_stop(p->loop, &p->restart);
 		ev_timer_set(&p->restart, wait, 0);
 		ev_timer_start(p->loop, &p->restart);
 		return -1;
@@ -90,9 +100,7 @@ static int start_worker(struct pac *p)
 	p->starts[p->nstarts++] = now;
 	if (p->worker_path[0] == '\0' || pacproc_start(&p->proc, p->worker_path, err, sizeof(err)) < 0) {
 		log_error("PAC: %s", p->worker_path[0] ? err : "the worker executable is unknown");
-		ev_timer_set(&p->restart, p->backoff, 0);
-		ev_timer_start(p->loop, &p->restart);
-		p->backoff = p->backoff * 2 < PAC_BACKOFF_MAX ? p->backoff * 2 : PAC_BACKOFF_MAX;
+		backoff(p);
 		return -1;
 	}
 	log_debug("PAC worker %ld started", (long)p->proc.pid);
@@ -149,10 +157,7 @@ static void limit_cb(struct ev_loop *loop, ev_timer *t, int revents)
 		snprintf(msg, sizeof(msg), "loading the script exceeded %gs", limit_of(p, it.kind));
 		pac_script_failed(p, msg);
 	} else if (it.kind == PIPE_RELOAD) {
-		/* the good script itself hangs now: let the backoff pace the retries */
-		ev_timer_set(&p->restart, p->backoff, 0);
-		ev_timer_start(p->loop, &p->restart);
-		p->backoff = p->backoff * 2 < PAC_BACKOFF_MAX ? p->backoff * 2 : PAC_BACKOFF_MAX;
+		backoff(p); /* the good script itself hangs now: the backoff paces the retries */
 	}
 	pacpipe_pump(p);
 }
@@ -168,9 +173,7 @@ static void dead_cb(struct pacproc *pp, const char *why)
 	worker_gone(p, msg);
 	if (lived)
 		p->backoff = PAC_BACKOFF_FIRST;
-	ev_timer_set(&p->restart, p->backoff, 0);
-	ev_timer_start(p->loop, &p->restart);
-	p->backoff = p->backoff * 2 < PAC_BACKOFF_MAX ? p->backoff * 2 : PAC_BACKOFF_MAX;
+	backoff(p);
 	if (was_script)
 		pac_script_failed(p, "the worker died loading it");
 	pacpipe_pump(p);
@@ -209,15 +212,21 @@ static void line_cb(struct pacproc *pp, char *line, size_t len)
 		}
 		pipe_pop(p);
 		p->loads_inflight--;
-		if (ok)
+		if (ok) {
 			p->loaded = 1;
+			p->backoff = PAC_BACKOFF_FIRST;
+		}
 		if (head.kind == PIPE_SCRIPT) {
 			if (ok)
 				pac_script_loaded(p);
 			else
 				pac_script_failed(p, line[5] == ' ' ? line + 6 : "it does not load");
 		} else if (!ok) {
-			log_error("PAC: the last good script no longer loads in a new worker: %s", line + 5);
+			/* it loaded before: its top level depends on something (DNS, the time) */
+			log_error("PAC: the last good script no longer loads in a new worker (%s): retrying in %gs",
+				  line[5] ? line + 6 : "", p->backoff);
+			worker_gone(p, NULL);
+			backoff(p);
 		}
 		pacpipe_pump(p);
 		return;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +18,30 @@
 extern char **environ;
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents);
+
+/* Variables the worker does not get: the PAC is code from the network, and while the engine
+ * has no way to read them, a password has no business in its process. */
+static int secret_var(const char *kv)
+{
+	size_t n = strcspn(kv, "=");
+	for (size_t i = 0; i + 8 <= n; i++)
+		if (strncasecmp(kv + i, "PASSWORD", 8) == 0)
+			return 1;
+	return n >= 6 && strncasecmp(kv + n - 6, "_proxy", 6) == 0;
+}
+
+/* environ without the secret variables, in a fresh array (NULL when out of memory). */
+static char **worker_env(void)
+{
+	size_t n = 0;
+	while (environ[n] != NULL)
+		n++;
+	char **env = calloc(n + 1, sizeof(char *));
+	for (size_t i = 0, j = 0; env != NULL && i < n; i++)
+		if (!secret_var(environ[i]))
+			env[j++] = environ[i];
+	return env;
+}
 
 static void reap_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -117,7 +142,9 @@ int pacproc_start(struct pacproc *pp, const char *path, char *err, size_t errlen
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	char *argv[] = {(char *)path, (char *)"__pac-worker", NULL};
 	pid_t pid;
-	int rc = posix_spawn(&pid, path, &fa, &at, argv, environ);
+	char **env = worker_env();
+	int rc = env == NULL ? ENOMEM : posix_spawn(&pid, path, &fa, &at, argv, env);
+	free(env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
 	close(sv[1]);

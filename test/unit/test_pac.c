@@ -2,10 +2,12 @@
  * `test_pac __pac-worker`, speaks the worker protocol with a "script" of lines
  * "HOST ANSWER..." (a host of "*" answers the rest; the default is DIRECT).  Hosts with
  * special meaning: "loop" never answers, "throw" answers E, "pid" answers with the worker's
- * pid, "count*" with the number of queries this worker had; a script line "LOADERR why"
- * makes S ERR, "LOADLOOP" hangs the load.  The real worker's tests are in test_pacreal.c.
+ * pid, "count*" with the number of queries this worker had, "env" whether secrets reached
+ * it; a script line "LOADERR why" makes S ERR, "LOADLOOP" hangs the load.  The real
+ * worker's tests are in test_pacreal.c.
  *
  * Checked: one callback per find, never inside pac_find; the cache and shared calls; cancel;
+ * the worker's environment without passwords and proxy variables;
  * the time limit (kill, fail that query, restart, resend the others); a worker killed from
  * outside; the bound on outstanding calls; no script -> PAC_NO_SCRIPT logged once, and back;
  * a script that does not load keeps the last good one; pac_new taking over the script;
@@ -39,6 +41,11 @@ static void answer(unsigned long id, const char *host, unsigned nq)
 	}
 	if (strcmp(host, "pid") == 0) {
 		printf("A %lu PROXY pid%ld:1\n", id, (long)getpid());
+		return;
+	}
+	if (strcmp(host, "env") == 0) { /* secrets stay behind; the rest comes along */
+		int secret = getenv("SOCKS2HTTP_PROXY_PASSWORD") || getenv("https_proxy") || getenv("HTTP_PROXY");
+		printf("A %lu PROXY %s:1\n", id, secret ? "leaked" : getenv("PACTEST_KEPT") ? "kept" : "lost");
 		return;
 	}
 	if (strncmp(host, "count", 5) == 0) {
@@ -176,6 +183,11 @@ static void test_basic(void)
 	run_for(loop, 0.05);
 	CHECK_EQ_INT(a.calls + b.calls, 0);
 	CHECK_EQ_INT(pac_cached(p, "cancelled.example", 1, &r), 1); /* the call still ran */
+
+	/* the worker's environment */
+	find(p, &a, "env", 1);
+	CHECK(run_until(loop, &a.calls, 1, 5));
+	CHECK_EQ_STR(a.r.ans.e[0].host, "kept");
 
 	/* a thrown error */
 	find(p, &a, "throw", 80);
@@ -390,6 +402,10 @@ int main(int argc, char **argv)
 #endif
 	pac_set_worker_path(self);
 	loop = ev_loop_new(EVFLAG_AUTO);
+	setenv("SOCKS2HTTP_PROXY_PASSWORD", "secret", 1);
+	setenv("https_proxy", "http://u:secret@proxy.example:3128", 1);
+	setenv("HTTP_PROXY", "http://u:secret@proxy.example:3128", 1);
+	setenv("PACTEST_KEPT", "1", 1);
 	test_basic();
 	test_big_script();
 	test_time_limit();

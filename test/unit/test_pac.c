@@ -118,6 +118,8 @@ static void set_script(const char *text)
 	write_file(path, text);
 }
 
+static double refresh = 600;
+
 static struct pac *new_pac(const char *url, double limit, const struct pac *prev)
 {
 	struct config cfg;
@@ -125,7 +127,7 @@ static struct pac *new_pac(const char *url, double limit, const struct pac *prev
 	memset(&cfg, 0, sizeof(cfg));
 	snprintf(cfg.pac_url, sizeof(cfg.pac_url), "%s", url);
 	cfg.pac_timeout = limit;
-	cfg.pac_refresh = 600;
+	cfg.pac_refresh = refresh;
 	cfg.pac_cache = 60;
 	struct pac *p = pac_new(loop, &cfg, NULL, prev, err, sizeof(err));
 	if (p == NULL)
@@ -358,6 +360,41 @@ static void test_no_script(void)
 	pac_free(q);
 }
 
+/* re-fetched every refresh period; a failed fetch is retried within it */
+static void test_refresh_period(void)
+{
+	char file[300];
+	struct tw a;
+	snprintf(file, sizeof(file), "%s/periodic.pac", dir);
+	write_file(file, "* PROXY one.example:1\n");
+	refresh = 0.4;
+	struct pac *p = new_pac(file, 1, NULL);
+	refresh = 600;
+	find(p, &a, "a.example", 1);
+	CHECK(run_until(loop, &a.calls, 1, 5));
+	CHECK_EQ_STR(a.r.ans.e[0].host, "one.example");
+	write_file(file, "* PROXY two.example:1\n");
+	run_for(loop, 0.7);
+	find(p, &a, "a.example", 1); /* the new script dropped the cached answer */
+	CHECK(run_until(loop, &a.calls, 1, 5));
+	CHECK_EQ_STR(a.r.ans.e[0].host, "two.example");
+	pac_free(p);
+
+	snprintf(file, sizeof(file), "%s/later.pac", dir);
+	refresh = 0.4;
+	p = new_pac(file, 1, NULL);
+	refresh = 600;
+	run_for(loop, 0.1);
+	CHECK_EQ_STR(pac_state(p), "unavailable");
+	write_file(file, "* PROXY later.example:1\n");
+	run_for(loop, 0.8); /* the retry, capped at the refresh period */
+	CHECK_EQ_STR(pac_state(p), "ok");
+	pac_free(p);
+	unlink(file);
+	snprintf(file, sizeof(file), "%s/periodic.pac", dir);
+	unlink(file);
+}
+
 /* pac_free from inside a callback: nothing else is called, nothing freed is touched */
 static struct pac *doomed;
 static void free_cb(struct pac_waiter *w, const struct pac_result *r)
@@ -413,6 +450,7 @@ int main(int argc, char **argv)
 	test_killed_outside(ev_default_loop(0)); /* libev reaps: an ev_child tells us */
 	test_bound();
 	test_no_script();
+	test_refresh_period();
 	test_free_in_callback();
 	ev_loop_destroy(loop);
 	unlink(path);

@@ -144,6 +144,14 @@ static void test_http(void)
 	CHECK(strstr(req, "Connection: close\n") != NULL);
 	CHECK(strstr(req, "User-Agent: test-agent/1\n") != NULL);
 
+	/* a name: resolved with the daemon's resolver; where it has ::1 first, that address is
+	 * refused (the server is on 127.0.0.1) and the next one is tried */
+	snprintf(url, sizeof(url), "http://localhost:%d/len/p.pac", srv.port);
+	CHECK_EQ_INT(fetch(url, 5, &g), 1);
+	if (!g.ok)
+		fprintf(stderr, "localhost: %s\n", g.err);
+	CHECK(g.ok && g.len == sizeof(big) - 1);
+
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/len/missing.pac", srv.port);
 	CHECK_EQ_INT(fetch(url, 5, &g), 1);
 	CHECK(!g.ok && strstr(g.err, "HTTP status 404") != NULL);

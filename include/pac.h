@@ -66,10 +66,11 @@ void pac_set_worker_path(const char *path);
  * (PAC then cannot work). */
 int pac_worker_from_argv0(const char *argv0);
 
-/* cfg->pac_url must be set.  res: the daemon's resolver (for http:// URLs; kept, not owned).
- * previous: the pac of the configuration being replaced (SIGHUP), or NULL: when the URL is
- * the same, its last good script is taken over at once (a fetch still follows).  Nothing is
- * fetched or started before the loop runs.  Returns NULL with err on failure. */
+/* cfg->pac_url must be set.  res: the daemon's resolver for http:// URLs (kept, not owned:
+ * it must outlive p).  previous: the pac of the configuration being replaced (SIGHUP), or
+ * NULL: when the URL is the same, its last good script is taken over at once (a fetch still
+ * follows); previous may be freed right after.  Nothing is fetched or started before the
+ * loop runs.  Returns NULL with err on failure. */
 struct pac *pac_new(struct ev_loop *loop, const struct config *cfg, struct resolver *res, const struct pac *previous,
 		    char *err, size_t errlen);
 

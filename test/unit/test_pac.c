@@ -43,6 +43,12 @@ static void answer(unsigned long id, const char *host, unsigned nq)
 		printf("A %lu PROXY pid%ld:1\n", id, (long)getpid());
 		return;
 	}
+	if (strcmp(host, "crash") == 0)
+		exit(3);
+	if (strcmp(host, "garbage") == 0) {
+		printf("X what?\n");
+		return;
+	}
 	if (strcmp(host, "env") == 0) { /* secrets stay behind; the rest comes along */
 		int secret = getenv("SOCKS2HTTP_PROXY_PASSWORD") || getenv("https_proxy") || getenv("HTTP_PROXY");
 		printf("A %lu PROXY %s:1\n", id, secret ? "leaked" : getenv("PACTEST_KEPT") ? "kept" : "lost");
@@ -280,6 +286,34 @@ static void test_killed_outside(struct ev_loop *l)
 	loop = saved;
 }
 
+/* a worker that dies on a query, or answers out of protocol: that query fails, the next
+ * worker answers the next one */
+static void test_crash_and_garbage(void)
+{
+	set_script("* PROXY p.example:8080\n");
+	struct pac *p = new_pac(path, 1, NULL);
+	struct tw a, b;
+	int died = log_count("PAC worker died (it exited)");
+	find(p, &a, "crash", 1);
+	CHECK(run_until(loop, &a.calls, 1, 5));
+	CHECK_EQ_INT(a.r.status, PAC_FAILED);
+	CHECK_EQ_STR(a.r.msg, "PAC worker died (it exited)");
+	CHECK_EQ_INT(log_count("PAC worker died (it exited)") - died, 1);
+	run_for(loop, 0.3); /* the first restart waits 0.1 s */
+	find(p, &b, "after-crash.example", 1);
+	CHECK(run_until(loop, &b.calls, 1, 5));
+	CHECK_EQ_INT(b.r.status, PAC_ANSWER);
+
+	find(p, &a, "garbage", 1);
+	CHECK(run_until(loop, &a.calls, 1, 5));
+	CHECK_EQ_INT(a.r.status, PAC_FAILED);
+	CHECK(strstr(a.r.msg, "out of step") != NULL);
+	find(p, &b, "after-garbage.example", 1);
+	CHECK(run_until(loop, &b.calls, 1, 5));
+	CHECK_EQ_INT(b.r.status, PAC_ANSWER);
+	pac_free(p);
+}
+
 static void test_bound(void)
 {
 	set_script("* DIRECT\n");
@@ -448,6 +482,7 @@ int main(int argc, char **argv)
 	test_time_limit();
 	test_killed_outside(loop);
 	test_killed_outside(ev_default_loop(0)); /* libev reaps: an ev_child tells us */
+	test_crash_and_garbage();
 	test_bound();
 	test_no_script();
 	test_refresh_period();

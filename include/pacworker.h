@@ -11,7 +11,8 @@
 #define PACWORKER_LINE_MAX 8192
 #define PACWORKER_RESULT_MAX 4096
 
-/* Closes every fd but 0, 1 and 2, ignores SIGINT and SIGHUP, serves until fd 0 reaches EOF
+/* Closes every fd but 0, 1 and 2, ignores SIGINT and SIGHUP, dies with its parent (Linux:
+ * PR_SET_PDEATHSIG, so a PAC stuck in a loop cannot outlive a killed daemon), serves until fd 0 reaches EOF
  * (or fails) and returns 0 then; exits with status 1 when a reply cannot be written. */
 int pacworker_main(void);
 

@@ -65,7 +65,7 @@ int main(int argc, char **argv)
 	char err[CONFIG_ERR_MAX];
 
 	/* The PAC worker the daemon starts: before anything else, no options, no config. */
-	if (argc == 2 && strcmp(argv[1], "__pac-worker") == 0)
+	if (argc > 1 && strcmp(argv[1], "__pac-worker") == 0)
 		return pacworker_main();
 	/* subcommands; anything else is the daemon */
 	if (argc > 1 && strcmp(argv[1], "check") == 0)

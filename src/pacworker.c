@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <unistd.h>
 
 #include "pacjs.h"
@@ -207,6 +210,13 @@ int pacworker_main(void)
 	static char line[PACWORKER_LINE_MAX + 1];
 	int toolong;
 
+#ifdef __linux__
+	/* A PAC stuck in a loop never reads its EOF: it must not outlive a daemon killed with
+	 * SIGKILL (the daemon kills it itself on a time limit). */
+	pid_t parent = getppid();
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == 0 && getppid() != parent)
+		return 0;
+#endif
 	pw_close_fds();
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);

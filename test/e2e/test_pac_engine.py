@@ -316,6 +316,54 @@ def test_worker_process_hygiene(worker, tmp_path):
     assert w.proc.stderr.read() == b""
 
 
+ORPHAN = r"""
+import socket, subprocess, sys, time
+a, b = socket.socketpair()
+p = subprocess.Popen([sys.argv[1], "__pac-worker"], stdin=b.fileno(), stdout=b.fileno())
+b.close()
+a.settimeout(10)
+script = b"function FindProxyForURL(u, h) { for (;;) {} }"
+a.sendall(b"S %d\n" % len(script) + script)
+assert a.recv(100) == b"S OK\n"
+a.sendall(b"Q 1 a http://a/\n")
+print(p.pid, flush=True)
+time.sleep(60)
+"""
+
+
+def test_worker_dies_with_the_daemon(binary):
+    """A worker stuck in an endless loop never sees EOF: it must not outlive its parent."""
+    parent = subprocess.Popen([SYSTEM_PYTHON, "-c", ORPHAN, binary], stdout=subprocess.PIPE)
+    pid = None
+    try:
+        pid = int(parent.stdout.readline())
+        time.sleep(0.3)
+        parent.kill()
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    state = f.read().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                state = None
+            if state in (None, "Z", "X"):
+                break
+            time.sleep(0.05)
+        assert state in (None, "Z", "X"), f"the worker {pid} is still running (state {state})"
+        pid = None
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+        parent.stdout.close()
+        if pid is not None:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
 def test_worker_ignores_the_environment(binary, tmp_path):
     """A config file or bad options in the environment do not reach the worker."""
     conf = tmp_path / "bad.conf"

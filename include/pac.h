@@ -7,7 +7,10 @@
  * sends it the script and the queries, reads its answers with an ev_io, and kills it
  * (SIGKILL) when a call runs past cfg->pac_timeout; that query fails, a new worker gets the
  * last good script and the other queries again.  A worker that dies is restarted with a
- * backoff (at most PAC_MAX_RESTARTS a minute).
+ * backoff (0.1 s doubling to 10 s): the queries it had, and those made until it is back,
+ * fail; one out of step with the protocol at once (its queries fail).  At most
+ * PAC_MAX_RESTARTS starts in any minute.  The worker
+ * gets the daemon's environment without variables holding passwords or proxy URLs.
  *
  * A script that fails to load keeps the last good one.  With no good script at all every
  * query answers PAC_NO_SCRIPT (the caller goes direct), logged once, until a fetch succeeds.

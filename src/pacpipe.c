@@ -60,8 +60,6 @@ static int send_script(struct pac *p, enum pipe_kind kind, const char *text, siz
 	return 0;
 }
 
-
-
 /* Failures of the script (thrown, time limit, unusable answer) are remembered too, so an
  * endless call is not run again for every tunnel, but for PAC_FAILED_TTL at most: a PAC that
  * hung on a slow DNS lookup gets another chance soon. */
@@ -144,8 +142,11 @@ static void limit_cb(struct ev_loop *loop, ev_timer *t, int revents)
 	struct pipe_item it = p->pipe[p->pipe_head];
 	char msg[96];
 	snprintf(msg, sizeof(msg), "PAC call exceeded %gs", limit_of(p, it.kind));
-	log_warn("PAC worker %ld killed: %s%s%s", (long)p->proc.pid, it.kind == PIPE_QUERY ? "FindProxyForURL for " : "",
-		 it.kind == PIPE_QUERY ? it.call->host : "loading the script", it.kind == PIPE_QUERY ? "" : " took too long");
+	if (it.kind == PIPE_QUERY)
+		log_warn("PAC worker %ld killed: FindProxyForURL for %s:%u exceeded %gs", (long)p->proc.pid, it.call->host,
+			 it.call->port, limit_of(p, it.kind));
+	else
+		log_warn("PAC worker %ld killed: loading the script exceeded %gs", (long)p->proc.pid, limit_of(p, it.kind));
 	p->pipe_head = (p->pipe_head + 1) % PAC_PIPE_MAX;
 	p->pipe_n--;
 	if (it.kind == PIPE_QUERY) {

@@ -80,6 +80,12 @@ struct config {
 				   * without a tunnel; 0 = never */
 	int config_given;         /* -c was on the command line (else the default file is read) */
 	char config_path[256];    /* the default config file that was read, "" if none */
+
+	/* PAC (stand-in for helper-rules' fields until that branch lands) */
+	char pac_url[1024];       /* "" = none; http://, file:// or an absolute path */
+	double pac_timeout;       /* one FindProxyForURL call (2) */
+	double pac_refresh;       /* re-fetch period (600) */
+	double pac_cache;         /* answers cached per host:port (60; 0 = none) */
 };
 
 /* CONFIG_FAIL: a config file that cannot be read or may be read by others (exit 1). */

@@ -230,10 +230,10 @@ int noproxy_match(const struct noproxy *np, const char *host, uint16_t port)
 {
 	struct target t;
 
-	if (np->all)
-		return 1;
 	if (host == NULL || host[0] == '\0')
 		return 0;
+	if (np->all)
+		return 1;
 	classify(host, &t);
 	for (size_t i = 0; i < np->n; i++) {
 		const struct noproxy_entry *e = &np->e[i];
@@ -402,13 +402,11 @@ int rule_parse_pattern(const char *pat, struct rule *out, char *err, size_t errl
 
 const char *rules_scrub_url(const char *url, char *out, size_t cap)
 {
-	const char *sep = strstr(url, "://");
-	const char *auth = sep ? sep + 3 : url;
-	size_t alen = strcspn(auth, "/?#");
-	const char *at = NULL;
-	for (const char *q = auth; q < auth + alen; q++)
-		if (*q == '@')
-			at = q;
+	/* the scheme is kept when it is one (not "user:pw@http://..."); everything up to the
+	 * last '@' goes, which for any URL proxyurl accepts is exactly the user and password */
+	size_t slen = strspn(url, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-.");
+	const char *auth = slen > 0 && strncmp(url + slen, "://", 3) == 0 ? url + slen + 3 : url;
+	const char *at = strrchr(auth, '@');
 	if (at == NULL)
 		snprintf(out, cap, "%s", url);
 	else

@@ -212,7 +212,8 @@ static void test_scrub(void)
 	CHECK_EQ_STR(rules_scrub_url("http://u@h", out, sizeof(out)), "http://***@h");
 	CHECK_EQ_STR(rules_scrub_url("http://a:b@c@h/", out, sizeof(out)), "http://***@h/");
 	CHECK_EQ_STR(rules_scrub_url("http://h:1/", out, sizeof(out)), "http://h:1/");
-	CHECK_EQ_STR(rules_scrub_url("http://h/x@y", out, sizeof(out)), "http://h/x@y");
+	CHECK_EQ_STR(rules_scrub_url("http://h/x@y", out, sizeof(out)), "http://***@y");
+	CHECK_EQ_STR(rules_scrub_url("u:p@http://a:b@h", out, sizeof(out)), "***@h");
 }
 
 static void test_first_match(void)
@@ -365,6 +366,7 @@ static void test_noproxy(void)
 	CHECK_EQ_INT(np("", "example.com", 1), 0);
 	CHECK_EQ_INT(np(NULL, "example.com", 1), 0);
 	CHECK_EQ_INT(np("example.com", "", 1), 0);
+	CHECK_EQ_INT(np("*", "", 1), 0);
 
 	/* names: the name and its subdomains, leading dot or not, any case, trailing dots */
 	CHECK_EQ_INT(np("example.com", "example.com", 80), 1);

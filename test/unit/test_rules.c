@@ -409,8 +409,12 @@ static void test_noproxy(void)
 	CHECK_EQ_INT(np("10.0.0.1", "::ffff:10.0.0.1", 1), 0);
 	CHECK_EQ_INT(np("127.0.0.1", "localhost", 1), 0);
 
-	/* IPv6 */
+	/* IPv6: compared as addresses (curl 8.18; 7.88.1 compares IPv6 targets as text) */
 	CHECK_EQ_INT(np("::1", "::1", 1), 1);
+	CHECK_EQ_INT(np("0:0:0:0:0:0:0:1", "::1", 1), 1);
+	CHECK_EQ_INT(np("::/120", "::1", 1), 1);
+	CHECK_EQ_INT(np("::1/128", "::1", 1), 1);
+	CHECK_EQ_INT(np("::/0", "::1", 1), 0); /* /0 is one address, as for IPv4 */
 	CHECK_EQ_INT(np("::1", "0::0:1", 1), 1);
 	CHECK_EQ_INT(np("::1", "::2", 1), 0);
 	CHECK_EQ_INT(np("fd00::/8", "fd12::1", 1), 1);
@@ -465,6 +469,38 @@ static void test_noproxy(void)
 	CHECK_EQ_INT(np(longname, "10.0.0.0", 1), 0);
 }
 
+/* test/e2e/noproxy_cases.txt, the table test_noproxy_curl.py proves to be curl's own
+ * behaviour: noproxy_match agrees with every row. */
+static void test_curl_table(void)
+{
+	const char *srcdir = getenv("srcdir");
+	char path[1024], line[1024];
+	snprintf(path, sizeof(path), "%s/test/e2e/noproxy_cases.txt", srcdir ? srcdir : ".");
+	FILE *f = fopen(path, "r");
+	CHECK(f != NULL);
+	if (f == NULL) {
+		fprintf(stderr, "cannot open %s (set srcdir)\n", path);
+		return;
+	}
+	int rows = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		char *list = strtok(line, "\t"), *host = strtok(NULL, "\t"), *port = strtok(NULL, "\t"),
+		     *want = strtok(NULL, "\t");
+		if (list == NULL || host == NULL || port == NULL || want == NULL) {
+			CHECK(line[0] == '\0');
+			continue;
+		}
+		int got = np(list, host, (unsigned)atoi(port));
+		if (got != (strcmp(want, "direct") == 0))
+			fprintf(stderr, "noproxy_cases.txt: '%s' %s:%s should go %s\n", list, host, port, want);
+		CHECK_EQ_INT(got, strcmp(want, "direct") == 0);
+		rows++;
+	}
+	fclose(f);
+	CHECK(rows >= 40);
+}
+
 int main(void)
 {
 	test_patterns();
@@ -474,5 +510,6 @@ int main(void)
 	test_bad();
 	test_splits();
 	test_noproxy();
+	test_curl_table();
 	return check_report();
 }

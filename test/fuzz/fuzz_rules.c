@@ -2,8 +2,8 @@
  * list, HOST and the port (two bytes, big-endian) as the target.  Checks: documented
  * return values, bounded fields, no credentials in a rule's text, a rule matches what its
  * pattern names, and no_proxy agrees with an independent reading of curl 7.88.1's
- * Curl_check_noproxy (IPv6 mask as fixed in curl 8.17) wherever our :port extension does
- * not apply. */
+ * Curl_check_noproxy wherever our :port extension does not apply, with IPv6 targets
+ * compared as addresses and the IPv6 mask right (as curl 8.18 does; see socks2http(1)). */
 #include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -13,9 +13,10 @@ under .invalid pinned to 127.0.0.1 with --resolve (no DNS), so curl gets a quick
 The table holds only rows on which curl 7.88.1 and socks2http agree.  Where socks2http
 deliberately differs (see socks2http(1), NO_PROXY) there are no rows: an entry carrying
 :PORT or in brackets ([::1], [fd00::/8]:443), which curl never matches and socks2http
-matches on that port; and IPv6 targets, which curl 7.88.1 compares with the entries as
-text (so 0:0:0:0:0:0:0:1 does not match ::1 and no IPv6 CIDR entry ever matches; fixed in
-curl 8.18), while socks2http compares addresses and prefixes, as the issue asks.  Those are
+matches on that port; and IPv6 entries not written canonically or with a prefix, which curl
+7.88.1 compares with the target's canonical form as text (0:0:0:0:0:0:0:1 does not match
+::1, no IPv6 CIDR entry ever matches; fixed in curl 8.18), while socks2http compares
+addresses and prefixes, as the issue asks.  Those are
 covered by test/unit/test_rules.c.
 Needs curl (any 7.86 or later reads CIDR entries; the table was made with 7.88.1)."""
 

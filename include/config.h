@@ -181,7 +181,7 @@ int config_route_set(struct config *cfg, const char *name, const char *value, ch
  * password for route proxies; a rule that needs the -x list when there is none.  0, or -1
  * with err (usage). */
 int config_route_finish(struct config *cfg, const char *(*getenv_fn)(const char *), char *err, size_t errlen);
-/* Is the -x list never needed (a PAC, or a rule for every target)? */
+/* Is the -x list never needed (a PAC, a rule for every target, --no-proxy '*')? */
 int config_route_covers_all(const struct config *cfg);
 /* Wipes the route proxies' credentials. */
 void config_route_free(struct config *cfg);

@@ -187,7 +187,8 @@ int config_route_finish(struct config *cfg, const char *(*getenv_fn)(const char 
 
 int config_route_covers_all(const struct config *cfg)
 {
-	if (cfg->pac_url[0] != '\0')
+	/* --no-proxy '*' given on purpose; a stray NO_PROXY=* is not taken as meaning it */
+	if (cfg->pac_url[0] != '\0' || (cfg->noproxy.all && strcmp(cfg->noproxy_source, "--no-proxy") == 0))
 		return 1;
 	for (size_t i = 0; i < cfg->nrules; i++)
 		if (rule_matches_all(&cfg->rules[i]))

@@ -1137,6 +1137,13 @@ static void test_routes_finish(void)
 	config_init(&cfg);
 	CHECK_EQ_INT(set("route", "*:443 direct"), 0); /* not every port */
 	CHECK_EQ_INT(finish(), 1);
+	config_init(&cfg);
+	CHECK_EQ_INT(set("no-proxy", "*"), 0);
+	CHECK_EQ_INT(finish(), 0);
+	config_init(&cfg);
+	env_set("NO_PROXY", "*"); /* from the environment: not taken as meant */
+	CHECK_EQ_INT(finish(), 1);
+	env_clear();
 
 	/* a route proxy's user without a password takes SOCKS2HTTP_PROXY_PASSWORD */
 	config_init(&cfg);

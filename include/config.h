@@ -9,11 +9,13 @@
 #include <sys/types.h>
 
 #include "proxyurl.h"
+#include "rules.h"
 
 #define CONFIG_MAX_LISTEN 16
 #define CONFIG_MAX_PROXIES 16
 #define CONFIG_ERR_MAX 512
 #define CONFIG_FDNAME_MAX 64 /* an inherited socket's name (LISTEN_FDNAMES), for logs */
+#define CONFIG_MAX_ROUTE_PROXIES 16 /* different proxy URLs named by --route rules */
 
 struct listen_spec {
 	struct sockaddr_storage addr;
@@ -81,7 +83,16 @@ struct config {
 	int config_given;         /* -c was on the command line (else the default file is read) */
 	char config_path[256];    /* the default config file that was read, "" if none */
 
-	/* PAC (stand-in for helper-rules' fields until that branch lands) */
+	/* routes (config_route.c): the first matching rule, then no_proxy, then the PAC,
+	 * then the -x list */
+	struct rule rules[RULES_MAX]; /* command line's first, then the config file's (config_finish) */
+	size_t nrules;
+	uint8_t rule_in_file[RULES_MAX]; /* rules[i] came from a config file (kept in step) */
+	struct proxy_spec route_proxies[CONFIG_MAX_ROUTE_PROXIES]; /* rule.hop indexes these */
+	size_t nroute_proxies;
+	struct noproxy noproxy;
+	int noproxy_set;          /* a list was given (maybe empty), by option or environment */
+	char noproxy_source[16];  /* "--no-proxy", "no_proxy", "NO_PROXY" */
 	char pac_url[1024];       /* "" = none; http://, file:// or an absolute path */
 	double pac_timeout;       /* one FindProxyForURL call (2) */
 	double pac_refresh;       /* re-fetch period (600) */
@@ -133,7 +144,8 @@ enum config_action config_load(struct config *cfg, int argc, char **argv, const 
 /* getenv, as the const-returning function config_finish takes. */
 const char *config_getenv(const char *name);
 
-/* Releases what config_finish allocated (the RFC 1929 users), wiping passwords. */
+/* Releases what config_finish allocated (the RFC 1929 users), wiping passwords (also the
+ * route proxies'). */
 void config_free(struct config *cfg);
 
 /* Reads an RFC 1929 credentials file, "user:password" per line.  Refuses a file that group
@@ -156,5 +168,24 @@ void config_usage(FILE *out);
 
 /* Does command-line argument a (an option) take the next argument as its value? */
 int config_arg_takes_next(const char *a);
+
+/* Inside the config module (config.c, cmdline.c, config_route.c). */
+/* "S" seconds into *out: finite, 0 .. one year, 0 only with allow_zero.  0 or -1 with err. */
+int config_parse_seconds(const char *name, const char *v, double *out, int allow_zero, char *err, size_t errlen);
+/* config_route.c: the route options' defaults */
+void config_route_init(struct config *cfg);
+/* Applies no-proxy, route, pac, pac-timeout, pac-refresh, pac-cache: 0, -1 with err, or 1
+ * when name is none of these. */
+int config_route_set(struct config *cfg, const char *name, const char *value, char *err, size_t errlen);
+/* The command line's rules before the file's, no_proxy from the environment, the proxy
+ * password for route proxies; a rule that needs the -x list when there is none.  0, or -1
+ * with err (usage). */
+int config_route_finish(struct config *cfg, const char *(*getenv_fn)(const char *), char *err, size_t errlen);
+/* Is the -x list never needed (a PAC, a rule for every target, --no-proxy '*')? */
+int config_route_covers_all(const struct config *cfg);
+/* Wipes the route proxies' credentials. */
+void config_route_free(struct config *cfg);
+/* Does a route value ("PATTERN ACTION URL...") or a proxy URL carry a password? */
+int config_route_has_password(const char *value);
 
 #endif

@@ -42,6 +42,8 @@ static const struct opt options[] = {
 	{0, "socks-auth", 1},       {0, "no-splice", 0},         {0, "dns-servers", 1},
 	{0, "workers", 1},          {0, "prewarm", 1},           {0, "control", 1},
 	{0, "no-control", 0},       {0, "exit-idle", 1},         {0, "no-http", 0},
+	{0, "route", 1},            {0, "no-proxy", 1},          {0, "pac", 1},
+	{0, "pac-timeout", 1},      {0, "pac-refresh", 1},       {0, "pac-cache", 1},
 };
 
 void config_usage(FILE *out)
@@ -90,7 +92,19 @@ void config_usage(FILE *out)
 		"                           $XDG_RUNTIME_DIR/socks2http/control, else /tmp/socks2http-UID/control)\n"
 		"      --no-control         no control socket\n"
 		"      --exit-idle S        with sockets from systemd or launchd (socket activation): exit\n"
-		"                           after S seconds without a tunnel; ignored otherwise (0 = never)\n\n"
+		"                           after S seconds without a tunnel; ignored otherwise (0 = never)\n"
+		"      --route 'PATTERN ACTION'  repeatable; the first rule that matches the target decides.\n"
+		"                           PATTERN: *, host, .domain (and subdomains), *.domain (subdomains),\n"
+		"                           IP or CIDR (10.0.0.0/8, [fd00::/8]), each with :PORT or :LOW-HIGH;\n"
+		"                           ACTION: direct, block, proxy [URL...] (none: the -x list),\n"
+		"                           chain URL URL... (through each in turn)\n"
+		"      --no-proxy LIST      targets that go direct, curl's no_proxy syntax (host, .domain,\n"
+		"                           IP, CIDR, * for all; :PORT too); default: no_proxy, NO_PROXY\n"
+		"      --pac URL            a PAC file (http://, file:// or a path) decides what no rule or\n"
+		"                           no_proxy entry does; none fetchable: direct\n"
+		"      --pac-timeout S      one FindProxyForURL call at most (2)\n"
+		"      --pac-refresh S      fetch the PAC again every S seconds (600)\n"
+		"      --pac-cache S        reuse the PAC's answer for a host:port for S seconds (60)\n\n"
 		"Without -c, $XDG_CONFIG_HOME/socks2http/config (~/.config/socks2http/config) is read\n"
 		"first when it exists.  Started by systemd or launchd with listening sockets, those are\n"
 		"used instead of -l; READY=1, RELOADING=1, STOPPING=1 and STATUS= go to NOTIFY_SOCKET.\n\n"
@@ -158,6 +172,8 @@ static int apply(struct config *cfg, const struct opt *o, const char *value, cha
 		if (at != NULL && memchr(auth, ':', (size_t)(at - auth)) != NULL)
 			cfg->password_on_cmdline = 1;
 	}
+	if (strcmp(o->long_name, "route") == 0 && config_route_has_password(value))
+		cfg->password_on_cmdline = 1;
 	return config_set(cfg, o->long_name, value, err, errlen);
 }
 
@@ -266,18 +282,37 @@ enum config_action config_load(struct config *cfg, int argc, char **argv, const 
 	return config_parse_args(cfg, argc, argv, err, errlen);
 }
 
+/* the password of the URL in v[0..n) */
+static void scrub_span(char *v, size_t n)
+{
+	char *auth = v, *at = NULL;
+	for (char *q = v; q + 3 <= v + n; q++)
+		if (memcmp(q, "://", 3) == 0) {
+			auth = q + 3;
+			break;
+		}
+	for (char *q = auth; q < v + n; q++)
+		if (*q == '@')
+			at = q;
+	char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	for (char *p = colon ? colon + 1 : v + n; p < at; p++)
+		*p = '*';
+}
+
 static void scrub_url(char *v)
 {
-	char *sep = strstr(v, "://");
-	char *auth = sep ? sep + 3 : v;
-	char *at = strrchr(auth, '@');
-	if (at == NULL)
-		return;
-	char *colon = memchr(auth, ':', (size_t)(at - auth));
-	if (colon == NULL)
-		return;
-	for (char *p = colon + 1; p < at; p++)
-		*p = '*';
+	scrub_span(v, strlen(v));
+}
+
+/* a --route value: each word's URL */
+static void scrub_route(char *v)
+{
+	while (*v != '\0') {
+		size_t n = strcspn(v, " \t");
+		scrub_span(v, n);
+		v += n;
+		v += strspn(v, " \t");
+	}
 }
 
 void config_scrub_argv(int argc, char **argv)
@@ -288,6 +323,10 @@ void config_scrub_argv(int argc, char **argv)
 			scrub_url(a + 8);
 		} else if (strcmp(a, "--proxy") == 0 && i + 1 < argc) {
 			scrub_url(argv[++i]);
+		} else if (strncmp(a, "--route=", 8) == 0) {
+			scrub_route(a + 8);
+		} else if (strcmp(a, "--route") == 0 && i + 1 < argc) {
+			scrub_route(argv[++i]);
 		} else if (a[0] == '-' && a[1] != '-') {
 			/* short flags as config_parse_args groups them: -x URL, -xURL, -vx URL, -vxURL */
 			for (char *s = a + 1; *s != '\0'; s++) {

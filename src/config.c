@@ -47,6 +47,7 @@ void config_init(struct config *cfg)
 	cfg->splice = 1;
 	cfg->max_header = 32768;
 	snprintf(cfg->user_agent, sizeof(cfg->user_agent), "%s/%s", PACKAGE_NAME, PACKAGE_VERSION);
+	config_route_init(cfg);
 }
 
 int config_parse_listen(const char *text, struct listen_spec *out, char *err, size_t errlen)
@@ -120,7 +121,7 @@ int config_parse_listen(const char *text, struct listen_spec *out, char *err, si
 	return 0;
 }
 
-static int parse_seconds(const char *name, const char *v, double *out, int allow_zero, char *err, size_t errlen)
+int config_parse_seconds(const char *name, const char *v, double *out, int allow_zero, char *err, size_t errlen)
 {
 	char *end;
 	if (v == NULL)
@@ -152,7 +153,10 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 {
 	unsigned long n;
 	char perr[256];
+	int rc = config_route_set(cfg, name, value, err, errlen);
 
+	if (rc <= 0)
+		return rc;
 	if (strcmp(name, "listen") == 0) {
 		if (value == NULL)
 			return fail(err, errlen, "option 'listen' needs ADDR:PORT");
@@ -184,19 +188,19 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 		return 0;
 	}
 	if (strcmp(name, "handshake-timeout") == 0)
-		return parse_seconds(name, value, &cfg->handshake_timeout, 0, err, errlen);
+		return config_parse_seconds(name, value, &cfg->handshake_timeout, 0, err, errlen);
 	if (strcmp(name, "connect-timeout") == 0)
-		return parse_seconds(name, value, &cfg->connect_timeout, 0, err, errlen);
+		return config_parse_seconds(name, value, &cfg->connect_timeout, 0, err, errlen);
 	if (strcmp(name, "reply-timeout") == 0)
-		return parse_seconds(name, value, &cfg->reply_timeout, 0, err, errlen);
+		return config_parse_seconds(name, value, &cfg->reply_timeout, 0, err, errlen);
 	if (strcmp(name, "idle-timeout") == 0)
-		return parse_seconds(name, value, &cfg->idle_timeout, 1, err, errlen);
+		return config_parse_seconds(name, value, &cfg->idle_timeout, 1, err, errlen);
 	if (strcmp(name, "linger-timeout") == 0)
-		return parse_seconds(name, value, &cfg->linger_timeout, 0, err, errlen);
+		return config_parse_seconds(name, value, &cfg->linger_timeout, 0, err, errlen);
 	if (strcmp(name, "dns-timeout") == 0)
-		return parse_seconds(name, value, &cfg->dns_timeout, 0, err, errlen);
+		return config_parse_seconds(name, value, &cfg->dns_timeout, 0, err, errlen);
 	if (strcmp(name, "dns-cache-ttl") == 0)
-		return parse_seconds(name, value, &cfg->dns_cache_ttl, 1, err, errlen);
+		return config_parse_seconds(name, value, &cfg->dns_cache_ttl, 1, err, errlen);
 	if (strcmp(name, "allow-users") == 0) {
 		if (value == NULL)
 			return fail(err, errlen, "option 'allow-users' needs a list of users, or 'any'");
@@ -260,11 +264,11 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 		return 0;
 	}
 	if (strcmp(name, "exit-idle") == 0)
-		return parse_seconds(name, value, &cfg->exit_idle, 1, err, errlen);
+		return config_parse_seconds(name, value, &cfg->exit_idle, 1, err, errlen);
 	if (strcmp(name, "shutdown-grace") == 0)
-		return parse_seconds(name, value, &cfg->shutdown_grace, 1, err, errlen);
+		return config_parse_seconds(name, value, &cfg->shutdown_grace, 1, err, errlen);
 	if (strcmp(name, "proxy-retry") == 0)
-		return parse_seconds(name, value, &cfg->proxy_retry, 1, err, errlen);
+		return config_parse_seconds(name, value, &cfg->proxy_retry, 1, err, errlen);
 	if (strcmp(name, "max-tunnels") == 0) {
 		if (parse_uint(name, value, 1, 1000000, &n, err, errlen) < 0)
 			return -1;
@@ -306,6 +310,7 @@ int config_parse_text(struct config *cfg, const char *text, size_t len, const ch
 	int line_no = 0;
 	char line[1024];
 	char inner[CONFIG_ERR_MAX];
+	size_t rules_before = cfg->nrules;
 
 	while (pos < len) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
@@ -346,6 +351,8 @@ int config_parse_text(struct config *cfg, const char *text, size_t len, const ch
 		if (config_set(cfg, name, value, inner, sizeof(inner)) < 0)
 			return fail(err, errlen, "%s:%d: %s", source, line_no, inner);
 	}
+	for (size_t i = rules_before; i < cfg->nrules; i++) /* tried after the command line's */
+		cfg->rule_in_file[i] = 1;
 	return 0;
 }
 
@@ -379,12 +386,16 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 		}
 	}
 	close(fd);
-	size_t before = cfg->nproxies;
+	size_t before = cfg->nproxies, route_before = cfg->nroute_proxies;
 	int rc = config_parse_text(cfg, buf, len, path, err, errlen);
 	wipe(buf, len); /* the file may hold a password */
 	struct stat st;
-	for (size_t i = before; rc == 0 && i < cfg->nproxies; i++) {
-		if (cfg->proxies[i].pass[0] != '\0' && stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
+	for (size_t i = 0; rc == 0 && i < cfg->nproxies + cfg->nroute_proxies; i++) { /* what the file added */
+		int x = i < cfg->nproxies;
+		const struct proxy_spec *p = x ? &cfg->proxies[i] : &cfg->route_proxies[i - cfg->nproxies];
+		if (x ? i < before : i - cfg->nproxies < route_before)
+			continue;
+		if (p->pass[0] != '\0' && stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
 			fail(err, errlen, "config file %s holds a proxy password but other users may read it (mode %03o): run chmod 600 %s",
 			     path, (unsigned)(st.st_mode & 0777), path);
 			rc = -2;
@@ -419,7 +430,9 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 			break;
 		}
 	}
-	if (cfg->nproxies == 0) {
+	if (config_route_finish(cfg, getenv_fn, err, errlen) < 0)
+		return -1;
+	if (cfg->nproxies == 0 && !config_route_covers_all(cfg)) {
 		fail(err, errlen, "no upstream proxy: give one with -x http://host:port or set https_proxy");
 		return 1;
 	}
@@ -488,7 +501,7 @@ int config_addr_is_local(const struct sockaddr *sa)
 	return 0;
 }
 
-void config_free(struct config *cfg)
+static void free_auth(struct config *cfg)
 {
 	if (cfg->auth != NULL) {
 		wipe(cfg->auth, cfg->nauth * sizeof(*cfg->auth));
@@ -496,6 +509,12 @@ void config_free(struct config *cfg)
 	}
 	cfg->auth = NULL;
 	cfg->nauth = 0;
+}
+
+void config_free(struct config *cfg)
+{
+	free_auth(cfg);
+	config_route_free(cfg);
 }
 
 /* Reads at most cap-1 bytes of a file that only its owner may read. */
@@ -542,7 +561,7 @@ int config_load_auth(struct config *cfg, const char *path, char *err, size_t err
 
 	if (read_private_file(path, "credentials file", buf, sizeof(buf), &len, err, errlen) < 0)
 		return -1;
-	config_free(cfg);
+	free_auth(cfg);
 	cfg->auth = calloc(CONFIG_MAX_AUTH, sizeof(*cfg->auth));
 	if (cfg->auth == NULL)
 		return fail(err, errlen, "out of memory");
@@ -573,6 +592,6 @@ int config_load_auth(struct config *cfg, const char *path, char *err, size_t err
 	if (rc == 0 && cfg->nauth == 0)
 		rc = fail(err, errlen, "%s: no user:password lines", path);
 	if (rc < 0)
-		config_free(cfg);
+		free_auth(cfg);
 	return rc;
 }

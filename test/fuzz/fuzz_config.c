@@ -61,6 +61,21 @@ static void check_config(const struct config *cfg)
 	FUZZ_ASSERT(cfg->buffer_size >= 4096 && cfg->buffer_size <= (1 << 20));
 	size_t ua = strnlen(cfg->user_agent, sizeof(cfg->user_agent));
 	FUZZ_ASSERT(ua < sizeof(cfg->user_agent) && strpbrk(cfg->user_agent, "\r\n") == NULL);
+	/* routes */
+	FUZZ_ASSERT(cfg->nrules <= RULES_MAX && cfg->nroute_proxies <= CONFIG_MAX_ROUTE_PROXIES);
+	for (size_t i = 0; i < cfg->nrules; i++) {
+		const struct rule *r = &cfg->rules[i];
+		FUZZ_ASSERT(r->action >= RULE_DIRECT && r->action <= RULE_CHAIN && r->nhops <= RULES_MAX_HOPS);
+		for (size_t k = 0; k < r->nhops; k++)
+			FUZZ_ASSERT(r->hop[k] < cfg->nroute_proxies);
+		FUZZ_ASSERT(strnlen(r->text, sizeof(r->text)) < sizeof(r->text));
+	}
+	FUZZ_ASSERT(cfg->noproxy.n <= NOPROXY_MAX);
+	size_t pac = strnlen(cfg->pac_url, sizeof(cfg->pac_url));
+	FUZZ_ASSERT(pac < sizeof(cfg->pac_url) && (pac == 0 || strstr(cfg->pac_url, "://") != NULL || cfg->pac_url[0] == '/'));
+	check_seconds(cfg->pac_timeout, 0);
+	check_seconds(cfg->pac_refresh, 0);
+	check_seconds(cfg->pac_cache, 1);
 }
 
 /* The input split at NULs into an argv: scrubbing changes no argument's length, keeps the
@@ -115,12 +130,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(rc == 0 || rc == -1 || rc == 1);
 	if (rc != 0)
 		FUZZ_ASSERT(err[0] != '\0' && strnlen(err, sizeof(err)) < sizeof(err));
-	if (cfg.nproxies == 0)
-		FUZZ_ASSERT(rc == 1);
+	if (cfg.nproxies == 0 && !config_route_covers_all(&cfg))
+		FUZZ_ASSERT(rc != 0);
 	else if (rc == 1)
 		FUZZ_ASSERT(!cfg.allow_remote);
 	FUZZ_ASSERT(cfg.nlisten >= 1);
 	check_config(&cfg);
+	for (size_t i = 1; rc != -1 && i < cfg.nrules; i++) /* the command line's rules first */
+		FUZZ_ASSERT(cfg.rule_in_file[i - 1] <= cfg.rule_in_file[i]);
 	config_free(&cfg);
 
 	/* the input as a listen address */

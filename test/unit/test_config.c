@@ -756,7 +756,7 @@ static void test_usage(void)
 	if (f == NULL)
 		abort();
 	config_usage(f);
-	char buf[8192];
+	char buf[16384];
 	rewind(f);
 	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
 	buf[n] = '\0';
@@ -766,7 +766,8 @@ static void test_usage(void)
 					   "--version", "--handshake-timeout", "--connect-timeout", "--reply-timeout",
 					   "--idle-timeout", "--linger-timeout", "--dns-timeout", "--dns-cache-ttl",
 					   "--max-tunnels", "--buffer-size", "--user-agent", "SOCKS2HTTP_PROXY_PASSWORD",
-					   "https_proxy"};
+					   "https_proxy", "--route", "--no-proxy", "--pac", "--pac-timeout",
+					   "--pac-refresh", "--pac-cache", "no_proxy, NO_PROXY"};
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		CHECK(strstr(buf, opts[i]) != NULL);
 }
@@ -950,6 +951,314 @@ static void test_activation_options(void)
 	config_free(&cfg);
 }
 
+/* --route, --no-proxy, --pac and its timings (config_route.c). */
+static void test_routes(void)
+{
+	config_init(&cfg);
+	CHECK_EQ_INT(cfg.nrules, 0);
+	CHECK_EQ_INT(cfg.noproxy_set, 0);
+	CHECK_EQ_STR(cfg.pac_url, "");
+	CHECK(cfg.pac_timeout == 2 && cfg.pac_refresh == 600 && cfg.pac_cache == 60);
+
+	/* rules, and the proxies they name: equal URLs share an entry */
+	CHECK_EQ_INT(set("route", ".corp.example direct"), 0);
+	CHECK_EQ_INT(set("route", "*.lab.example:8000-8999 proxy http://alice:s3cret@lab:3128 http://lab2"), 0);
+	CHECK_EQ_INT(set("route", "[fd00::/8]:443 chain http://lab2:80 http://alice:s3cret@LAB:3128"), 0);
+	CHECK_EQ_INT(cfg.nrules, 3);
+	CHECK_EQ_INT(cfg.nroute_proxies, 2);
+	CHECK_EQ_INT(cfg.rules[1].action, RULE_PROXY);
+	CHECK_EQ_INT(cfg.rules[1].hop[0], 0);
+	CHECK_EQ_INT(cfg.rules[1].hop[1], 1);
+	CHECK_EQ_INT(cfg.rules[2].action, RULE_CHAIN);
+	CHECK_EQ_INT(cfg.rules[2].hop[0], 1);
+	CHECK_EQ_INT(cfg.rules[2].hop[1], 0);
+	CHECK_EQ_STR(cfg.route_proxies[0].pass, "s3cret");
+	CHECK_EQ_STR(cfg.rules[1].text, "*.lab.example:8000-8999 proxy http://***@lab:3128 http://lab2");
+	CHECK(strstr(cfg.rules[2].text, "s3cret") == NULL);
+	CHECK_EQ_INT(set("route", NULL), -1);
+	check_err("option 'route' needs 'PATTERN ACTION'");
+	CHECK_EQ_INT(set("route", "x.example allow"), -1);
+	check_err("option 'route': rule 'x.example': unknown action 'allow'");
+	CHECK_EQ_INT(set("route", "x.example proxy https://u:hidden@p"), -1);
+	check_err("unsupported scheme 'https'");
+	CHECK(strstr(err, "hidden") == NULL);
+	CHECK_EQ_INT(cfg.nrules, 3);
+	for (int i = 0; i < 14; i++) {
+		char r[64];
+		snprintf(r, sizeof(r), "h%d.example proxy http://p%d:1", i, i);
+		CHECK_EQ_INT(set("route", r), 0);
+	}
+	CHECK_EQ_INT(cfg.nroute_proxies, 16);
+	CHECK_EQ_INT(set("route", "h.example proxy http://one-too-many:1"), -1);
+	check_err("more than 16 different proxies");
+	while (cfg.nrules < RULES_MAX)
+		CHECK_EQ_INT(set("route", "* block"), 0);
+	CHECK_EQ_INT(set("route", "* block"), -1);
+	check_err("too many rules (at most 64)");
+	config_free(&cfg); /* wipes the route proxies' credentials */
+	CHECK_EQ_INT(cfg.nroute_proxies, 0);
+	CHECK_EQ_STR(cfg.route_proxies[0].pass, "");
+	CHECK_EQ_STR(cfg.route_proxies[0].user, "");
+
+	/* no-proxy */
+	config_init(&cfg);
+	CHECK_EQ_INT(set("no-proxy", "localhost, .corp.example,10.0.0.0/8"), 0);
+	CHECK_EQ_INT(cfg.noproxy_set, 1);
+	CHECK_EQ_STR(cfg.noproxy_source, "--no-proxy");
+	CHECK_EQ_INT(noproxy_match(&cfg.noproxy, "git.corp.example", 22), 1);
+	CHECK_EQ_INT(noproxy_match(&cfg.noproxy, "10.2.3.4", 22), 1);
+	CHECK_EQ_INT(noproxy_match(&cfg.noproxy, "example.org", 22), 0);
+	CHECK_EQ_INT(set("no-proxy", NULL), 0); /* "no-proxy" alone in a file: an empty list */
+	CHECK_EQ_INT(cfg.noproxy.n, 0);
+	char many[400] = "";
+	for (int i = 0; i <= NOPROXY_MAX; i++)
+		strcat(many, "h,");
+	CHECK_EQ_INT(set("no-proxy", many), -1);
+	check_err("option 'no-proxy': more than 64 entries");
+
+	/* pac */
+	CHECK_EQ_INT(set("pac", "http://wpad.example/wpad.dat"), 0);
+	CHECK_EQ_STR(cfg.pac_url, "http://wpad.example/wpad.dat");
+	CHECK_EQ_INT(set("pac", "file:///etc/proxy.pac"), 0);
+	CHECK_EQ_STR(cfg.pac_url, "file:///etc/proxy.pac");
+	CHECK_EQ_INT(set("pac", "/etc/proxy.pac"), 0);
+	CHECK_EQ_STR(cfg.pac_url, "/etc/proxy.pac");
+	CHECK_EQ_INT(set("pac", "conf/proxy.pac"), 0);
+	char cwd[512], want[600];
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		abort();
+	snprintf(want, sizeof(want), "%s/conf/proxy.pac", strcmp(cwd, "/") == 0 ? "" : cwd);
+	CHECK_EQ_STR(cfg.pac_url, want);
+	CHECK_EQ_INT(set("pac", ""), 0);
+	CHECK_EQ_STR(cfg.pac_url, "");
+	CHECK_EQ_INT(set("pac", NULL), -1);
+	check_err("option 'pac' needs a URL");
+	CHECK_EQ_INT(set("pac", "https://wpad.example/wpad.dat"), -1);
+	check_err("unsupported scheme");
+	CHECK_EQ_INT(set("pac", "ftp://x/y"), -1);
+	check_err("unsupported scheme");
+	CHECK_EQ_INT(set("pac", "file://relative"), -1);
+	check_err("file:///absolute/path");
+	CHECK_EQ_INT(set("pac", "http://"), -1);
+	CHECK_EQ_INT(set("pac", "http://u:pw@wpad/x"), -1);
+	check_err("no user or password");
+	CHECK_EQ_INT(set("pac", "http://wpad/a b"), -1);
+	CHECK_EQ_INT(set("pac", "x\ny"), -1);
+	CHECK_EQ_STR(cfg.pac_url, "");
+	CHECK_EQ_INT(set("pac-timeout", "0.5"), 0);
+	CHECK(cfg.pac_timeout == 0.5);
+	CHECK_EQ_INT(set("pac-timeout", "0"), -1);
+	check_err("pac-timeout");
+	CHECK_EQ_INT(set("pac-refresh", "300"), 0);
+	CHECK(cfg.pac_refresh == 300);
+	CHECK_EQ_INT(set("pac-refresh", "0"), -1);
+	CHECK_EQ_INT(set("pac-cache", "0"), 0);
+	CHECK(cfg.pac_cache == 0);
+	CHECK_EQ_INT(set("pac-cache", "soon"), -1);
+	check_err("option 'pac-cache': bad number of seconds 'soon'");
+
+	/* in a config file */
+	config_init(&cfg);
+	CHECK_EQ_INT(text("route .a.example direct\nroute = b.example block\nno-proxy = .c.example\n"
+			  "pac http://wpad/wpad.dat\npac-cache 5\n", "f.conf"), 0);
+	CHECK_EQ_INT(cfg.nrules, 2);
+	CHECK_EQ_INT(cfg.rule_in_file[0], 1);
+	CHECK_EQ_INT(cfg.rules[1].action, RULE_BLOCK);
+	CHECK_EQ_INT(noproxy_match(&cfg.noproxy, "x.c.example", 1), 1);
+	CHECK(cfg.pac_cache == 5);
+	CHECK_EQ_INT(text("route a.example\n", "f.conf"), -1);
+	check_err("f.conf:1: option 'route': rule 'a.example' has no action");
+}
+
+/* no_proxy from the environment, the -x list's necessity, the password variable. */
+static void test_routes_finish(void)
+{
+	config_init(&cfg);
+	env_clear();
+	env_set("https_proxy", "http://p:1");
+	env_set("NO_PROXY", ".upper.example");
+	CHECK_EQ_INT(finish(), 0);
+	CHECK_EQ_INT(cfg.noproxy_set, 1);
+	CHECK_EQ_STR(cfg.noproxy_source, "NO_PROXY");
+	CHECK_EQ_INT(noproxy_match(&cfg.noproxy, "a.upper.example", 1), 1);
+
+	config_init(&cfg);
+	env_set("no_proxy", ".lower.example"); /* lower case wins, as in curl */
+	CHECK_EQ_INT(finish(), 0);
+	CHECK_EQ_STR(cfg.noproxy_source, "no_proxy");
+	CHECK_EQ_INT(noproxy_match(&cfg.noproxy, "a.lower.example", 1), 1);
+	CHECK_EQ_INT(noproxy_match(&cfg.noproxy, "a.upper.example", 1), 0);
+
+	config_init(&cfg);
+	env_clear();
+	env_set("https_proxy", "http://p:1");
+	env_set("no_proxy", ""); /* set but empty: hides NO_PROXY (curl) */
+	env_set("NO_PROXY", ".upper.example");
+	CHECK_EQ_INT(finish(), 0);
+	CHECK_EQ_STR(cfg.noproxy_source, "no_proxy");
+	CHECK_EQ_INT(noproxy_match(&cfg.noproxy, "a.upper.example", 1), 0);
+
+	/* --no-proxy, even empty, over the environment */
+	config_init(&cfg);
+	CHECK_EQ_INT(set("no-proxy", ""), 0);
+	CHECK_EQ_INT(finish(), 0);
+	CHECK_EQ_STR(cfg.noproxy_source, "--no-proxy");
+	CHECK_EQ_INT(cfg.noproxy.n, 0);
+
+	config_init(&cfg);
+	env_clear();
+	env_set("https_proxy", "http://p:1");
+	CHECK_EQ_INT(finish(), 0);
+	CHECK_EQ_INT(cfg.noproxy_set, 0);
+	CHECK_EQ_STR(cfg.noproxy_source, "");
+
+	char many[400] = "";
+	for (int i = 0; i <= NOPROXY_MAX; i++)
+		strcat(many, "h,");
+	config_init(&cfg);
+	env_set("no_proxy", many);
+	CHECK_EQ_INT(finish(), -1);
+	check_err("no_proxy in the environment: more than 64 entries");
+
+	/* without -x: fine when a PAC or a rule for everything decides */
+	config_init(&cfg);
+	env_clear();
+	CHECK_EQ_INT(set("route", ".corp.example direct"), 0);
+	CHECK_EQ_INT(finish(), 1);
+	check_err("no upstream proxy");
+	CHECK_EQ_INT(set("route", "* direct"), 0);
+	CHECK_EQ_INT(finish(), 0);
+	config_init(&cfg);
+	CHECK_EQ_INT(set("pac", "http://wpad/wpad.dat"), 0);
+	CHECK_EQ_INT(finish(), 0);
+	CHECK_EQ_INT(set("route", ".x.example proxy"), 0); /* the -x list, but there is none */
+	CHECK_EQ_INT(finish(), -1);
+	check_err("rule 1 '.x.example proxy' sends to the -x proxies, but none is configured");
+	config_init(&cfg);
+	CHECK_EQ_INT(set("route", "*:443 direct"), 0); /* not every port */
+	CHECK_EQ_INT(finish(), 1);
+	config_init(&cfg);
+	CHECK_EQ_INT(set("no-proxy", "*"), 0);
+	CHECK_EQ_INT(finish(), 0);
+	config_init(&cfg);
+	env_set("NO_PROXY", "*"); /* from the environment: not taken as meant */
+	CHECK_EQ_INT(finish(), 1);
+	env_clear();
+
+	/* a route proxy's user without a password takes SOCKS2HTTP_PROXY_PASSWORD */
+	config_init(&cfg);
+	env_clear();
+	env_set("https_proxy", "http://p:1");
+	env_set("SOCKS2HTTP_PROXY_PASSWORD", "fromenv");
+	CHECK_EQ_INT(set("route", ".x proxy http://bob@rp:3128 http://carol:own@rp2:1"), 0);
+	CHECK_EQ_INT(finish(), 0);
+	CHECK_EQ_STR(cfg.route_proxies[0].pass, "fromenv");
+	CHECK_EQ_STR(cfg.route_proxies[1].pass, "own");
+	config_free(&cfg);
+	env_clear();
+}
+
+/* The command line's rules are tried before the config file's, whichever came first. */
+static void test_routes_order(void)
+{
+	char dir[] = "/tmp/test_config_routes.XXXXXX";
+	if (mkdtemp(dir) == NULL)
+		abort();
+	char file[256], sub[256];
+	snprintf(file, sizeof(file), "%s/c.conf", dir);
+	const char *conf = "proxy http://p:1\nroute .file1.example direct\nroute .file2.example block\n";
+	write_file(file, conf, strlen(conf));
+	chmod(file, 0600);
+
+	char a0[] = "socks2http", a1[] = "--route", a2[] = ".cmd1.example block", a3[] = "-c", a5[] = "--route=.cmd2.example direct";
+	char *argv[] = {a0, a1, a2, a3, file, a5, NULL};
+	config_init(&cfg);
+	env_clear();
+	CHECK_EQ_INT(config_load(&cfg, 6, argv, fake_getenv, err, sizeof(err)), CONFIG_RUN);
+	CHECK_EQ_INT(finish(), 0);
+	CHECK_EQ_INT(cfg.nrules, 4);
+	CHECK_EQ_STR(cfg.rules[0].text, ".cmd1.example block");
+	CHECK_EQ_STR(cfg.rules[1].text, ".cmd2.example direct");
+	CHECK_EQ_STR(cfg.rules[2].text, ".file1.example direct");
+	CHECK_EQ_STR(cfg.rules[3].text, ".file2.example block");
+	CHECK_EQ_INT(finish(), 0); /* again: the same order */
+	CHECK_EQ_STR(cfg.rules[1].text, ".cmd2.example direct");
+	CHECK_EQ_STR(cfg.rules[2].text, ".file1.example direct");
+
+	/* the default config file ($XDG_CONFIG_HOME/socks2http/config) is read first */
+	snprintf(sub, sizeof(sub), "%s/socks2http", dir);
+	mkdir(sub, 0700);
+	snprintf(sub, sizeof(sub), "%s/socks2http/config", dir);
+	write_file(sub, conf, strlen(conf));
+	chmod(sub, 0600);
+	char *argv2[] = {a0, a1, a2, NULL};
+	config_init(&cfg);
+	env_set("XDG_CONFIG_HOME", dir);
+	CHECK_EQ_INT(config_load(&cfg, 3, argv2, fake_getenv, err, sizeof(err)), CONFIG_RUN);
+	CHECK_EQ_INT(finish(), 0);
+	CHECK_EQ_INT(cfg.nrules, 3);
+	CHECK_EQ_STR(cfg.rules[0].text, ".cmd1.example block");
+	CHECK_EQ_STR(cfg.rules[1].text, ".file1.example direct");
+
+	/* a route proxy's password in a file others may read: refused, as for -x */
+	const char *pwconf = "route * proxy http://u:pw@rp:1\n";
+	write_file(file, pwconf, strlen(pwconf));
+	chmod(file, 0644);
+	config_init(&cfg);
+	CHECK_EQ_INT(config_load_file(&cfg, file, err, sizeof(err)), -2);
+	check_err("holds a proxy password but other users may read it");
+	chmod(file, 0600);
+	config_init(&cfg);
+	CHECK_EQ_INT(config_load_file(&cfg, file, err, sizeof(err)), 0);
+	config_free(&cfg);
+	env_clear();
+	unlink(sub);
+	snprintf(sub, sizeof(sub), "%s/socks2http", dir);
+	rmdir(sub);
+	unlink(file);
+	rmdir(dir);
+}
+
+static void test_routes_cmdline(void)
+{
+	/* passwords in --route URLs are scrubbed from argv like -x's */
+	check_scrub((const char *const[]){"socks2http", "--route", ".a proxy http://u:secret@h:1 http://h2",
+					  "--route=.b chain u:pw@h3 http://v:xy@h4:2", "--route", ".c direct", NULL},
+		    (const char *const[]){"socks2http", "--route", ".a proxy http://u:******@h:1 http://h2",
+					  "--route=.b chain u:**@h3 http://v:**@h4:2", "--route", ".c direct"});
+	check_scrub((const char *const[]){"socks2http", "--route", NULL}, (const char *const[]){"socks2http", "--route"});
+
+	char a0[] = "socks2http", a1[] = "--route", a2[] = "* proxy http://u:pw@h:1", a3[] = "--no-proxy",
+	     a4[] = "localhost", a5[] = "--pac=http://wpad/wpad.dat", a6[] = "--pac-timeout", a7[] = "3",
+	     a8[] = "--pac-refresh=60", a9[] = "--pac-cache", a10[] = "0";
+	char *argv[] = {a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, NULL};
+	config_init(&cfg);
+	CHECK_EQ_INT(config_parse_args(&cfg, 11, argv, err, sizeof(err)), CONFIG_RUN);
+	CHECK_EQ_INT(cfg.password_on_cmdline, 1);
+	CHECK_EQ_INT(cfg.nrules, 1);
+	CHECK_EQ_STR(cfg.route_proxies[0].pass, "pw");
+	CHECK_EQ_STR(cfg.noproxy_source, "--no-proxy");
+	CHECK_EQ_STR(cfg.pac_url, "http://wpad/wpad.dat");
+	CHECK(cfg.pac_timeout == 3 && cfg.pac_refresh == 60 && cfg.pac_cache == 0);
+	config_scrub_argv(11, argv);
+	CHECK_EQ_STR(a2, "* proxy http://u:**@h:1");
+	CHECK_EQ_STR(cfg.route_proxies[0].pass, "pw");
+	CHECK_EQ_INT(config_arg_takes_next("--route"), 1);
+	CHECK_EQ_INT(config_arg_takes_next("--no-proxy"), 1);
+	CHECK_EQ_INT(config_arg_takes_next("--pac"), 1);
+	config_free(&cfg);
+
+	char b1[] = "--route", b2[] = ".x proxy http://h:1";
+	char *argv2[] = {a0, b1, b2, NULL};
+	config_init(&cfg);
+	CHECK_EQ_INT(config_parse_args(&cfg, 3, argv2, err, sizeof(err)), CONFIG_RUN);
+	CHECK_EQ_INT(cfg.password_on_cmdline, 0);
+	char c1[] = "--route", c2[] = "bad pattern here";
+	char *argv3[] = {a0, c1, c2, NULL};
+	CHECK_EQ_INT(config_parse_args(&cfg, 3, argv3, err, sizeof(err)), CONFIG_USAGE);
+	check_err("option 'route'");
+}
+
 int main(void)
 {
 	test_control_and_arg_values();
@@ -964,5 +1273,9 @@ int main(void)
 	test_scrub();
 	test_usage();
 	test_activation_options();
+	test_routes();
+	test_routes_finish();
+	test_routes_order();
+	test_routes_cmdline();
 	return check_report();
 }

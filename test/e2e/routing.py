@@ -141,19 +141,19 @@ def authority(host, port):
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def wait_rule_log(d, host, rule_text, timeout=5.0):
-    """A log line (other than the summary) naming the blocked target and the rule's text."""
-    rx_host, rx_rule = re.escape(host), re.escape(rule_text)
+def wait_rule_log(d, target, rule_text, timeout=5.0):
+    """A log line other than the summary naming the blocked target (host:port, so that the
+    start log's list of rules does not count) and the rule's text."""
 
     def pred(lines):
         for line in lines:
             if re.search(r"\btunnel\s+client=", line):
                 continue
-            if re.search(rx_host, line) and re.search(rx_rule, line):
+            if target in line and rule_text in line:
                 return line
         return None
 
-    return d.wait_for(pred, timeout, f"a line naming {host} and the rule {rule_text!r}")
+    return d.wait_for(pred, timeout, f"a line naming {target} and the rule {rule_text!r}")
 
 
 def closed_v6_port(port):

@@ -2,6 +2,7 @@
 (checked against curl's own --noproxy elsewhere) run through socks2http, the environment
 defaults, and no DNS lookup to match a CIDR entry."""
 
+import ipaddress
 import os
 
 import pytest
@@ -70,9 +71,13 @@ def run_case(d, fp, host, port, want):
     """One SOCKS5 request for host:port; 'proxy' must reach the recording proxy with that
     CONNECT, 'direct' must not (it goes direct and fails fast: NXDOMAIN from the fake DNS
     server, or a 1 s connect timeout)."""
-    s, rep = socks5_open(d.port, host, port, timeout=10)
+    s, rep = socks5_open(d.port, host, port, timeout=15)  # an IP literal goes as an address (ATYP 1/4)
     s.close()
-    t = wait_target(d, host, port)
+    try:
+        host = str(ipaddress.ip_address(host))  # as the daemon writes it: 0:0::1 is ::1
+    except ValueError:
+        pass
+    t = wait_target(d, host, port, timeout=15)
     if want == "proxy":
         assert rep.rep == 0, f"{host}:{port} should go through the proxy: {rep!r}"
         assert [r.line for r in fp.wait_requests(1)] == [f"CONNECT {authority(host, port)} HTTP/1.1"]

@@ -56,14 +56,14 @@ PATTERNS = [
     ("2001:db8::/32", "2001:db9::1", 443, False),
     ("[2001:db8::/32]:443", "2001:db8::5", 443, True),
     ("[2001:db8::/32]:443", "2001:db8::5", 80, False),
-    (":8443", "anything.example", 8443, True),
-    (":8443", "10.9.9.9", 8443, True),
-    (":8443", "anything.example", 443, False),
-    (":8000-8099", "r.example", 8000, True),
-    (":8000-8099", "r.example", 8050, True),
-    (":8000-8099", "r.example", 8099, True),
-    (":8000-8099", "r.example", 7999, False),
-    (":8000-8099", "r.example", 8100, False),
+    ("*:8443", "anything.example", 8443, True),
+    ("*:8443", "10.9.9.9", 8443, True),
+    ("*:8443", "anything.example", 443, False),
+    ("*:8000-8099", "r.example", 8000, True),
+    ("*:8000-8099", "r.example", 8050, True),
+    ("*:8000-8099", "r.example", 8099, True),
+    ("*:8000-8099", "r.example", 7999, False),
+    ("*:8000-8099", "r.example", 8100, False),
     ("host.example:22", "host.example", 22, True),
     ("host.example:22", "host.example", 23, False),
     (".example.com:1000-2000", "a.example.com", 1500, True),
@@ -170,9 +170,9 @@ def test_command_line_rules_before_config_file(socks2http, fake_proxy, tmp):
 
 def test_rules_listed_at_start(socks2http, fake_proxy):
     fp = fake_proxy(ok())
-    d = socks2http("-x", fp.url, "--route", "listed.example block", "--route", ":8000-8099 direct")
+    d = socks2http("-x", fp.url, "--route", "listed.example block", "--route", "*:8000-8099 direct")
     d.wait_line(re.escape("listed.example block"))
-    d.wait_line(re.escape(":8000-8099 direct"))
+    d.wait_line(re.escape("*:8000-8099 direct"))
 
 
 # ---------------------------------------------------------------- block
@@ -202,8 +202,8 @@ def test_block_socks5_socks4_http(socks2http, fake_proxy):
     assert t.get("route") == "block" and t.get("rule") == "2" and t["reply"] == "403", t
     t = d.wait_tunnel(target="10.6.6.6:443")
     assert t.get("route") == "block" and t.get("rule") == "3" and t["reply"] == "91"
-    wait_rule_log(d, "blocked.example", "blocked.example block")
-    wait_rule_log(d, "10.6.6.6", "10.6.6.6 block")
+    wait_rule_log(d, "blocked.example:443", "blocked.example block")
+    wait_rule_log(d, "10.6.6.6:443", "10.6.6.6 block")
     no_requests(fp)
 
 

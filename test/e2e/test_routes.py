@@ -261,6 +261,18 @@ def test_direct_http_proxy_client_connect(socks2http, fake_proxy, echo):
     no_requests(fp)
 
 
+def test_direct_http_forwarded_get(socks2http, fake_proxy, origin):
+    """An HTTP proxy client's plain GET (no CONNECT) on a direct route goes to the origin."""
+    fp = fake_proxy(ok())
+    d = socks2http("-x", fp.url, "--route", "127.0.0.1 direct")
+    r = curl("--proxy", f"http://127.0.0.1:{d.port}", origin.url())
+    assert r.returncode == 0, r.stderr.decode()
+    assert r.stdout == origin.body
+    t = d.wait_tunnel()
+    assert t["socks"] == "http" and t.get("route") == "direct" and t["reply"] == "200", t
+    no_requests(fp)
+
+
 def test_direct_through_curl_to_origin(socks2http, fake_proxy, origin):
     fp = fake_proxy(ok())
     d = socks2http("-x", fp.url, "--route", "* direct")
@@ -456,7 +468,33 @@ def test_chain_tinyproxy_then_squid(socks2http, fake_proxy, tinyproxy, squid, or
     assert _squid_access_has(squid, squid_before, f"CONNECT 127.0.0.1:{origin.port}"), \
         "squid's access.log has no CONNECT to the origin"
     assert squid.password not in d.log()
+    assert f"***@127.0.0.1:{squid.port}" in d.log()  # the rule as the start log lists it
+    assert squid.password.encode() not in d.cmdline()  # scrubbed from argv like -x
     no_requests(a)
+
+
+def test_chain_of_three(socks2http, fake_proxy, tinyproxy, squid, origin):
+    """A recording relay, then tinyproxy, then squid: each hop is asked for the next."""
+    hop1 = fake_proxy(relay())
+    d = socks2http("-x", "http://127.0.0.1:9", "--route", f"* chain {hop1.url} {tinyproxy.url} {squid.url}")
+    tiny_before = len(tinyproxy.proc.output())
+    r = curl("--proxy", f"socks5h://127.0.0.1:{d.port}", origin.url())
+    assert r.returncode == 0, r.stderr.decode()
+    assert r.stdout == origin.body
+    assert hop1.wait_requests(1)[0].line == f"CONNECT 127.0.0.1:{tinyproxy.port} HTTP/1.1"
+    tiny_log = tinyproxy.proc.output()[tiny_before:]
+    assert re.search(rf"CONNECT 127\.0\.0\.1:{squid.port} ", tiny_log), tiny_log
+    t = d.wait_tunnel()
+    assert t.get("route") == "chain" and t["reply"] == "0x00"
+
+
+def test_chain_ipv6_target(socks2http, tinyproxy, squid, origin):
+    d = socks2http("-x", "http://127.0.0.1:9", "--route", f"::1 chain {tinyproxy.url} {squid.url}")
+    r = curl("--proxy", f"socks5h://127.0.0.1:{d.port}", origin.url("::1"))
+    assert r.returncode == 0, r.stderr.decode()
+    assert r.stdout == origin.body
+    t = d.wait_tunnel(target=f"[::1]:{origin.port}")
+    assert t.get("route") == "chain" and t.get("rule") == "1"
 
 
 def test_chain_first_hop_sees_only_connect_to_second(socks2http, fake_proxy, squid, origin):

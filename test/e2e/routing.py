@@ -186,3 +186,36 @@ def wait_target(d, host, port, timeout=10.0):
         return None
 
     return d.wait_for(pred, timeout, f"the tunnel line for {authority(host, port)}")
+
+
+class Blackhole:
+    """A listener on host whose accept queue is full: SYNs to it are dropped, connect() hangs.
+    For IPv6 (::1) as well as IPv4.  skip()s where the kernel does not drop them."""
+
+    def __init__(self, host="127.0.0.1"):
+        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.host = host
+        self.ls = socket.socket(fam)
+        if fam == socket.AF_INET6:
+            self.ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        self.ls.bind((host, 0))
+        self.ls.listen(0)
+        self.port = self.ls.getsockname()[1]
+        self.fillers = []
+        for _ in range(4):
+            f = socket.socket(fam)
+            f.settimeout(0.5)
+            try:
+                f.connect((host, self.port))
+                self.fillers.append(f)
+            except socket.timeout:
+                f.close()
+                break
+        else:
+            self.close()
+            pytest.skip(f"this kernel does not drop SYNs on a full accept queue ({host})")
+
+    def close(self):
+        for f in self.fillers:
+            f.close()
+        self.ls.close()

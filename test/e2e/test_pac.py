@@ -293,6 +293,27 @@ def test_pac_server_goes_away_keeps_the_script(socks2http, fake_proxy, pac_serve
     no_requests(a)
 
 
+def test_pac_kept_across_sighup_while_its_server_is_gone(socks2http, fake_proxy, pac_server, tmp):
+    """A reload with the same PAC URL takes the last good script over: with the server gone,
+    targets still follow the PAC, not direct."""
+    a, b = fake_proxy(ok()), fake_proxy(ok())
+    pac = pac_server(returning(proxy(b)))
+    conf = os.path.join(tmp, "s2h.conf")
+    with open(conf, "w") as f:
+        f.write(f"proxy {a.url}\npac {pac.url}\n")
+    d = socks2http("-c", conf)
+    pac.wait_gets(1, timeout=5)
+    time.sleep(0.5)
+    goes_to(d, b, "before-hup.example")
+    pac.stop()
+    d.signal(signal.SIGHUP)
+    d.wait_line(r"reloaded")
+    time.sleep(0.5)
+    t = goes_to(d, b, "after-hup.example")
+    assert t.get("route") == "pac-proxy", t
+    no_requests(a)
+
+
 # ---------------------------------------------------------------- where the PAC comes from
 
 @pytest.mark.parametrize("form", ["file-url", "path"])

@@ -306,6 +306,54 @@ def test_direct_happy_eyeballs_one_family_listening(socks2http, fake_proxy, fake
             held.close()
 
 
+@pytest.mark.parametrize("hangs", ["::1", "127.0.0.1"])
+def test_direct_happy_eyeballs_one_family_hangs(socks2http, fake_proxy, fakedns, hangs):
+    """he.test has ::1 and 127.0.0.1 on one port; connects to one of them hang (SYNs dropped),
+    the other accepts.  Whichever family the daemon tries first, the tunnel is up long before
+    --connect-timeout (5 s): the second address was tried while the first still hung."""
+    from origin import EchoServer
+    from routing import Blackhole
+
+    fp = fake_proxy(ok())
+    other = "127.0.0.1" if hangs == "::1" else "::1"
+    server = hole = None
+    for _ in range(20):  # a port that hangs on one address and is free on the other
+        hole = Blackhole(hangs)
+        try:
+            server = EchoServer(other, hole.port)
+            break
+        except OSError:
+            hole.close()
+    assert server is not None, "no port free on both loopback addresses"
+    try:
+        dns = fakedns("answer", {"he.test": ["::1", "127.0.0.1"]})
+        d = socks2http("-x", fp.url, "--route", "he.test direct", "--connect-timeout", "5", *dns_args(dns))
+        t0 = time.monotonic()
+        s, rep = socks5_open(d.port, "he.test", hole.port, timeout=10)
+        took = time.monotonic() - t0
+        assert rep.rep == 0, rep
+        assert took < 2.5, f"connected after {took:.2f}s: the addresses were tried one after the other"
+        echoes(s, b"the other family answered")
+        assert d.wait_tunnel().get("route") == "direct"
+        no_requests(fp)
+    finally:
+        server.stop()
+        hole.close()
+
+
+def test_direct_name_answers_cached(socks2http, fake_proxy, fakedns, echo):
+    """A direct target's addresses are reused within their TTL (60 s here): three tunnels,
+    one lookup (A and AAAA)."""
+    fp = fake_proxy(ok())
+    dns = fakedns("answer", {"cached.direct.test": "127.0.0.1"})
+    d = socks2http("-x", fp.url, "--route", "* direct", *dns_args(dns))
+    for i in range(3):
+        s, rep = socks5_open(d.port, "cached.direct.test", echo.port)
+        assert rep.rep == 0, rep
+        echoes(s, b"cached %d" % i)
+    assert dns.names().count("cached.direct.test") in (1, 2), dns.queries
+
+
 # ---------------------------------------------------------------- direct errors
 
 @pytest.mark.parametrize("version", [5, 4])

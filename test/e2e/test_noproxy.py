@@ -195,3 +195,18 @@ def test_rule_before_noproxy(socks2http, fake_proxy, fakedns):
     assert b.wait_requests(1)[0].line == "CONNECT r.both.test:443 HTTP/1.1"
     assert d.wait_tunnel(target="r.both.test:443").get("rule") == "1"
     run_case(d, a, "n.both.test", 443, "direct")
+
+
+def test_noproxy_for_http_proxy_clients(socks2http, fake_proxy, origin):
+    """A forwarded GET and a CONNECT from an HTTP proxy client to a no_proxy target go direct."""
+    from clients import curl
+
+    fp = fake_proxy(ok())
+    d = socks2http("-x", fp.url, "--no-proxy", "127.0.0.1")
+    for extra in ([], ["--proxytunnel"]):
+        r = curl("--proxy", f"http://127.0.0.1:{d.port}", *extra, origin.url())
+        assert r.returncode == 0, r.stderr.decode()
+        assert r.stdout == origin.body
+    ts = d.wait_tunnels(2)
+    assert all(t["socks"] == "http" and t.get("route") == "direct" for t in ts), ts
+    no_requests(fp)

@@ -386,6 +386,31 @@ def test_pac_cache_expires(socks2http, fake_proxy, pac_server):
     goes_to(d, p2, "exp.example")
 
 
+def test_pac_cache_zero_evaluates_every_time(socks2http, fake_proxy, pac_server):
+    a, p1, p2, p3 = (fake_proxy(ok()) for _ in range(4))
+    pac = pac_server(COUNTING % (proxy(p1), proxy(p2), proxy(p3)))
+    d = start(socks2http, pac, "-x", a.url, "--pac-cache", "0")
+    goes_to(d, p1, "nocache.example")
+    goes_to(d, p2, "nocache.example")
+    goes_to(d, p3, "nocache.example")
+
+
+def test_pac_for_http_proxy_clients(socks2http, fake_proxy, pac_server):
+    """An HTTP proxy client's CONNECT follows the PAC as a SOCKS client's does."""
+    from routing import http_connect_status
+
+    a, b = fake_proxy(ok()), fake_proxy(ok())
+    pac = pac_server(returning(proxy(b)))
+    d = start(socks2http, pac, "-x", a.url)
+    status, s = http_connect_status(d.port, "httpclient.example", 443)
+    assert status == 200
+    s.close()
+    assert b.wait_requests(1)[0].line == "CONNECT httpclient.example:443 HTTP/1.1"
+    t = d.wait_tunnel()
+    assert t["socks"] == "http" and t.get("route") == "pac-proxy", t
+    no_requests(a)
+
+
 # ---------------------------------------------------------------- precedence
 
 def test_rule_then_noproxy_then_pac_then_x(socks2http, fake_proxy, pac_server, fakedns):

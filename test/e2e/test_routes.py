@@ -314,6 +314,17 @@ def test_chain_ipv6_target(socks2http, tinyproxy, squid, origin):
     assert t.get("route") == "chain" and t.get("rule") == "1"
 
 
+def test_chain_each_hop_with_its_own_login(socks2http, tinyproxy_auth, squid, origin):
+    """Both hops want a login: each CONNECT carries that hop's credentials."""
+    d = socks2http("-x", "http://127.0.0.1:9", "--route", f"* chain {tinyproxy_auth.url} {squid.url}")
+    r = curl("--proxy", f"socks5h://127.0.0.1:{d.port}", origin.url())
+    assert r.returncode == 0, r.stderr.decode()
+    assert r.stdout == origin.body
+    assert d.wait_tunnel().get("route") == "chain"
+    log = d.log()
+    assert tinyproxy_auth.password not in log and squid.password not in log
+
+
 def test_chain_first_hop_sees_only_connect_to_second(socks2http, fake_proxy, squid, origin):
     """A recording first hop (relaying for real): it is asked `CONNECT squid:port` and never
     sees squid's credentials; the target is reached through both."""

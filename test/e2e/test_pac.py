@@ -27,19 +27,25 @@ def dns_args(dns):
     return ["--dns-servers", dns.addr, "--dns-timeout", "0.3"]
 
 
-def start(socks2http, pac, *args, env=None):
-    """The daemon with --pac pac (a PacServer or a path/URL string).  Waits until an http://
-    PAC has been fetched and a moment more for it to be loaded, so that the first tunnel
-    finds it."""
+LOADED = r"\bPAC\b.*\bloaded\b"  # "PAC http://127.0.0.1:PORT/proxy.pac loaded (57 bytes)"
+
+
+def start(socks2http, pac, *args, env=None, loaded=True):
+    """The daemon with --pac pac (a PacServer or a path/URL string).  Waits until the PAC has
+    been fetched and loaded (its log line), so that the first tunnel finds it; with
+    loaded=False (no PAC to be had) half a second instead."""
     url = pac if isinstance(pac, str) else pac.url
     d = socks2http("--pac", url, *args, env=env)
     if not isinstance(pac, str):
         pac.wait_gets(1, timeout=5)
-    time.sleep(0.5)
+    if loaded:
+        d.wait_line(LOADED, timeout=5)
+    else:
+        time.sleep(0.5)
     return d
 
 
-def goes_to(d, fp, host, port=443, n=None):
+def goes_to(d, fp, host, port=443):
     """A SOCKS5 tunnel to host:port succeeds through the recording proxy fp."""
     before = len(fp.requests)
     s, rep = socks5_open(d.port, host, port)
@@ -253,7 +259,7 @@ def test_pac_server_away_then_back(socks2http, fake_proxy, pac_server, echo, how
     pac.stop()
     assert refused(pac.port)
     args = ["-x", a.url] + (["--pac-refresh", "1"] if how == "refresh" else ["--pac-refresh", "600"])
-    d = start(socks2http, pac.url, *args)
+    d = start(socks2http, pac.url, *args, loaded=False)
     notices = None
     for i in range(3):
         s, rep = socks5_open(d.port, "127.0.0.1", echo.port)
@@ -303,7 +309,7 @@ def test_pac_kept_across_sighup_while_its_server_is_gone(socks2http, fake_proxy,
         f.write(f"proxy {a.url}\npac {pac.url}\n")
     d = socks2http("-c", conf)
     pac.wait_gets(1, timeout=5)
-    time.sleep(0.5)
+    d.wait_line(LOADED, timeout=5)
     goes_to(d, b, "before-hup.example")
     pac.stop()
     d.signal(signal.SIGHUP)
@@ -442,7 +448,7 @@ def test_pac_options_in_config_file(socks2http, fake_proxy, pac_server, tmp):
         f.write(f"proxy {a.url}\npac {pac.url}\npac-timeout 1.5\npac-refresh 300\npac-cache 30\n")
     d = socks2http("-c", conf)
     pac.wait_gets(1, timeout=5)
-    time.sleep(0.5)
+    d.wait_line(LOADED, timeout=5)
     goes_to(d, b, "conf.example")
     no_requests(a)
 
@@ -470,7 +476,7 @@ def test_pac_fetched_again_when_an_address_appears(socks2http, tmp):
     d = socks2http("--pac", f"file://{path}", "--pac-refresh", "600", listen=(f"unix:{sock}",), wait=False,
                    prefix=prefix)
     d.wait_line(r"listening on unix:")
-    d.wait_line(r"PAC .* loaded")
+    d.wait_line(LOADED)
     ports = iter(range(20000, 20100))
 
     def reply():

@@ -58,8 +58,9 @@ void route_order(const struct route_health *h, double now, struct route_plan *p)
 int route_needs_target(const struct config *cfg);
 
 /* "proxy", "direct", "chain", "block", "pac-proxy", "pac-direct", "nopac-direct" (for
- * the summary line's route=) */
-const char *route_name(const struct route_plan *p);
+ * the summary line's route=); direct: whether the step taken was direct, or -1 when none
+ * was taken yet (the plan's first step then says it). */
+const char *route_name(const struct route_plan *p, int direct);
 
 /* The first proxy of the -x list not marked down, or 0 when all are. */
 size_t route_first_healthy(const struct route_health *h, size_t nproxies, double now);

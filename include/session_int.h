@@ -41,6 +41,7 @@ struct session {
 	struct route_plan plan;  /* the route taken (zero: the -x list) */
 	struct pac_waiter pac_wait; /* while the PAC decides (S_DIALING without a dial) */
 	uint8_t pac_pending;
+	int8_t went_direct;      /* the step the dial ended on was direct (-1: no dial ended) */
 	uint8_t pac_connect_only;
 	struct pump pump;        /* in RELAY */
 	struct buf c2u;          /* SOCKS messages, then early payload */

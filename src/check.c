@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <ev.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,8 @@
 #include "httpc.h"
 #include "jsonw.h"
 #include "log.h"
+#include "pac.h"
+#include "pacplan.h"
 #include "route.h"
 #include "upstream.h"
 
@@ -42,6 +45,9 @@ struct check {
 	struct bufpool pool;
 	struct dial dial;
 	struct route_plan plan;
+	struct pac_waiter pac_wait;
+	struct pac_result pac;   /* the PAC's answer for the target */
+	ev_timer pac_timer;
 	struct stream up;
 	ev_timer banner_timer;
 	const char *target;
@@ -383,6 +389,48 @@ static const char *config_file(int argc, char **argv)
 	return file;
 }
 
+static void pac_cb(struct pac_waiter *w, const struct pac_result *r)
+{
+	struct check *c = (struct check *)(void *)((char *)w - offsetof(struct check, pac_wait));
+	c->pac = *r;
+	ev_break(c->loop, EVBREAK_ONE);
+}
+
+static void pac_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)revents;
+	(void)w;
+	ev_break(loop, EVBREAK_ONE);
+}
+
+/* The PAC's word for the target: fetched and asked as the daemon would (the wait bounded
+ * by the fetch's and the call's time limits), shown as a stage, turned into the plan. */
+static void ask_pac(struct check *c, const char *host, uint16_t port, struct route_plan *plan)
+{
+	const struct config *cfg = c->gen->cfg;
+	c->pac.status = -1;
+	if (!pac_cached(c->gen->pac, host, port, &c->pac)) {
+		ev_timer_init(&c->pac_timer, pac_timer_cb, PAC_FETCH_TIMEOUT + cfg->pac_timeout + 1, 0);
+		ev_timer_start(c->loop, &c->pac_timer);
+		pac_find(c->gen->pac, host, port, &c->pac_wait, pac_cb);
+		ev_run(c->loop, 0);
+		ev_timer_stop(c->loop, &c->pac_timer);
+		if (c->pac.status < 0) {
+			pac_cancel(c->gen->pac, &c->pac_wait);
+			c->pac.status = PAC_FAILED;
+			snprintf(c->pac.msg, sizeof(c->pac.msg), "no answer in time");
+		}
+	}
+	if (c->pac.status == PAC_NO_SCRIPT)
+		stage(c, "pac", 0, "%s could not be fetched (%s): targets go direct", cfg->pac_url,
+		      pac_last_error(c->gen->pac));
+	else if (c->pac.status == PAC_FAILED)
+		stage(c, "pac", 0, "FindProxyForURL failed: %s", c->pac.msg);
+	else
+		stage(c, "pac", 1, "%u entries from %s", (unsigned)c->pac.ans.n, cfg->pac_url);
+	pacplan(c->gen, &c->pac, ev_now(c->loop), "check", c->target, plan);
+}
+
 /* The dial and the wait for the target's first bytes. */
 static void run(struct check *c)
 {
@@ -480,8 +528,9 @@ int check_main(int argc, char **argv)
 	for (size_t i = 0; i < cfg->nproxies && strlen(proxies) < sizeof(proxies) - 100; i++)
 		snprintf(proxies + strlen(proxies), sizeof(proxies) - strlen(proxies), "%s%s:%u", i ? ", " : "",
 			 cfg->proxies[i].host, cfg->proxies[i].port);
-	stage(&c, "config", 1, "proxy_source=%s config_file=%s proxies: %s", cfg->proxy_source, file ? file : "none",
-	      proxies);
+	stage(&c, "config", 1, "proxy_source=%s config_file=%s proxies: %s; rules: %zu%s%s%s",
+	      cfg->proxy_source[0] ? cfg->proxy_source : "-", file ? file : "none", proxies[0] ? proxies : "none",
+	      cfg->nrules, cfg->noproxy_set ? "; no_proxy" : "", cfg->pac_url[0] ? "; pac: " : "", cfg->pac_url);
 
 	signal(SIGPIPE, SIG_IGN);
 	c.loop = ev_loop_new(EVFLAG_AUTO);
@@ -499,7 +548,9 @@ int check_main(int argc, char **argv)
 		char order[400] = "", host[SOCKS_NAME_MAX + 1];
 		uint16_t port;
 		route_split_target(target, host, sizeof(host), &port);
-		if (!route_decide(cfg, &c.gen->health, ev_now(c.loop), host, port, plan))
+		if (!route_decide(cfg, &c.gen->health, ev_now(c.loop), host, port, plan) && c.gen->pac != NULL)
+			ask_pac(&c, host, port, plan);
+		else if (plan->source == ROUTE_SRC_DEFAULT)
 			route_plan(&c.gen->health, cfg->nproxies, ev_now(c.loop), target, plan);
 		for (size_t i = 0; i < plan->n && strlen(order) < sizeof(order) - 100; i++)
 			snprintf(order + strlen(order), sizeof(order) - strlen(order), "%s%s",
@@ -508,10 +559,14 @@ int check_main(int argc, char **argv)
 		if (plan->source == ROUTE_SRC_RULE)
 			snprintf(order + strlen(order), sizeof(order) - strlen(order), " (rule %d: %s)", plan->rule + 1,
 				 cfg->rules[plan->rule].text);
-		else if (plan->source == ROUTE_SRC_NOPROXY)
-			snprintf(order + strlen(order), sizeof(order) - strlen(order), " (--no-proxy)");
-		if (plan->kind == ROUTE_BLOCK)
+		else if (plan->source != ROUTE_SRC_DEFAULT)
+			snprintf(order + strlen(order), sizeof(order) - strlen(order), " (%s)",
+				 plan->source == ROUTE_SRC_NOPROXY ? "--no-proxy" : plan->source == ROUTE_SRC_PAC ? "the PAC"
+											      : "no PAC: direct");
+		if (plan->kind == ROUTE_BLOCK) {
 			stage(&c, "route", 0, "%s is blocked%s", target, order);
+			snprintf(c.verdict, sizeof(c.verdict), "a --route rule blocks this target");
+		}
 		else
 			stage(&c, "route", plan->n > 0, "%s via %s", target, plan->n ? order : "nothing (no route)");
 		if (plan->kind != ROUTE_BLOCK && plan->n > 0)

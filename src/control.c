@@ -14,6 +14,7 @@
 #include "generation.h"
 #include "jsonw.h"
 #include "log.h"
+#include "pac.h"
 #include "peercred.h"
 #include "resolver.h"
 #include "sockets.h"
@@ -136,7 +137,20 @@ static void render_json(struct control *ctl, struct jsonw *j)
 		jsonw_printf(j, ",\"healthy\":%s,\"down_for\":%.1f,\"auth\":\"%s\"}", left > 0 ? "false" : "true",
 			     left > 0 ? left : 0.0, g->upstreams[i].auth ? "Basic" : "none");
 	}
-	jsonw_printf(j, "],\"tunnels\":[");
+	jsonw_printf(j, "],\"routes\":{\"rules\":%zu,\"no_proxy\":%s,\"pac\":", g->cfg->nrules,
+		     g->cfg->noproxy_set ? "true" : "false");
+	if (g->pac == NULL) {
+		jsonw_printf(j, "null");
+	} else {
+		jsonw_printf(j, "{\"url\":");
+		jsonw_str(j, g->cfg->pac_url);
+		jsonw_printf(j, ",\"state\":");
+		jsonw_str(j, pac_state(g->pac));
+		jsonw_printf(j, ",\"error\":");
+		jsonw_str(j, pac_last_error(g->pac));
+		jsonw_printf(j, "}");
+	}
+	jsonw_printf(j, "},\"tunnels\":[");
 	unsigned listed = 0;
 	for (struct session *s = h->sessions; s != NULL && listed < CONTROL_LIST_MAX; s = session_next(s)) {
 		struct session_info in;
@@ -177,6 +191,11 @@ static void render_text(struct control *ctl, struct jsonw *j)
 		else
 			jsonw_printf(j, "healthy\n");
 	}
+	if (g->cfg->nrules > 0 || g->cfg->noproxy_set)
+		jsonw_printf(j, "routes: %zu rules%s\n", g->cfg->nrules, g->cfg->noproxy_set ? ", a no_proxy list" : "");
+	if (g->pac != NULL)
+		jsonw_printf(j, "PAC %s: %s%s%s\n", g->cfg->pac_url, pac_state(g->pac), pac_last_error(g->pac)[0] ? ": " : "",
+			     pac_last_error(g->pac));
 	jsonw_printf(j, "\n%-22s %-28s %-22s %-22s %8s %9s %9s %10s %10s\n", "CLIENT", "TARGET", "PROXY", "STATE", "AGE",
 		     "UP", "DOWN", "UP/s", "DOWN/s");
 	unsigned listed = 0;

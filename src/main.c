@@ -9,6 +9,7 @@
 #include "config.h"
 #include "log.h"
 #include "notify.h"
+#include "pac.h"
 #include "pacworker.h"
 #include "server.h"
 #include "status.h"
@@ -67,6 +68,7 @@ int main(int argc, char **argv)
 	/* The PAC worker the daemon starts: before anything else, no options, no config. */
 	if (argc > 1 && strcmp(argv[1], "__pac-worker") == 0)
 		return pacworker_main();
+	(void)pac_worker_from_argv0(argv[0]); /* where /proc/self/exe is not used; before any chdir */
 	/* subcommands; anything else is the daemon */
 	if (argc > 1 && strcmp(argv[1], "check") == 0)
 		return check_main(argc - 1, argv + 1);

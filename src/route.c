@@ -76,6 +76,12 @@ int route_decide(const struct config *cfg, const struct route_health *h, double 
 			out->kind = ROUTE_CHAIN;
 			/* fall through */
 		default:
+			if (ru->nhops == 0) { /* "proxy" without URLs: the -x list */
+				route_plan(h, cfg->nproxies, now, NULL, out);
+				out->source = ROUTE_SRC_RULE;
+				out->rule = (int16_t)r;
+				break;
+			}
 			for (uint8_t i = 0; i < ru->nhops && out->n < ROUTE_MAX_STEPS; i++)
 				out->idx[out->n++] = (uint16_t)(cfg->nproxies + ru->hop[i]);
 			route_order(h, now, out);
@@ -96,13 +102,14 @@ int route_needs_target(const struct config *cfg)
 	return cfg->nrules > 0 || cfg->noproxy_set || cfg->pac_url[0] != '\0';
 }
 
-const char *route_name(const struct route_plan *p)
+const char *route_name(const struct route_plan *p, int direct)
 {
 	if (p->kind == ROUTE_BLOCK)
 		return "block";
 	if (p->kind == ROUTE_CHAIN)
 		return "chain";
-	int direct = p->n > 0 && p->idx[0] == ROUTE_DIRECT;
+	if (direct < 0)
+		direct = p->n > 0 && p->idx[0] == ROUTE_DIRECT;
 	if (p->source == ROUTE_SRC_PAC)
 		return direct ? "pac-direct" : "pac-proxy";
 	if (p->source == ROUTE_SRC_NOPAC)

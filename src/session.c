@@ -78,7 +78,7 @@ void session_log_summary(const struct session *s, const char *reason)
 		snprintf(rule, sizeof(rule), " rule=%d", s->plan.rule + 1);
 	log_info("tunnel client=%s socks=%s target=%s proxy=%s route=%s%s http=%s reply=%s up=%llu down=%llu time=%.3fs "
 		 "reason=%s",
-		 s->client_text, socks, s->target ? s->target : "-", proxy_name(s), route_name(&s->plan), rule, http, reply,
+		 s->client_text, socks, s->target ? s->target : "-", proxy_name(s), route_name(&s->plan, s->went_direct), rule, http, reply,
 		 (unsigned long long)up, (unsigned long long)down, ev_now(loop_of(s)) - s->started, reason);
 }
 
@@ -152,8 +152,8 @@ void session_describe(struct session *s, struct session_info *out)
 	uint64_t down = s->state == S_RELAY ? s->pump.dir[1].bytes : 0;
 
 	down = down > s->reply_len ? down - s->reply_len : 0;
-	snprintf(s->state_text, sizeof(s->state_text), "%s%s%s", names[s->state], s->dial ? "/" : "",
-		 s->dial ? dial_state_name(s->dial) : "");
+	snprintf(s->state_text, sizeof(s->state_text), "%s%s%s", names[s->state], s->dial || s->pac_pending ? "/" : "",
+		 s->dial ? dial_state_name(s->dial) : s->pac_pending ? "pac" : "");
 	out->client = s->client_text;
 	out->target = s->target ? s->target : "-";
 	out->proxy = proxy_name(s);
@@ -330,8 +330,9 @@ void session_dial_done(struct dial *d, const struct outcome *result)
 
 	s->http_status = o->http_status;
 	s->proxy = dial_proxy_name(d);
+	s->went_direct = (int8_t)d->direct;
 	if (o->stage != OUTCOME_OK) {
-		if (o->stage == OUTCOME_LOCAL && o->err != ENOMEM)
+		if (o->stage == OUTCOME_LOCAL && (o->err == EMFILE || o->err == ENFILE || o->err == ENOBUFS))
 			s->host->out_of_fds(s->host); /* logs, rate-limited */
 		if (s->state == S_HANDSHAKE)
 			return; /* an early dial failed: the client hears it once it has asked */
@@ -535,6 +536,8 @@ int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, 
 	s->host = h;
 	s->gen = generation_get(h->gen);
 	s->state = S_HANDSHAKE;
+	s->went_direct = -1;
+	s->plan.rule = -1;
 	s->started = ev_now(h->loop);
 	stream_init_fd(&s->client, fd, session_client_cb, s);
 	stream_init_none(&s->up, NULL, NULL);

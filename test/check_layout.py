@@ -31,11 +31,18 @@ for d in ("src", "include"):
             files[os.path.join(d, name)] = open(os.path.join(top, d, name), encoding="utf-8").read()
 
 inc_re = re.compile(r'^\s*#\s*include\s+"([^"]+)\.h"', re.M)
+
+
+def module(name):
+    """A module's private header (X_int.h) is part of module X."""
+    return name[:-4] if name.endswith("_int") else name
+
+
 graph = {}   # module -> modules it includes
 for path, text in files.items():
-    mod = os.path.splitext(os.path.basename(path))[0]
+    mod = module(os.path.splitext(os.path.basename(path))[0])
     graph.setdefault(mod, set())
-    for dep in inc_re.findall(text):
+    for dep in map(module, inc_re.findall(text)):
         if dep != mod:
             graph[mod].add(dep)
         graph.setdefault(dep, set())

@@ -35,7 +35,16 @@ void pac_set_worker_path(const char *path)
 int pac_worker_from_argv0(const char *argv0)
 {
 #if defined(__linux__) && !defined(S2H_PORTABLE)
+	/* the executable's path, read once: under valgrind /proc/self/exe is the tool's, while
+	 * readlink gives ours; where it cannot be read, /proc/self/exe stays */
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	(void)argv0;
+	if (n > 0 && (size_t)n < sizeof(self) - 1) {
+		self[n] = '\0';
+		if (access(self, X_OK) == 0)
+			pac_set_worker_path(self);
+	}
 	return 0;
 #else
 	char found[PATH_MAX], cand[PATH_MAX];

@@ -218,8 +218,11 @@ int pacworker_main(void)
 		return 0;
 #endif
 	pw_close_fds();
+	/* signals to the daemon's process group are the daemon's to act on (it may still be
+	 * serving tunnels in its grace period); the worker ends at EOF or with its parent */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	struct pacjs *pj = pacjs_new(0);
 	if (pj == NULL) {

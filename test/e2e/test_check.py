@@ -147,3 +147,47 @@ def test_usage_errors(binary):
     assert check(binary, "example.com:443", "--bogus")[0] == 2
     rc, out, _ = check(binary, "--help")
     assert rc == 0 and "socks2http check [TARGET]" in out
+
+
+def test_route_rule_direct_and_block(binary, fake_proxy, banner):
+    """check shows the route a target takes: a rule's direct connection (the proxy sees
+    nothing), or a block (exit 1, nothing dialled)."""
+    p = fake_proxy(relay())
+    rc, out, err = check(binary, f"127.0.0.1:{banner.port}", "-x", p.url, "--route", "127.0.0.1 direct")
+    assert rc == 0, out + err
+    assert re.search(r"ok .* route +127\.0\.0\.1:%d via a direct connection \(rule 1: 127\.0\.0\.1 direct\)"
+                     % banner.port, out), out
+    assert re.search(r"ok .* connect +127\.0\.0\.1:%d" % banner.port, out), out
+    assert "verdict: the tunnel works" in out
+    rc, out, err = check(binary, "ads.example:443", "-x", p.url, "--route", "ads.example block")
+    assert rc == 1, out + err
+    assert re.search(r"FAIL .* route +ads\.example:443 is blocked \(rule 1: ads\.example block\)", out), out
+    assert "verdict: a --route rule blocks this target" in out
+    assert not p.requests
+
+
+def test_route_direct_target_refused(binary, closed_port):
+    rc, out, _ = check(binary, f"127.0.0.1:{closed_port}", "--no-proxy", "*")
+    assert rc == 1
+    assert re.search(r"route +127\.0\.0\.1:%d via a direct connection \(--no-proxy\)" % closed_port, out), out
+    assert re.search(r"FAIL .* connect +127\.0\.0\.1:%d: Connection refused" % closed_port, out), out
+    assert "verdict: the target could not be reached directly" in out, out
+
+
+def test_route_from_a_pac(binary, fake_proxy, banner, tmp):
+    p = fake_proxy(relay())
+    port = int(p.url.rsplit(":", 1)[1])
+    pac = os.path.join(tmp, "check.pac")
+    with open(pac, "w") as f:
+        f.write('function FindProxyForURL(url, host) { return "PROXY 127.0.0.1:%d; DIRECT"; }\n' % port)
+    rc, out, err = check(binary, f"127.0.0.1:{banner.port}", "--pac", pac)
+    assert rc == 0, out + err
+    assert re.search(r"ok .* pac +2 entries from ", out), out
+    assert re.search(r"route +127\.0\.0\.1:%d via 127\.0\.0\.1:%d, then a direct connection \(the PAC\)"
+                     % (banner.port, port), out), out
+    assert p.requests[0].target() == ("127.0.0.1", banner.port)
+    # no PAC to be had: said, and the target goes direct
+    rc, out, err = check(binary, f"127.0.0.1:{banner.port}", "--pac", os.path.join(tmp, "missing.pac"))
+    assert rc == 0, out + err
+    assert re.search(r"FAIL .* pac +\S+missing\.pac could not be fetched .*: targets go direct", out), out
+    assert "via a direct connection (no PAC: direct)" in out, out

@@ -175,3 +175,21 @@ def test_usage(binary, tmp):
     assert status(binary, env, "--watch", "0")[0] == 2
     rc, out, _ = status(binary, env, "--help")
     assert rc == 0 and "--watch" in out
+
+
+def test_routes_and_pac(binary, socks2http, fake_proxy, tmp):
+    pac = os.path.join(tmp, "status.pac")
+    with open(pac, "w") as f:
+        f.write('function FindProxyForURL(url, host) { return "DIRECT"; }\n')
+    d, env = start(socks2http, fake_proxy, tmp, "--route", "ads.example block", "--no-proxy", ".corp.example",
+                   "--pac", pac)
+    wait_control(d)
+    d.wait_for(lambda lines: [l for l in lines if "PAC" in l and "loaded" in l], what="PAC loaded")
+    rc, out, err = status(binary, env)
+    assert rc == 0, err
+    assert "routes: 1 rules, a no_proxy list" in out, out
+    assert re.search(r"PAC \S+status\.pac: ok\n", out), out
+    doc = json.loads(status(binary, env, "--json")[1])
+    assert doc["routes"]["rules"] == 1 and doc["routes"]["no_proxy"] is True
+    assert doc["routes"]["pac"]["state"] == "ok" and doc["routes"]["pac"]["url"].endswith("status.pac")
+    assert doc["routes"]["pac"]["error"] == ""

@@ -1,10 +1,12 @@
 /* test_route: the failover plan (healthy proxies first, in order, then those marked down),
  * marking down and up, and the first healthy proxy. */
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "check.h"
 #include "route.h"
+#include "rules.h"
 
 /* The plan as a string of proxy indices, e.g. "021". */
 static const char *plan_str(const struct route_health *h, size_t n, double now)
@@ -126,8 +128,134 @@ static void test_first_healthy(void)
 	CHECK_EQ_INT(route_first_healthy(&h, 0, 110), 0);
 }
 
+/* add_proxy for rule_parse: URLs become indices 0, 1, ... in the order first named */
+static int add_proxy(void *ctx, const char *url, char *err, size_t errlen)
+{
+	static char names[8][64];
+	int *n = ctx;
+	(void)err;
+	(void)errlen;
+	for (int i = 0; i < *n; i++)
+		if (strcmp(names[i], url) == 0)
+			return i;
+	snprintf(names[*n], sizeof(names[0]), "%s", url);
+	return (*n)++;
+}
+
+static const char *decide(const struct config *cfg, const struct route_health *h, const char *host, uint16_t port)
+{
+	static char s[200];
+	struct route_plan p;
+	memset(&p, 0xee, sizeof(p));
+	if (!route_decide(cfg, h, 100, host, port, &p))
+		return "undecided";
+	size_t len = (size_t)snprintf(s, sizeof(s), "%s rule=%d:", route_name(&p, -1), p.rule);
+	for (size_t i = 0; i < p.n; i++) /* the steps: D for direct, else the upstream index */
+		if (p.idx[i] == ROUTE_DIRECT)
+			len += (size_t)snprintf(s + len, sizeof(s) - len, " D");
+		else
+			len += (size_t)snprintf(s + len, sizeof(s) - len, " %u", (unsigned)p.idx[i]);
+	return s;
+}
+
+/* The configured decision: rules first (the first match), then no_proxy; proxies of a rule
+ * are indices after the -x list, in failover order with those marked down last; a chain
+ * keeps its order whatever the health; a proxy rule without URLs is the -x list. */
+static void test_decide(void)
+{
+	static struct config cfg;
+	struct route_health h;
+	char err[200];
+	int nurls = 0;
+	const char *rules[] = {
+		"ads.example block",                       /* 0 */
+		".corp.example direct",                    /* 1 */
+		"10.0.0.0/8:443 proxy http://a:1 http://b:2", /* 2 */
+		"*.farm.example chain http://a:1 http://c:3",  /* 3 */
+		"viax.example proxy",                      /* 4 */
+	};
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&h, 0, sizeof(h));
+	cfg.nproxies = 2; /* -x: indices 0 and 1; the rules' proxies a, b, c: 2, 3, 4 */
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		CHECK_EQ_INT(rule_parse(rules[i], &cfg.rules[cfg.nrules++], add_proxy, &nurls, err, sizeof(err)), 0);
+	CHECK_EQ_INT(nurls, 3);
+	CHECK_EQ_INT(route_needs_target(&cfg), 1);
+
+	CHECK_EQ_STR(decide(&cfg, &h, "ads.example", 443), "block rule=0:");
+	CHECK_EQ_STR(decide(&cfg, &h, "www.corp.example", 80), "direct rule=1: D");
+	CHECK_EQ_STR(decide(&cfg, &h, "10.1.2.3", 443), "proxy rule=2: 2 3");
+	CHECK_EQ_STR(decide(&cfg, &h, "10.1.2.3", 80), "undecided");
+	h.down_until[2] = 130; /* a is down: b first */
+	CHECK_EQ_STR(decide(&cfg, &h, "10.1.2.3", 443), "proxy rule=2: 3 2");
+	CHECK_EQ_STR(decide(&cfg, &h, "x.farm.example", 22), "chain rule=3: 2 4"); /* order kept */
+	h.down_until[0] = 130;
+	CHECK_EQ_STR(decide(&cfg, &h, "viax.example", 443), "proxy rule=4: 1 0");
+	CHECK_EQ_STR(decide(&cfg, &h, "example.com", 443), "undecided");
+
+	/* then no_proxy (after the rules) */
+	CHECK_EQ_INT(noproxy_parse("example.com,ads.example", &cfg.noproxy, err, sizeof(err)), 0);
+	cfg.noproxy_set = 1;
+	CHECK_EQ_STR(decide(&cfg, &h, "www.example.com", 443), "direct rule=-1: D");
+	CHECK_EQ_STR(decide(&cfg, &h, "ads.example", 443), "block rule=0:");
+	CHECK_EQ_STR(decide(&cfg, &h, "example.org", 443), "undecided");
+
+	/* nothing configured: the target does not matter; a PAC makes it matter */
+	static struct config none;
+	memset(&none, 0, sizeof(none));
+	CHECK_EQ_INT(route_needs_target(&none), 0);
+	snprintf(none.pac_url, sizeof(none.pac_url), "http://wpad/wpad.dat");
+	CHECK_EQ_INT(route_needs_target(&none), 1);
+}
+
+static void test_split_and_names(void)
+{
+	char host[64];
+	uint16_t port = 1;
+	route_split_target("example.com:443", host, sizeof(host), &port);
+	CHECK_EQ_STR(host, "example.com");
+	CHECK_EQ_INT(port, 443);
+	route_split_target("[2001:db8::1]:8443", host, sizeof(host), &port);
+	CHECK_EQ_STR(host, "2001:db8::1");
+	CHECK_EQ_INT(port, 8443);
+	route_split_target("noport", host, sizeof(host), &port);
+	CHECK_EQ_STR(host, "noport");
+	CHECK_EQ_INT(port, 0);
+	route_split_target("h:99999", host, sizeof(host), &port);
+	CHECK_EQ_INT(port, 0);
+	route_split_target("averyveryverylongname.example:1", host, 8, &port);
+	CHECK_EQ_STR(host, "averyve");
+	CHECK_EQ_INT(port, 1);
+
+	struct route_plan p = {.n = 2, .idx = {ROUTE_DIRECT, 0}, .rule = -1};
+	CHECK_EQ_STR(route_name(&p, -1), "direct");
+	CHECK_EQ_STR(route_name(&p, 0), "proxy");
+	p.source = ROUTE_SRC_PAC;
+	CHECK_EQ_STR(route_name(&p, -1), "pac-direct");
+	CHECK_EQ_STR(route_name(&p, 0), "pac-proxy");
+	p.source = ROUTE_SRC_NOPAC;
+	CHECK_EQ_STR(route_name(&p, 1), "nopac-direct");
+	p.kind = ROUTE_CHAIN;
+	CHECK_EQ_STR(route_name(&p, 0), "chain");
+	p.kind = ROUTE_BLOCK;
+	CHECK_EQ_STR(route_name(&p, -1), "block");
+
+	/* route_order: direct steps are never down; only failover plans move */
+	struct route_health h;
+	memset(&h, 0, sizeof(h));
+	h.down_until[3] = 50;
+	struct route_plan q = {.n = 3, .idx = {3, ROUTE_DIRECT, 4}, .rule = -1};
+	route_order(&h, 10, &q);
+	CHECK(q.idx[0] == ROUTE_DIRECT && q.idx[1] == 4 && q.idx[2] == 3);
+	struct route_plan c = {.kind = ROUTE_CHAIN, .n = 2, .idx = {3, 4}, .rule = -1};
+	route_order(&h, 10, &c);
+	CHECK(c.idx[0] == 3 && c.idx[1] == 4);
+}
+
 int main(void)
 {
+	test_decide();
+	test_split_and_names();
 	test_plan();
 	test_mark();
 	test_first_healthy();

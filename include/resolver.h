@@ -1,4 +1,5 @@
-/* resolver: c-ares on the libev loop, for the upstream proxies' host names.
+/* resolver: c-ares on the libev loop, for the upstream proxies' host names and the targets of
+ * direct routes.
  *
  * Lookups of the same name share one query; answers are cached for a bounded time (failures
  * briefly).  A caller owns a struct resolver_waiter (embedded in its own object), passes it to

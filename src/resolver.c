@@ -16,7 +16,7 @@
 
 #include "log.h"
 
-#define RESOLVER_MAX_ENTRIES 64
+#define RESOLVER_MAX_ENTRIES 256 /* names: the proxies', and the targets of direct routes */
 #define RESOLVER_NEG_TTL 5.0 /* seconds a failed lookup is remembered */
 
 enum entry_state { ENTRY_FREE = 0, ENTRY_PENDING, ENTRY_READY, ENTRY_FAILED };

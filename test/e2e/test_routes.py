@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+import daemon as daemon_mod
 import upstreams
 from clients import curl
 from fakeproxy import ok, relay, respond
@@ -286,7 +287,8 @@ def test_chain_tinyproxy_then_squid(socks2http, fake_proxy, tinyproxy, squid, or
         "squid's access.log has no CONNECT to the origin"
     assert squid.password not in d.log()
     assert f"***@127.0.0.1:{squid.port}" in d.log()  # the rule as the start log lists it
-    assert squid.password.encode() not in d.cmdline()  # scrubbed from argv like -x
+    if not daemon_mod.WRAPPER:  # a wrapper (valgrind) keeps its own copy of the arguments
+        assert squid.password.encode() not in d.cmdline()  # scrubbed from argv like -x
     no_requests(a)
 
 

@@ -57,10 +57,19 @@ void route_order(const struct route_health *h, double now, struct route_plan *p)
  * client has named its target. */
 int route_needs_target(const struct config *cfg);
 
-/* "proxy", "direct", "chain", "block", "pac-proxy", "pac-direct", "nopac-direct" (for
- * the summary line's route=); direct: whether the step taken was direct, or -1 when none
- * was taken yet (the plan's first step then says it). */
-const char *route_name(const struct route_plan *p, int direct);
+/* What the summary line says of a route: the few bytes a tunnel keeps of its plan. */
+struct route_brief {
+	uint8_t kind;   /* enum route_kind */
+	uint8_t source; /* enum route_source */
+	uint8_t direct; /* the step taken (or, before one was, the first) is direct */
+	int16_t rule;   /* the rule that matched, -1 if none */
+};
+
+void route_brief(const struct route_plan *p, struct route_brief *out);
+
+/* "proxy", "direct", "chain", "block", "pac-proxy", "pac-direct", "nopac-direct": the
+ * summary line's route=. */
+const char *route_name(const struct route_brief *b);
 
 /* The first proxy of the -x list not marked down, or 0 when all are. */
 size_t route_first_healthy(const struct route_health *h, size_t nproxies, double now);

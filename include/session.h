@@ -65,7 +65,8 @@ void session_report(struct session *s);
  * it began, the first time): the relay does no per-byte work for them. */
 struct session_info {
 	const char *client, *target, *proxy;
-	const char *state;       /* "handshake", "dialing/connecting", "relay", ... */
+	const char *state;       /* "handshake", "dialing/connecting", "relay", ... (in state_text) */
+	char state_text[32];
 	double age;              /* seconds */
 	uint64_t up, down;       /* bytes client -> target, target -> client */
 	double rate_up, rate_down;

@@ -8,13 +8,14 @@
 
 #include "dial.h"
 #include "front.h"
-#include "pac.h"
+#include "route.h"
 #include "pump.h"
 #include "stream.h"
 
 struct forward;
 struct front_http;
 struct session_host;
+struct session_pac;
 
 enum session_state { S_HANDSHAKE, S_DIALING, S_RELAY, S_REPLY_FAIL, S_FORWARD };
 
@@ -27,6 +28,7 @@ struct session {
 	uint8_t logged;          /* the summary line of the last forwarded request is out, and
 				  * no request came since: closing adds none */
 	uint8_t reply_len;       /* bytes of the SOCKS reply the pump sends ahead of the proxy's */
+	struct route_brief route; /* the route taken, for the summary line (zero: the -x list) */
 	int http_status;
 	struct stream client;
 	struct stream up;
@@ -38,18 +40,13 @@ struct session {
 	struct forward *fwd;     /* an absolute-form request: prepared, then in S_FORWARD */
 	uint32_t requests;       /* forwarded requests answered on this connection */
 	struct dial *dial;       /* while dialing */
-	struct route_plan plan;  /* the route taken (zero: the -x list) */
-	struct pac_waiter pac_wait; /* while the PAC decides (S_DIALING without a dial) */
-	uint8_t pac_pending;
-	int8_t went_direct;      /* the step the dial ended on was direct (-1: no dial ended) */
-	uint8_t pac_connect_only;
+	struct session_pac *pac; /* while the PAC decides (S_DIALING without a dial) */
 	struct pump pump;        /* in RELAY */
 	struct buf c2u;          /* SOCKS messages, then early payload */
 	const char *proxy;       /* display name of the proxy that answered */
 	const char *fail_reason;
 	char *target;            /* "host:port" once requested */
 	char client_text[48];
-	char state_text[32];     /* for session_describe */
 	uint64_t sample_up, sample_down; /* bytes at the previous describe */
 	ev_tstamp sample_at;
 };
@@ -76,6 +73,8 @@ void session_reply_outcome(struct session *s, const struct outcome *o);
 /* Starts a dial (target NULL: before the client has named it; plan NULL: the -x list).
  * Returns -1 without memory (nothing started). */
 int session_start_dial(struct session *s, const char *target, const struct route_plan *plan, int connect_only);
+/* Stops a PAC question still open (session_close). */
+void session_route_stop(struct session *s);
 /* Decides the route for s->target and starts the dial (connect_only: for a forwarded
  * request).  Returns -1 when the session was closed. */
 int session_route(struct session *s, int connect_only);

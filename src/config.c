@@ -1,5 +1,6 @@
 /* config: options from the command line, a config file and the environment. */
 #include "config.h"
+#include "errtext.h"
 #include "wipe.h"
 
 #include <arpa/inet.h>
@@ -7,7 +8,6 @@
 #include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,16 +16,6 @@
 #include <pwd.h>
 #include <stddef.h>
 #include <unistd.h>
-
-/* printf-checked, and -Wformat=2 accepts the vsnprintf below */
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 void config_init(struct config *cfg)
 {
@@ -61,7 +51,7 @@ int config_parse_listen(const char *text, struct listen_spec *out, char *err, si
 		struct sockaddr_un *su = (struct sockaddr_un *)&out->addr;
 		const char *path = text + 5;
 		if (path[0] != '/' || strlen(path) >= sizeof(su->sun_path) || strlen(path) >= sizeof(out->text) - 5)
-			return fail(err, errlen, "bad listen address '%s' (give unix:/absolute/path, under %zu bytes)", text,
+			return errtext(err, errlen, "bad listen address '%s' (give unix:/absolute/path, under %zu bytes)", text,
 				    sizeof(su->sun_path));
 		su->sun_family = AF_UNIX;
 		memcpy(su->sun_path, path, strlen(path) + 1);
@@ -72,10 +62,10 @@ int config_parse_listen(const char *text, struct listen_spec *out, char *err, si
 	if (text[0] == '[') {
 		const char *rb = strchr(text, ']');
 		if (rb == NULL || rb[1] != ':')
-			return fail(err, errlen, "bad listen address '%s' (IPv6 is written [::1]:1080)", text);
+			return errtext(err, errlen, "bad listen address '%s' (IPv6 is written [::1]:1080)", text);
 		hlen = (size_t)(rb - text - 1);
 		if (hlen == 0 || hlen >= sizeof(host))
-			return fail(err, errlen, "bad listen address '%s'", text);
+			return errtext(err, errlen, "bad listen address '%s'", text);
 		memcpy(host, text + 1, hlen);
 		portstr = rb + 2;
 	} else {
@@ -87,7 +77,7 @@ int config_parse_listen(const char *text, struct listen_spec *out, char *err, si
 		} else {
 			hlen = (size_t)(colon - text);
 			if (hlen >= sizeof(host) || memchr(text, ':', hlen) != NULL)
-				return fail(err, errlen, "bad listen address '%s' (IPv6 is written [::1]:1080)", text);
+				return errtext(err, errlen, "bad listen address '%s' (IPv6 is written [::1]:1080)", text);
 			memcpy(host, text, hlen);
 			portstr = colon + 1;
 		}
@@ -99,7 +89,7 @@ int config_parse_listen(const char *text, struct listen_spec *out, char *err, si
 	long port = strtol(portstr, &end, 10);
 	if (*portstr == '\0' || *end != '\0' || errno != 0 || port < 0 || port > 65535 ||
 	    !(portstr[0] >= '0' && portstr[0] <= '9'))
-		return fail(err, errlen, "bad port in listen address '%s'", text);
+		return errtext(err, errlen, "bad port in listen address '%s'", text);
 
 	if (strcmp(host, "localhost") == 0 || host[0] == '\0')
 		strcpy(host, "127.0.0.1");
@@ -116,7 +106,7 @@ int config_parse_listen(const char *text, struct listen_spec *out, char *err, si
 		out->addrlen = sizeof(*s6);
 		snprintf(out->text, sizeof(out->text), "[%.45s]:%ld", host, port);
 	} else {
-		return fail(err, errlen, "bad listen address '%s' (give a numeric IPv4 or [IPv6] address)", text);
+		return errtext(err, errlen, "bad listen address '%s' (give a numeric IPv4 or [IPv6] address)", text);
 	}
 	return 0;
 }
@@ -125,12 +115,12 @@ int config_parse_seconds(const char *name, const char *v, double *out, int allow
 {
 	char *end;
 	if (v == NULL)
-		return fail(err, errlen, "option '%s' needs a number of seconds", name);
+		return errtext(err, errlen, "option '%s' needs a number of seconds", name);
 	errno = 0;
 	double d = strtod(v, &end);
 	if (end == v || *end != '\0' || errno != 0 || !isfinite(d) || d < 0 || d > 86400 * 365 ||
 	    (!allow_zero && d == 0))
-		return fail(err, errlen, "option '%s': bad number of seconds '%s'", name, v);
+		return errtext(err, errlen, "option '%s': bad number of seconds '%s'", name, v);
 	*out = d;
 	return 0;
 }
@@ -140,11 +130,11 @@ static int parse_uint(const char *name, const char *v, unsigned long min, unsign
 {
 	char *end;
 	if (v == NULL)
-		return fail(err, errlen, "option '%s' needs a number", name);
+		return errtext(err, errlen, "option '%s' needs a number", name);
 	errno = 0;
 	unsigned long n = strtoul(v, &end, 10);
 	if (!(v[0] >= '0' && v[0] <= '9') || *end != '\0' || errno != 0 || n < min || n > max)
-		return fail(err, errlen, "option '%s': '%s' is not a number from %lu to %lu", name, v, min, max);
+		return errtext(err, errlen, "option '%s': '%s' is not a number from %lu to %lu", name, v, min, max);
 	*out = n;
 	return 0;
 }
@@ -159,9 +149,9 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 		return rc;
 	if (strcmp(name, "listen") == 0) {
 		if (value == NULL)
-			return fail(err, errlen, "option 'listen' needs ADDR:PORT");
+			return errtext(err, errlen, "option 'listen' needs ADDR:PORT");
 		if (cfg->nlisten == CONFIG_MAX_LISTEN)
-			return fail(err, errlen, "too many listen addresses (at most %d)", CONFIG_MAX_LISTEN);
+			return errtext(err, errlen, "too many listen addresses (at most %d)", CONFIG_MAX_LISTEN);
 		if (config_parse_listen(value, &cfg->listen[cfg->nlisten], err, errlen) < 0)
 			return -1;
 		cfg->nlisten++;
@@ -169,11 +159,11 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 	}
 	if (strcmp(name, "proxy") == 0) {
 		if (value == NULL)
-			return fail(err, errlen, "option 'proxy' needs a URL");
+			return errtext(err, errlen, "option 'proxy' needs a URL");
 		if (cfg->nproxies == CONFIG_MAX_PROXIES)
-			return fail(err, errlen, "too many proxies (at most %d)", CONFIG_MAX_PROXIES);
+			return errtext(err, errlen, "too many proxies (at most %d)", CONFIG_MAX_PROXIES);
 		if (proxyurl_parse(value, &cfg->proxies[cfg->nproxies], perr, sizeof(perr)) < 0)
-			return fail(err, errlen, "bad proxy URL: %s", perr);
+			return errtext(err, errlen, "bad proxy URL: %s", perr);
 		cfg->nproxies++;
 		snprintf(cfg->proxy_source, sizeof(cfg->proxy_source), "-x");
 		return 0;
@@ -182,7 +172,7 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 		int on = value == NULL || strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0 ||
 			 strcmp(value, "1") == 0;
 		if (!on && !(strcasecmp(value, "no") == 0 || strcasecmp(value, "false") == 0 || strcmp(value, "0") == 0))
-			return fail(err, errlen, "option '%s' takes yes or no", name);
+			return errtext(err, errlen, "option '%s' takes yes or no", name);
 		if (on)
 			cfg->log_level = name[0] == 'v' ? LOG_LVL_DEBUG : LOG_LVL_WARN;
 		return 0;
@@ -203,7 +193,7 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 		return config_parse_seconds(name, value, &cfg->dns_cache_ttl, 1, err, errlen);
 	if (strcmp(name, "allow-users") == 0) {
 		if (value == NULL)
-			return fail(err, errlen, "option 'allow-users' needs a list of users, or 'any'");
+			return errtext(err, errlen, "option 'allow-users' needs a list of users, or 'any'");
 		char list[512];
 		snprintf(list, sizeof(list), "%s", value);
 		char *save = NULL;
@@ -213,7 +203,7 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 				continue;
 			}
 			if (cfg->nallow_uids == CONFIG_MAX_USERS)
-				return fail(err, errlen, "option 'allow-users': at most %d users", CONFIG_MAX_USERS);
+				return errtext(err, errlen, "option 'allow-users': at most %d users", CONFIG_MAX_USERS);
 			char *end;
 			unsigned long id = strtoul(u, &end, 10);
 			if (u[0] >= '0' && u[0] <= '9' && *end == '\0' && id < 0xffffffffUL) {
@@ -222,7 +212,7 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 			}
 			struct passwd *pw = getpwnam(u);
 			if (pw == NULL)
-				return fail(err, errlen, "option 'allow-users': unknown user '%s'", u);
+				return errtext(err, errlen, "option 'allow-users': unknown user '%s'", u);
 			cfg->allow_uids[cfg->nallow_uids++] = pw->pw_uid;
 		}
 		return 0;
@@ -230,13 +220,13 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 	if (strcmp(name, "dns-servers") == 0) {
 		if (value == NULL || strlen(value) >= sizeof(cfg->dns_servers) ||
 		    strspn(value, "0123456789abcdefABCDEF.:[],") != strlen(value))
-			return fail(err, errlen, "option 'dns-servers' needs addresses like 127.0.0.1:53,[::1]:53");
+			return errtext(err, errlen, "option 'dns-servers' needs addresses like 127.0.0.1:53,[::1]:53");
 		snprintf(cfg->dns_servers, sizeof(cfg->dns_servers), "%s", value);
 		return 0;
 	}
 	if (strcmp(name, "control") == 0) {
 		if (value == NULL || value[0] != '/' || strlen(value) >= sizeof(cfg->control_path))
-			return fail(err, errlen, "option 'control' needs an absolute path (under %zu bytes)",
+			return errtext(err, errlen, "option 'control' needs an absolute path (under %zu bytes)",
 				    sizeof(cfg->control_path));
 		snprintf(cfg->control_path, sizeof(cfg->control_path), "%s", value);
 		return 0;
@@ -259,7 +249,7 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 	}
 	if (strcmp(name, "socks-auth") == 0) {
 		if (value == NULL || value[0] == '\0' || strlen(value) >= sizeof(cfg->socks_auth_file))
-			return fail(err, errlen, "option 'socks-auth' needs a file name");
+			return errtext(err, errlen, "option 'socks-auth' needs a file name");
 		snprintf(cfg->socks_auth_file, sizeof(cfg->socks_auth_file), "%s", value);
 		return 0;
 	}
@@ -295,12 +285,12 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 	}
 	if (strcmp(name, "user-agent") == 0) {
 		if (value == NULL || strlen(value) >= sizeof(cfg->user_agent) || strpbrk(value, "\r\n"))
-			return fail(err, errlen, "option 'user-agent' needs a single-line value under %zu bytes",
+			return errtext(err, errlen, "option 'user-agent' needs a single-line value under %zu bytes",
 				    sizeof(cfg->user_agent));
 		snprintf(cfg->user_agent, sizeof(cfg->user_agent), "%s", value);
 		return 0;
 	}
-	return fail(err, errlen, "unknown option '%s'", name);
+	return errtext(err, errlen, "unknown option '%s'", name);
 }
 
 int config_parse_text(struct config *cfg, const char *text, size_t len, const char *source, char *err,
@@ -318,12 +308,12 @@ int config_parse_text(struct config *cfg, const char *text, size_t len, const ch
 		size_t n = end - pos;
 		line_no++;
 		if (n >= sizeof(line))
-			return fail(err, errlen, "%s:%d: line too long", source, line_no);
+			return errtext(err, errlen, "%s:%d: line too long", source, line_no);
 		memcpy(line, text + pos, n);
 		line[n] = '\0';
 		pos = end + 1;
 		if (memchr(line, '\0', n) != NULL)
-			return fail(err, errlen, "%s:%d: NUL byte in line", source, line_no);
+			return errtext(err, errlen, "%s:%d: NUL byte in line", source, line_no);
 
 		/* trim; '#' starts a comment only at the start of a line (passwords may hold '#') */
 		char *s = line;
@@ -347,9 +337,9 @@ int config_parse_text(struct config *cfg, const char *text, size_t len, const ch
 				value = s;
 		}
 		if (strcmp(name, "config") == 0)
-			return fail(err, errlen, "%s:%d: 'config' cannot be used inside a config file", source, line_no);
+			return errtext(err, errlen, "%s:%d: 'config' cannot be used inside a config file", source, line_no);
 		if (config_set(cfg, name, value, inner, sizeof(inner)) < 0)
-			return fail(err, errlen, "%s:%d: %s", source, line_no, inner);
+			return errtext(err, errlen, "%s:%d: %s", source, line_no, inner);
 	}
 	for (size_t i = rules_before; i < cfg->nrules; i++) /* tried after the command line's */
 		cfg->rule_in_file[i] = 1;
@@ -363,7 +353,7 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
-		fail(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
+		errtext(err, errlen, "cannot open config file %s: %s", path, strerror(errno));
 		return -2;
 	}
 	for (;;) {
@@ -373,7 +363,7 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 		if (r < 0) {
 			int e = errno;
 			close(fd);
-			fail(err, errlen, "cannot read config file %s: %s", path, strerror(e));
+			errtext(err, errlen, "cannot read config file %s: %s", path, strerror(e));
 			return -2;
 		}
 		if (r == 0)
@@ -381,7 +371,7 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 		len += (size_t)r;
 		if (len == sizeof(buf)) {
 			close(fd);
-			fail(err, errlen, "config file %s is larger than %zu bytes", path, sizeof(buf) - 1);
+			errtext(err, errlen, "config file %s is larger than %zu bytes", path, sizeof(buf) - 1);
 			return -2;
 		}
 	}
@@ -396,7 +386,7 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
 		if (x ? i < before : i - cfg->nproxies < route_before)
 			continue;
 		if (p->pass[0] != '\0' && stat(path, &st) == 0 && (st.st_mode & 077) != 0) {
-			fail(err, errlen, "config file %s holds a proxy password but other users may read it (mode %03o): run chmod 600 %s",
+			errtext(err, errlen, "config file %s holds a proxy password but other users may read it (mode %03o): run chmod 600 %s",
 			     path, (unsigned)(st.st_mode & 0777), path);
 			rc = -2;
 		}
@@ -424,7 +414,7 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 			if (v == NULL || v[0] == '\0')
 				continue;
 			if (proxyurl_parse(v, &cfg->proxies[0], perr, sizeof(perr)) < 0)
-				return fail(err, errlen, "bad proxy URL in %s: %s", proxy_env[i], perr);
+				return errtext(err, errlen, "bad proxy URL in %s: %s", proxy_env[i], perr);
 			cfg->nproxies = 1;
 			snprintf(cfg->proxy_source, sizeof(cfg->proxy_source), "%s", proxy_env[i]);
 			break;
@@ -433,7 +423,7 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 	if (config_route_finish(cfg, getenv_fn, err, errlen) < 0)
 		return -1;
 	if (cfg->nproxies == 0 && !config_route_covers_all(cfg)) {
-		fail(err, errlen, "no upstream proxy: give one with -x http://host:port or set https_proxy");
+		errtext(err, errlen, "no upstream proxy: give one with -x http://host:port or set https_proxy");
 		return 1;
 	}
 	if (cfg->socks_auth_file[0] != '\0' && cfg->auth == NULL &&
@@ -441,7 +431,7 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 		return 1;
 	for (size_t i = 0; cfg->ninherited == 0 && i < cfg->nlisten; i++) { /* else ignored: server.c */
 		if (!config_listen_is_local(&cfg->listen[i]) && cfg->nauth == 0 && !cfg->allow_remote) {
-			fail(err, errlen,
+			errtext(err, errlen,
 			     "refusing to listen on %s without client authentication: anyone who can reach it "
 			     "could use your proxy; add --socks-auth FILE, or --allow-remote if that is intended",
 			     cfg->listen[i].text);
@@ -450,18 +440,18 @@ int config_finish(struct config *cfg, const char *(*getenv_fn)(const char *), ch
 	}
 	for (size_t i = 0; cfg->workers > 1 && cfg->ninherited == 0 && i < cfg->nlisten; i++) {
 		if (cfg->listen[i].addr.ss_family == AF_UNIX) {
-			fail(err, errlen, "--workers needs TCP listeners: %s is a Unix-domain socket", cfg->listen[i].text);
+			errtext(err, errlen, "--workers needs TCP listeners: %s is a Unix-domain socket", cfg->listen[i].text);
 			return -1;
 		}
 	}
 	if (cfg->exit_idle > 0 && cfg->workers > 1)
-		return fail(err, errlen, "--exit-idle needs a single process: leave out --workers");
+		return errtext(err, errlen, "--exit-idle needs a single process: leave out --workers");
 	const char *pw = getenv_fn("SOCKS2HTTP_PROXY_PASSWORD");
 	for (size_t i = 0; i < cfg->nproxies; i++) {
 		struct proxy_spec *p = &cfg->proxies[i];
 		if (p->has_auth && p->pass[0] == '\0' && pw != NULL) {
 			if (strlen(pw) >= sizeof(p->pass))
-				return fail(err, errlen, "SOCKS2HTTP_PROXY_PASSWORD is too long");
+				return errtext(err, errlen, "SOCKS2HTTP_PROXY_PASSWORD is too long");
 			snprintf(p->pass, sizeof(p->pass), "%s", pw);
 		}
 	}
@@ -524,10 +514,10 @@ static int read_private_file(const char *path, const char *what, char *buf, size
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
+		return errtext(err, errlen, "cannot open %s %s: %s", what, path, strerror(errno));
 	if (fstat(fd, &st) < 0 || (st.st_mode & 077) != 0) {
 		close(fd);
-		return fail(err, errlen, "%s %s may be read by other users (mode %03o): run chmod 600 %s", what, path,
+		return errtext(err, errlen, "%s %s may be read by other users (mode %03o): run chmod 600 %s", what, path,
 			    (unsigned)(st.st_mode & 0777), path);
 	}
 	*len = 0;
@@ -538,14 +528,14 @@ static int read_private_file(const char *path, const char *what, char *buf, size
 		if (r < 0) {
 			int e = errno;
 			close(fd);
-			return fail(err, errlen, "cannot read %s %s: %s", what, path, strerror(e));
+			return errtext(err, errlen, "cannot read %s %s: %s", what, path, strerror(e));
 		}
 		if (r == 0)
 			break;
 		*len += (size_t)r;
 		if (*len == cap - 1) {
 			close(fd);
-			return fail(err, errlen, "%s %s is larger than %zu bytes", what, path, cap - 2);
+			return errtext(err, errlen, "%s %s is larger than %zu bytes", what, path, cap - 2);
 		}
 	}
 	close(fd);
@@ -564,7 +554,7 @@ int config_load_auth(struct config *cfg, const char *path, char *err, size_t err
 	free_auth(cfg);
 	cfg->auth = calloc(CONFIG_MAX_AUTH, sizeof(*cfg->auth));
 	if (cfg->auth == NULL)
-		return fail(err, errlen, "out of memory");
+		return errtext(err, errlen, "out of memory");
 	while (pos < len && rc == 0) {
 		char *line = buf + pos;
 		char *nl = memchr(line, '\n', len - pos);
@@ -579,9 +569,9 @@ int config_load_auth(struct config *cfg, const char *path, char *err, size_t err
 		char *colon = strchr(line, ':');
 		if (colon == NULL || colon == line || (size_t)(colon - line) > 255 || strlen(colon + 1) > 255 ||
 		    colon[1] == '\0')
-			rc = fail(err, errlen, "%s:%d: expected user:password (each 1 to 255 bytes)", path, line_no);
+			rc = errtext(err, errlen, "%s:%d: expected user:password (each 1 to 255 bytes)", path, line_no);
 		else if (cfg->nauth == CONFIG_MAX_AUTH)
-			rc = fail(err, errlen, "%s: at most %d users", path, CONFIG_MAX_AUTH);
+			rc = errtext(err, errlen, "%s: at most %d users", path, CONFIG_MAX_AUTH);
 		else {
 			struct auth_user *a = &cfg->auth[cfg->nauth++];
 			memcpy(a->user, line, (size_t)(colon - line));
@@ -590,7 +580,7 @@ int config_load_auth(struct config *cfg, const char *path, char *err, size_t err
 	}
 	wipe(buf, sizeof(buf));
 	if (rc == 0 && cfg->nauth == 0)
-		rc = fail(err, errlen, "%s: no user:password lines", path);
+		rc = errtext(err, errlen, "%s: no user:password lines", path);
 	if (rc < 0)
 		free_auth(cfg);
 	return rc;

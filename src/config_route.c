@@ -1,23 +1,13 @@
 /* config_route: the route options (--route, --no-proxy, --pac and its timings) of the
  * config module; see include/config.h and include/rules.h. */
 #include "config.h"
+#include "errtext.h"
 #include "wipe.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-
-/* printf-checked, and -Wformat=2 accepts the vsnprintf below */
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 void config_route_init(struct config *cfg)
 {
@@ -41,7 +31,7 @@ static int add_route_proxy(void *ctx, const char *url, char *err, size_t errlen)
 	int rc = -1;
 
 	if (proxyurl_parse(url, &p, perr, sizeof(perr)) < 0) {
-		fail(err, errlen, "bad proxy URL: %s", perr);
+		errtext(err, errlen, "bad proxy URL: %s", perr);
 		goto out;
 	}
 	for (size_t i = 0; i < cfg->nroute_proxies; i++) {
@@ -51,7 +41,7 @@ static int add_route_proxy(void *ctx, const char *url, char *err, size_t errlen)
 		}
 	}
 	if (cfg->nroute_proxies == CONFIG_MAX_ROUTE_PROXIES) {
-		fail(err, errlen, "rules name more than %d different proxies", CONFIG_MAX_ROUTE_PROXIES);
+		errtext(err, errlen, "rules name more than %d different proxies", CONFIG_MAX_ROUTE_PROXIES);
 		goto out;
 	}
 	cfg->route_proxies[cfg->nroute_proxies] = p;
@@ -68,12 +58,12 @@ static int set_pac(struct config *cfg, const char *v, char *err, size_t errlen)
 	size_t cap = sizeof(cfg->pac_url);
 
 	if (v == NULL)
-		return fail(err, errlen, "option 'pac' needs a URL (http://, file://) or a file name");
+		return errtext(err, errlen, "option 'pac' needs a URL (http://, file://) or a file name");
 	for (const char *p = v; *p != '\0'; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f || (sep != NULL && *p == ' '))
-			return fail(err, errlen, "option 'pac': control character or space in '%s'", v);
+			return errtext(err, errlen, "option 'pac': control character or space in '%s'", v);
 	if (strlen(v) >= cap)
-		return fail(err, errlen, "option 'pac': longer than %zu bytes", cap - 1);
+		return errtext(err, errlen, "option 'pac': longer than %zu bytes", cap - 1);
 	if (v[0] == '\0') { /* none, e.g. over a config file's */
 		cfg->pac_url[0] = '\0';
 		return 0;
@@ -82,12 +72,12 @@ static int set_pac(struct config *cfg, const char *v, char *err, size_t errlen)
 		size_t slen = (size_t)(sep - v);
 		if (slen == 4 && strncasecmp(v, "http", 4) == 0) {
 			if (strchr("/?#", sep[3]) != NULL || strchr(v, '@') != NULL)
-				return fail(err, errlen, "option 'pac': give http://host[:port]/path (no user or password)");
+				return errtext(err, errlen, "option 'pac': give http://host[:port]/path (no user or password)");
 		} else if (slen == 4 && strncasecmp(v, "file", 4) == 0) {
 			if (sep[3] != '/')
-				return fail(err, errlen, "option 'pac': give file:///absolute/path");
+				return errtext(err, errlen, "option 'pac': give file:///absolute/path");
 		} else {
-			return fail(err, errlen, "option 'pac': unsupported scheme in '%s' (http://, file:// or a file name)",
+			return errtext(err, errlen, "option 'pac': unsupported scheme in '%s' (http://, file:// or a file name)",
 				    v);
 		}
 		snprintf(cfg->pac_url, cap, "%s", v);
@@ -99,7 +89,7 @@ static int set_pac(struct config *cfg, const char *v, char *err, size_t errlen)
 	}
 	char cwd[1024];
 	if (getcwd(cwd, sizeof(cwd)) == NULL || strlen(cwd) + 1 + strlen(v) >= cap)
-		return fail(err, errlen, "option 'pac': cannot make '%s' an absolute path", v);
+		return errtext(err, errlen, "option 'pac': cannot make '%s' an absolute path", v);
 	size_t n = strcmp(cwd, "/") == 0 ? 0 : strlen(cwd);
 	memcpy(cfg->pac_url, cwd, n);
 	cfg->pac_url[n] = '/';
@@ -113,18 +103,18 @@ int config_route_set(struct config *cfg, const char *name, const char *value, ch
 
 	if (strcmp(name, "route") == 0) {
 		if (value == NULL)
-			return fail(err, errlen, "option 'route' needs 'PATTERN ACTION', e.g. '.example.com direct'");
+			return errtext(err, errlen, "option 'route' needs 'PATTERN ACTION', e.g. '.example.com direct'");
 		if (cfg->nrules == RULES_MAX)
-			return fail(err, errlen, "too many rules (at most %d)", RULES_MAX);
+			return errtext(err, errlen, "too many rules (at most %d)", RULES_MAX);
 		if (rule_parse(value, &cfg->rules[cfg->nrules], add_route_proxy, cfg, perr, sizeof(perr)) < 0)
-			return fail(err, errlen, "option 'route': %s", perr);
+			return errtext(err, errlen, "option 'route': %s", perr);
 		cfg->rule_in_file[cfg->nrules] = 0;
 		cfg->nrules++;
 		return 0;
 	}
 	if (strcmp(name, "no-proxy") == 0) {
 		if (noproxy_parse(value ? value : "", &cfg->noproxy, perr, sizeof(perr)) < 0)
-			return fail(err, errlen, "option 'no-proxy': %s", perr);
+			return errtext(err, errlen, "option 'no-proxy': %s", perr);
 		cfg->noproxy_set = 1;
 		snprintf(cfg->noproxy_source, sizeof(cfg->noproxy_source), "--no-proxy");
 		return 0;
@@ -165,7 +155,7 @@ int config_route_finish(struct config *cfg, const char *(*getenv_fn)(const char 
 		if (v == NULL)
 			continue;
 		if (noproxy_parse(v, &cfg->noproxy, perr, sizeof(perr)) < 0)
-			return fail(err, errlen, "%s in the environment: %s (override it with --no-proxy)", vars[i], perr);
+			return errtext(err, errlen, "%s in the environment: %s (override it with --no-proxy)", vars[i], perr);
 		cfg->noproxy_set = 1;
 		snprintf(cfg->noproxy_source, sizeof(cfg->noproxy_source), "%s", vars[i]);
 	}
@@ -174,13 +164,13 @@ int config_route_finish(struct config *cfg, const char *(*getenv_fn)(const char 
 		struct proxy_spec *p = &cfg->route_proxies[i];
 		if (p->has_auth && p->pass[0] == '\0' && pw != NULL) {
 			if (strlen(pw) >= sizeof(p->pass))
-				return fail(err, errlen, "SOCKS2HTTP_PROXY_PASSWORD is too long");
+				return errtext(err, errlen, "SOCKS2HTTP_PROXY_PASSWORD is too long");
 			snprintf(p->pass, sizeof(p->pass), "%s", pw);
 		}
 	}
 	for (size_t i = 0; cfg->nproxies == 0 && i < cfg->nrules; i++)
 		if (cfg->rules[i].action == RULE_PROXY && cfg->rules[i].nhops == 0)
-			return fail(err, errlen, "rule %zu '%s' sends to the -x proxies, but none is configured", i + 1,
+			return errtext(err, errlen, "rule %zu '%s' sends to the -x proxies, but none is configured", i + 1,
 				    cfg->rules[i].text);
 	return 0;
 }

@@ -62,7 +62,8 @@ static void fail(struct pacfetch *f, const char *what, const char *detail)
 	finish(f);
 }
 
-static void finish(struct pacfetch *f)
+/* Stops every watcher and the lookup, closes the socket. */
+static void quiesce(struct pacfetch *f)
 {
 	ev_timer_stop(f->loop, &f->timer);
 	ev_timer_stop(f->loop, &f->deliver);
@@ -72,6 +73,11 @@ static void finish(struct pacfetch *f)
 	if (f->fd >= 0)
 		close(f->fd);
 	f->fd = -1;
+}
+
+static void finish(struct pacfetch *f)
+{
+	quiesce(f);
 	if (f->ok)
 		f->body[f->body_len] = '\0';
 	f->cb(f->arg, f->ok, f->ok ? f->body : NULL, f->ok ? f->body_len : 0, f->ok ? NULL : f->err);
@@ -470,13 +476,7 @@ void pacfetch_cancel(struct pacfetch *f)
 {
 	if (f == NULL)
 		return;
-	ev_timer_stop(f->loop, &f->timer);
-	ev_timer_stop(f->loop, &f->deliver);
-	ev_io_stop(f->loop, &f->io);
-	if (f->rw.entry != NULL)
-		resolver_cancel(f->res, &f->rw);
-	if (f->fd >= 0)
-		close(f->fd);
+	quiesce(f);
 	free(f->buf);
 	free(f);
 }

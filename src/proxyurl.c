@@ -3,20 +3,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-/* printf-checked, and -Wformat=2 accepts the vsnprintf below */
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#include "errtext.h"
 
 static int hexval(char c)
 {
@@ -84,10 +75,10 @@ int proxyurl_parse(const char *url, struct proxy_spec *out, char *err, size_t er
 		size_t slen = (size_t)(sep - url);
 		if (!(slen == 4 && strncasecmp(url, "http", 4) == 0)) {
 			if (slen == 5 && strncasecmp(url, "https", 5) == 0)
-				return fail(err, errlen, "unsupported scheme 'https' (TLS to the proxy is not supported yet); use http://");
+				return errtext(err, errlen, "unsupported scheme 'https' (TLS to the proxy is not supported yet); use http://");
 			if (!scheme_ok(url, slen))
-				return fail(err, errlen, "malformed proxy URL (expected http://[user[:password]@]host[:port])");
-			return fail(err, errlen, "unsupported scheme '%.*s' (only http:// proxies are supported)",
+				return errtext(err, errlen, "malformed proxy URL (expected http://[user[:password]@]host[:port])");
+			return errtext(err, errlen, "unsupported scheme '%.*s' (only http:// proxies are supported)",
 				    (int)(slen > 16 ? 16 : slen), url);
 		}
 		p = sep + 3;
@@ -97,9 +88,9 @@ int proxyurl_parse(const char *url, struct proxy_spec *out, char *err, size_t er
 	size_t alen = strcspn(p, "/?#");
 	const char *rest = p + alen;
 	if (*rest != '\0' && strcmp(rest, "/") != 0)
-		return fail(err, errlen, "unexpected path or query after the proxy address");
+		return errtext(err, errlen, "unexpected path or query after the proxy address");
 	if (alen == 0)
-		return fail(err, errlen, "no proxy host");
+		return errtext(err, errlen, "no proxy host");
 
 	/* userinfo: up to the last '@' of the authority */
 	const char *hostport = p;
@@ -111,12 +102,12 @@ int proxyurl_parse(const char *url, struct proxy_spec *out, char *err, size_t er
 		const char *colon = memchr(p, ':', (size_t)(at - p));
 		size_t ulen = colon ? (size_t)(colon - p) : (size_t)(at - p);
 		if (proxyurl_pct_decode(out->user, sizeof(out->user), p, ulen) < 0)
-			return fail(err, errlen, "bad user name in proxy URL (percent-encoding or length)");
+			return errtext(err, errlen, "bad user name in proxy URL (percent-encoding or length)");
 		if (colon != NULL &&
 		    proxyurl_pct_decode(out->pass, sizeof(out->pass), colon + 1, (size_t)(at - colon - 1)) < 0)
-			return fail(err, errlen, "bad password in proxy URL (percent-encoding or length)");
+			return errtext(err, errlen, "bad password in proxy URL (percent-encoding or length)");
 		if (strchr(out->user, ':') != NULL)
-			return fail(err, errlen, "user name may not contain ':'");
+			return errtext(err, errlen, "user name may not contain ':'");
 		out->has_auth = 1;
 		hostport = at + 1;
 	}
@@ -128,24 +119,24 @@ int proxyurl_parse(const char *url, struct proxy_spec *out, char *err, size_t er
 	if (hplen > 0 && hostport[0] == '[') {
 		const char *rb = memchr(hostport, ']', hplen);
 		if (rb == NULL)
-			return fail(err, errlen, "unterminated '[' in proxy host");
+			return errtext(err, errlen, "unterminated '[' in proxy host");
 		host = hostport + 1;
 		hlen = (size_t)(rb - host);
 		if (rb + 1 < hostport + hplen) {
 			if (rb[1] != ':')
-				return fail(err, errlen, "unexpected characters after ']' in proxy host");
+				return errtext(err, errlen, "unexpected characters after ']' in proxy host");
 			portstr = rb + 2;
 		}
 		char lit[INET6_ADDRSTRLEN];
 		struct in6_addr a6;
 		if (hlen == 0)
-			return fail(err, errlen, "no proxy host");
+			return errtext(err, errlen, "no proxy host");
 		if (hlen >= sizeof(lit))
-			return fail(err, errlen, "bad IPv6 literal in proxy host");
+			return errtext(err, errlen, "bad IPv6 literal in proxy host");
 		memcpy(lit, host, hlen);
 		lit[hlen] = '\0';
 		if (inet_pton(AF_INET6, lit, &a6) != 1)
-			return fail(err, errlen, "bad IPv6 literal in proxy host");
+			return errtext(err, errlen, "bad IPv6 literal in proxy host");
 	} else {
 		const char *colon = memchr(hostport, ':', hplen);
 		hlen = colon ? (size_t)(colon - hostport) : hplen;
@@ -153,12 +144,12 @@ int proxyurl_parse(const char *url, struct proxy_spec *out, char *err, size_t er
 			portstr = colon + 1;
 		for (size_t i = 0; i < hlen; i++)
 			if (!host_char_ok(host[i]))
-				return fail(err, errlen, "bad character in proxy host name");
+				return errtext(err, errlen, "bad character in proxy host name");
 	}
 	if (hlen == 0)
-		return fail(err, errlen, "no proxy host");
+		return errtext(err, errlen, "no proxy host");
 	if (hlen > PROXYURL_HOST_MAX)
-		return fail(err, errlen, "proxy host name too long");
+		return errtext(err, errlen, "proxy host name too long");
 	memcpy(out->host, host, hlen);
 	out->host[hlen] = '\0';
 
@@ -167,14 +158,14 @@ int proxyurl_parse(const char *url, struct proxy_spec *out, char *err, size_t er
 		size_t plen = (size_t)(p + alen - portstr);
 		unsigned long v = 0;
 		if (plen == 0 || plen > 5)
-			return fail(err, errlen, "bad proxy port");
+			return errtext(err, errlen, "bad proxy port");
 		for (size_t i = 0; i < plen; i++) {
 			if (portstr[i] < '0' || portstr[i] > '9')
-				return fail(err, errlen, "bad proxy port");
+				return errtext(err, errlen, "bad proxy port");
 			v = v * 10 + (unsigned long)(portstr[i] - '0');
 		}
 		if (v == 0 || v > 65535)
-			return fail(err, errlen, "proxy port out of range");
+			return errtext(err, errlen, "proxy port out of range");
 		out->port = (uint16_t)v;
 	}
 	return 0;

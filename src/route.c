@@ -102,19 +102,25 @@ int route_needs_target(const struct config *cfg)
 	return cfg->nrules > 0 || cfg->noproxy_set || cfg->pac_url[0] != '\0';
 }
 
-const char *route_name(const struct route_plan *p, int direct)
+void route_brief(const struct route_plan *p, struct route_brief *out)
 {
-	if (p->kind == ROUTE_BLOCK)
+	out->kind = p->kind;
+	out->source = p->source;
+	out->direct = p->n > 0 && p->idx[0] == ROUTE_DIRECT;
+	out->rule = p->rule;
+}
+
+const char *route_name(const struct route_brief *b)
+{
+	if (b->kind == ROUTE_BLOCK)
 		return "block";
-	if (p->kind == ROUTE_CHAIN)
+	if (b->kind == ROUTE_CHAIN)
 		return "chain";
-	if (direct < 0)
-		direct = p->n > 0 && p->idx[0] == ROUTE_DIRECT;
-	if (p->source == ROUTE_SRC_PAC)
-		return direct ? "pac-direct" : "pac-proxy";
-	if (p->source == ROUTE_SRC_NOPAC)
+	if (b->source == ROUTE_SRC_PAC)
+		return b->direct ? "pac-direct" : "pac-proxy";
+	if (b->source == ROUTE_SRC_NOPAC)
 		return "nopac-direct";
-	return direct ? "direct" : "proxy";
+	return b->direct ? "direct" : "proxy";
 }
 
 size_t route_first_healthy(const struct route_health *h, size_t nproxies, double now)

@@ -3,19 +3,10 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-/* printf-checked, and -Wformat=2 accepts the vsnprintf below */
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
+#include "errtext.h"
 
 static int is_blank(char c)
 {
@@ -220,7 +211,7 @@ int noproxy_parse(const char *list, struct noproxy *out, char *err, size_t errle
 		if (p == tok)
 			continue;
 		if (out->n == NOPROXY_MAX)
-			return fail(err, errlen, "more than %d entries in the no_proxy list", NOPROXY_MAX);
+			return errtext(err, errlen, "more than %d entries in the no_proxy list", NOPROXY_MAX);
 		noproxy_entry(tok, (size_t)(p - tok), &out->e[out->n++]);
 	}
 	return 0;
@@ -339,23 +330,23 @@ int rule_parse_pattern(const char *pat, struct rule *out, char *err, size_t errl
 	memset(out->addr, 0, sizeof(out->addr));
 	out->name[0] = '\0';
 	if (pat[0] == '\0')
-		return fail(err, errlen, "empty pattern");
+		return errtext(err, errlen, "empty pattern");
 	if (strlen(pat) >= sizeof(host) + 16)
-		return fail(err, errlen, "pattern too long");
+		return errtext(err, errlen, "pattern too long");
 	if (pat[0] == '[') {
 		const char *rb = strchr(pat, ']');
 		if (rb == NULL || (rb[1] != '\0' && rb[1] != ':'))
-			return fail(err, errlen, "bad pattern '%s' (an IPv6 pattern is written [fd00::/8]:443)", pat);
+			return errtext(err, errlen, "bad pattern '%s' (an IPv6 pattern is written [fd00::/8]:443)", pat);
 		if (rb[1] == ':')
 			ports = rb + 2;
 		if (parse_ip(pat + 1, (size_t)(rb - pat - 1), 6, out) < 0)
-			return fail(err, errlen, "bad IPv6 address or prefix in pattern '%s'", pat);
+			return errtext(err, errlen, "bad IPv6 address or prefix in pattern '%s'", pat);
 	} else {
 		const char *colon = strchr(pat, ':');
 		if (colon != NULL && strchr(colon + 1, ':') != NULL) {
 			/* a bare IPv6 literal or block: no port (that needs brackets) */
 			if (parse_ip(pat, strlen(pat), 6, out) < 0)
-				return fail(err, errlen,
+				return errtext(err, errlen,
 					    "bad IPv6 address or prefix in pattern '%s' (with a port: [fd00::/8]:443)", pat);
 			return 0;
 		}
@@ -363,7 +354,7 @@ int rule_parse_pattern(const char *pat, struct rule *out, char *err, size_t errl
 		if (colon != NULL)
 			ports = colon + 1;
 		if (hl == 0 || hl >= sizeof(host))
-			return fail(err, errlen, "bad pattern '%s'", pat);
+			return errtext(err, errlen, "bad pattern '%s'", pat);
 		memcpy(host, pat, hl);
 		host[hl] = '\0';
 		int numeric = strspn(host, "0123456789./") == hl;
@@ -371,7 +362,7 @@ int rule_parse_pattern(const char *pat, struct rule *out, char *err, size_t errl
 			out->kind = RULE_ALL;
 		} else if (numeric || strchr(host, '/') != NULL) {
 			if (parse_ip(host, hl, 4, out) < 0)
-				return fail(err, errlen, "bad IPv4 address or prefix in pattern '%s'", pat);
+				return errtext(err, errlen, "bad IPv4 address or prefix in pattern '%s'", pat);
 		} else {
 			const char *n = host;
 			out->kind = RULE_EXACT;
@@ -386,7 +377,7 @@ int rule_parse_pattern(const char *pat, struct rule *out, char *err, size_t errl
 			if (nl > 1 && n[nl - 1] == '.')
 				host[hl - 1] = '\0'; /* a trailing dot: the same name */
 			if (!name_ok(n))
-				return fail(err, errlen,
+				return errtext(err, errlen,
 					    "bad pattern '%s' (give *, a host name, .domain, *.domain, an IP address or "
 					    "CIDR block, each with :PORT or :LOW-HIGH if needed)", pat);
 			size_t i;
@@ -396,7 +387,7 @@ int rule_parse_pattern(const char *pat, struct rule *out, char *err, size_t errl
 		}
 	}
 	if (ports != NULL && parse_ports(ports, out) < 0)
-		return fail(err, errlen, "bad port in pattern '%s' (give :PORT or :LOW-HIGH, 1 to 65535)", pat);
+		return errtext(err, errlen, "bad port in pattern '%s' (give :PORT or :LOW-HIGH, 1 to 65535)", pat);
 	return 0;
 }
 
@@ -435,7 +426,7 @@ int rule_parse(const char *text, struct rule *out,
 
 	memset(out, 0, sizeof(*out));
 	if (strlen(text) >= sizeof(buf))
-		return fail(err, errlen, "rule too long");
+		return errtext(err, errlen, "rule too long");
 	snprintf(buf, sizeof(buf), "%s", text);
 	for (char *p = buf; *p != '\0';) {
 		while (is_blank(*p))
@@ -443,18 +434,18 @@ int rule_parse(const char *text, struct rule *out,
 		if (*p == '\0')
 			break;
 		if (nw == RULE_WORDS)
-			return fail(err, errlen, "a rule names at most %d proxies", RULES_MAX_HOPS);
+			return errtext(err, errlen, "a rule names at most %d proxies", RULES_MAX_HOPS);
 		w[nw++] = p;
 		while (*p != '\0' && !is_blank(*p))
 			p++;
 	}
 	if (nw == 0)
-		return fail(err, errlen, "empty rule (give PATTERN ACTION, e.g. '.example.com direct')");
+		return errtext(err, errlen, "empty rule (give PATTERN ACTION, e.g. '.example.com direct')");
 	if (nw == 1)
-		return fail(err, errlen, "rule '%s' has no action (direct, block, proxy [URL...], chain URL URL...)",
+		return errtext(err, errlen, "rule '%s' has no action (direct, block, proxy [URL...], chain URL URL...)",
 			    shown(w[0]));
 	if (rule_parse_pattern(w[0], out, perr, sizeof(perr)) < 0)
-		return fail(err, errlen, "%s", strchr(w[0], '@') ? "bad pattern (not shown)" : perr);
+		return errtext(err, errlen, "%s", strchr(w[0], '@') ? "bad pattern (not shown)" : perr);
 	const char *a = w[1];
 	size_t nurl = nw - 2;
 	if (strcmp(a, "direct") == 0)
@@ -466,18 +457,18 @@ int rule_parse(const char *text, struct rule *out,
 	else if (strcmp(a, "chain") == 0)
 		out->action = RULE_CHAIN;
 	else
-		return fail(err, errlen, "rule '%s': unknown action '%s' (direct, block, proxy [URL...], chain URL URL...)",
+		return errtext(err, errlen, "rule '%s': unknown action '%s' (direct, block, proxy [URL...], chain URL URL...)",
 			    shown(w[0]), shown(a));
 	if ((out->action == RULE_DIRECT || out->action == RULE_BLOCK) && nurl > 0)
-		return fail(err, errlen, "rule '%s': '%s' takes no URL", shown(w[0]), a);
+		return errtext(err, errlen, "rule '%s': '%s' takes no URL", shown(w[0]), a);
 	if (out->action == RULE_CHAIN && nurl < 2)
-		return fail(err, errlen, "rule '%s': 'chain' needs at least two proxy URLs", shown(w[0]));
+		return errtext(err, errlen, "rule '%s': 'chain' needs at least two proxy URLs", shown(w[0]));
 	if (nurl > RULES_MAX_HOPS)
-		return fail(err, errlen, "rule '%s': a rule names at most %d proxies", shown(w[0]), RULES_MAX_HOPS);
+		return errtext(err, errlen, "rule '%s': a rule names at most %d proxies", shown(w[0]), RULES_MAX_HOPS);
 	for (size_t i = 0; i < nurl; i++) {
 		int idx = add_proxy ? add_proxy(ctx, w[2 + i], perr, sizeof(perr)) : -1;
 		if (idx < 0 || idx > 255) {
-			int rc = fail(err, errlen, "rule '%s': proxy %zu: %s", shown(w[0]), i + 1,
+			int rc = errtext(err, errlen, "rule '%s': proxy %zu: %s", shown(w[0]), i + 1,
 				      add_proxy && idx < 0 ? perr : "not accepted here");
 			memset(buf, 0, sizeof(buf));
 			memset(out, 0, sizeof(*out));

@@ -74,11 +74,11 @@ void session_log_summary(const struct session *s, const char *reason)
 			snprintf(reply, sizeof(reply), "%d", s->http->status);
 	}
 	char rule[16] = "";
-	if (s->plan.source == ROUTE_SRC_RULE)
-		snprintf(rule, sizeof(rule), " rule=%d", s->plan.rule + 1);
+	if (s->route.source == ROUTE_SRC_RULE)
+		snprintf(rule, sizeof(rule), " rule=%d", s->route.rule + 1);
 	log_info("tunnel client=%s socks=%s target=%s proxy=%s route=%s%s http=%s reply=%s up=%llu down=%llu time=%.3fs "
 		 "reason=%s",
-		 s->client_text, socks, s->target ? s->target : "-", proxy_name(s), route_name(&s->plan, s->went_direct), rule, http, reply,
+		 s->client_text, socks, s->target ? s->target : "-", proxy_name(s), route_name(&s->route), rule, http, reply,
 		 (unsigned long long)up, (unsigned long long)down, ev_now(loop_of(s)) - s->started, reason);
 }
 
@@ -96,8 +96,7 @@ void session_close(struct session *s, const char *reason)
 		dial_stop(s->dial);
 		free(s->dial);
 	}
-	if (s->pac_pending)
-		pac_cancel(s->gen->pac, &s->pac_wait);
+	session_route_stop(s);
 	if (s->fwd != NULL) {
 		forward_stop(s->fwd);
 		free(s->fwd);
@@ -152,12 +151,12 @@ void session_describe(struct session *s, struct session_info *out)
 	uint64_t down = s->state == S_RELAY ? s->pump.dir[1].bytes : 0;
 
 	down = down > s->reply_len ? down - s->reply_len : 0;
-	snprintf(s->state_text, sizeof(s->state_text), "%s%s%s", names[s->state], s->dial || s->pac_pending ? "/" : "",
-		 s->dial ? dial_state_name(s->dial) : s->pac_pending ? "pac" : "");
+	snprintf(out->state_text, sizeof(out->state_text), "%s%s%s", names[s->state], s->dial || s->pac ? "/" : "",
+		 s->dial ? dial_state_name(s->dial) : s->pac ? "pac" : "");
 	out->client = s->client_text;
 	out->target = s->target ? s->target : "-";
 	out->proxy = proxy_name(s);
-	out->state = s->state_text;
+	out->state = out->state_text;
 	out->age = now - s->started;
 	out->up = up;
 	out->down = down;
@@ -330,7 +329,7 @@ void session_dial_done(struct dial *d, const struct outcome *result)
 
 	s->http_status = o->http_status;
 	s->proxy = dial_proxy_name(d);
-	s->went_direct = (int8_t)d->direct;
+	s->route.direct = d->direct;
 	if (o->stage != OUTCOME_OK) {
 		if (o->stage == OUTCOME_LOCAL && (o->err == EMFILE || o->err == ENFILE || o->err == ENOBUFS))
 			s->host->out_of_fds(s->host); /* logs, rate-limited */
@@ -536,8 +535,7 @@ int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, 
 	s->host = h;
 	s->gen = generation_get(h->gen);
 	s->state = S_HANDSHAKE;
-	s->went_direct = -1;
-	s->plan.rule = -1;
+	s->route.rule = -1;
 	s->started = ev_now(h->loop);
 	stream_init_fd(&s->client, fd, session_client_cb, s);
 	stream_init_none(&s->up, NULL, NULL);

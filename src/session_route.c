@@ -8,6 +8,7 @@
 
 #include "generation.h"
 #include "log.h"
+#include "pac.h"
 #include "pacplan.h"
 #include "route.h"
 #include "session.h"
@@ -27,11 +28,19 @@ int session_start_dial(struct session *s, const char *target, const struct route
 	return 0;
 }
 
-/* Starts the dial for s->plan; without memory, the client hears it.  Returns -1 when the
+/* The PAC's question for one session, while it is open. */
+struct session_pac {
+	struct pac_waiter w;
+	struct session *s;
+	uint8_t connect_only;
+};
+
+/* Starts the dial for plan; without memory, the client hears it.  Returns -1 when the
  * session was closed. */
-static int dial_plan(struct session *s, int connect_only)
+static int dial_plan(struct session *s, const struct route_plan *plan, int connect_only)
 {
-	if (session_start_dial(s, s->target, &s->plan, connect_only) == 0)
+	route_brief(plan, &s->route);
+	if (session_start_dial(s, s->target, plan, connect_only) == 0)
 		return 0;
 	struct outcome o = {OUTCOME_LOCAL, ENOMEM, 0, "", "out-of-memory"};
 	session_reply_outcome(s, &o);
@@ -40,10 +49,23 @@ static int dial_plan(struct session *s, int connect_only)
 
 static void pac_answered(struct pac_waiter *w, const struct pac_result *r)
 {
-	struct session *s = (struct session *)(void *)((char *)w - offsetof(struct session, pac_wait));
-	s->pac_pending = 0;
-	pacplan(s->gen, r, ev_now(s->host->loop), s->client_text, s->target, &s->plan);
-	dial_plan(s, s->pac_connect_only);
+	struct session_pac *sp = (struct session_pac *)(void *)((char *)w - offsetof(struct session_pac, w));
+	struct session *s = sp->s;
+	struct route_plan plan;
+	int connect_only = sp->connect_only;
+	free(sp);
+	s->pac = NULL;
+	pacplan(s->gen, r, ev_now(s->host->loop), s->client_text, s->target, &plan);
+	dial_plan(s, &plan, connect_only);
+}
+
+void session_route_stop(struct session *s)
+{
+	if (s->pac == NULL)
+		return;
+	pac_cancel(s->gen->pac, &s->pac->w);
+	free(s->pac);
+	s->pac = NULL;
 }
 
 /* A numeric host in a spelling other than dotted quad ("127.1", "0x7f.1", "2130706433")
@@ -62,28 +84,35 @@ int session_route(struct session *s, int connect_only)
 	char host[SOCKS_NAME_MAX + 1];
 	uint16_t port;
 	ev_tstamp now = ev_now(s->host->loop);
+	struct route_plan plan;
 
 	route_split_target(s->target, host, sizeof(host), &port);
 	canonical_ipv4(host, sizeof(host));
-	if (route_decide(cfg, &s->gen->health, now, host, port, &s->plan)) {
-		if (s->plan.kind == ROUTE_BLOCK)
-			log_warn("%s: %s blocked by rule %d (%s)", s->client_text, s->target, s->plan.rule + 1,
-				 cfg->rules[s->plan.rule].text);
-		return dial_plan(s, connect_only);
+	if (route_decide(cfg, &s->gen->health, now, host, port, &plan)) {
+		if (plan.kind == ROUTE_BLOCK)
+			log_warn("%s: %s blocked by rule %d (%s)", s->client_text, s->target, plan.rule + 1,
+				 cfg->rules[plan.rule].text);
+		return dial_plan(s, &plan, connect_only);
 	}
 	if (s->gen->pac != NULL) {
 		struct pac_result r;
 		if (pac_cached(s->gen->pac, host, port, &r)) {
-			pacplan(s->gen, &r, now, s->client_text, s->target, &s->plan);
-			return dial_plan(s, connect_only);
+			pacplan(s->gen, &r, now, s->client_text, s->target, &plan);
+			return dial_plan(s, &plan, connect_only);
 		}
 		/* the PAC runs in its worker: the session waits (its timer stays off: the PAC's
-		 * own time limit bounds the wait) */
-		s->pac_pending = 1;
-		s->pac_connect_only = (uint8_t)connect_only;
-		pac_find(s->gen->pac, host, port, &s->pac_wait, pac_answered);
+		 * own time limits bound the wait) */
+		s->pac = malloc(sizeof(*s->pac));
+		if (s->pac == NULL) {
+			struct outcome o = {OUTCOME_LOCAL, ENOMEM, 0, "", "out-of-memory"};
+			session_reply_outcome(s, &o);
+			return session_reply_fail(s, o.reason);
+		}
+		s->pac->s = s;
+		s->pac->connect_only = (uint8_t)connect_only;
+		pac_find(s->gen->pac, host, port, &s->pac->w, pac_answered);
 		return 0;
 	}
-	route_plan(&s->gen->health, cfg->nproxies, now, s->target, &s->plan);
-	return dial_plan(s, connect_only);
+	route_plan(&s->gen->health, cfg->nproxies, now, s->target, &plan);
+	return dial_plan(s, &plan, connect_only);
 }

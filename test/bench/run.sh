@@ -22,8 +22,8 @@
 #            BENCH_DATA_FEW tunnels with socks2http's default options
 #   held     bulk again while 5,000 tunnels that carried BENCH_DATA sit idle in the same
 #            bridge (socks2http with --max-tunnels 10000)
-#   direct   the rate again for a direct route (socks2http --route '* direct', SOCKS5) against
-#            a barerelay pointed at the sink itself (no handshake, no proxy behind either)
+#            and for a direct route (socks2http --route '* direct', SOCKS5) against a
+#            barerelay pointed at the sink itself (no handshake, no proxy behind either)
 # "direct": the load generator speaks CONNECT to the upstream itself; "bare relay": the
 # same CONNECT bytes through barerelay; socks2http: SOCKS5 (and SOCKS4a for latency).
 # Prints a table with the absolute figures, the ratios and the targets; the raw result
@@ -245,6 +245,13 @@ start_cntlm cntlm
 CNTLM_PID=$C_PID CNTLM=$C_PORT
 start_dante danted
 DANTE_PID=$D_PID DANTE=$D_PORT
+# a direct route (--route '* direct'): socks2http to the target itself, against the same
+# splice relay pointed at the target (no proxy behind either); measured in the rate loop
+start barerelay-direct "$bin/barerelay" -u "$TARGET" --pipe-size "$BARE_PIPE"
+BD_PID=$LAST_PID
+BD=$(announced_port barerelay-direct)
+start_s2h socks2http-direct --route '* direct'
+SD_PID=$S_PID SD=$S_PORT
 
 # the routes: NAME ROUTE PID-whose-CPU-counts BULK-BYTES
 routes=("direct connect@127.0.0.1:$UP $UP_PID $BYTES"
@@ -321,8 +328,9 @@ if [ ${#peerargs[@]} -gt 0 ]; then
 fi
 
 echo "bench: $(elapsed) tunnel rate ($RATE_REPS x ${RATE_SECS}s per route, 64 clients)..." >&2
+rate_routes=("${routes[@]}" "bared relay@127.0.0.1:$BD $BD_PID" "s2hd socks5@127.0.0.1:$SD $SD_PID")
 for rep in $(seq "$RATE_REPS"); do
-	for r in "${routes[@]}"; do
+	for r in "${rate_routes[@]}"; do
 		set -- $r
 		# shellcheck disable=SC2046
 		run "$1" rate "$2" "$TARGET" 64 "$RATE_SECS" $(pidarg "$3")
@@ -370,7 +378,7 @@ if [ "$STRACE" = 1 ]; then
 fi
 
 echo "bench: $(elapsed) idle tunnels ($IDLE per bridge, fresh instances)..." >&2
-for p in "$BARE_PID" "$S2H_PID" $CNTLM_PID $DANTE_PID; do stop "$p"; done
+for p in "$BARE_PID" "$S2H_PID" $CNTLM_PID $DANTE_PID "$BD_PID" "$SD_PID"; do stop "$p"; done
 start_bare barerelay-idle
 run bare idle "connect@127.0.0.1:$B_PORT" "$TARGET" "$IDLE" --pid "$B_PID"
 stop "$B_PID"
@@ -463,20 +471,6 @@ for rep in $(seq "$RATE_REPS"); do
 		stop "$S_PID"
 	done
 done
-# direct routes (--route '* direct'): new tunnels per second to the target itself, against
-# the bare relay pointed at the target (the same splice relay, no proxy behind either)
-echo "bench: $(elapsed) direct routes (tunnel rate, $RATE_REPS x ${RATE_SECS}s each)..." >&2
-start barerelay-direct "$bin/barerelay" -u "$TARGET" --pipe-size "$BARE_PIPE"
-BD_PID=$LAST_PID
-BD=$(announced_port barerelay-direct)
-start_s2h socks2http-direct --route '* direct'
-SD_PID=$S_PID SD=$S_PORT
-for rep in $(seq "$RATE_REPS"); do
-	run bared rate "relay@127.0.0.1:$BD" "$TARGET" 64 "$RATE_SECS" --pid "$BD_PID"
-	run s2hd rate "socks5@127.0.0.1:$SD" "$TARGET" 64 "$RATE_SECS" --pid "$SD_PID"
-done
-stop "$BD_PID"
-stop "$SD_PID"
 # --prewarm: an upstream that reads a new connection only FAR_MS after accepting it, as a
 # far proxy's TCP handshake would delay it; spare connections opened ahead have paid that
 echo "bench: $(elapsed) far proxy (${FAR_MS} ms handshake), --prewarm 0 and $PREWARM..." >&2
@@ -669,10 +663,14 @@ row "  bridge CPU us per tunnel" - "$(fmt %.1f "${M[rateus,bare]}")" "$(fmt %.1f
 	"$(fmt %.1f "${M[rateus,cntlm]}")" "$(fmt %.1f "${M[rateus,dante]}")" "(no target)" "$(pr "$P_rateus")" ""
 P_rated=$(paired rate "" per_s s2hd bared)
 P_rateusd=$(paired rate "" cpu_us_per_tunnel s2hd bared)
+P_ratedp=$(paired rate "" per_s s2hd bare)
+P_ratedx=$(paired rate "" per_s s2hd s2h)
 row "direct route: new tunnels/s, 1 worker" - "$(fmt %.0f "${M[rate,bared]}")" "$(fmt %.0f "${M[rate,s2hd]}")" - - \
 	">= 0.9x bare" "$(pr "$P_rated")" "$(verdict "$(first "$P_rated")" ">=" 0.9)"
 row "  bridge CPU us per tunnel" - "$(fmt %.1f "${M[rateus,bared]}")" "$(fmt %.1f "${M[rateus,s2hd]}")" - - \
 	"(no target)" "$(pr "$P_rateusd")" ""
+row "  x the proxied bare relay above" - - - - - "(no target)" "$(pr "$P_ratedp")" ""
+row "  x socks2http proxied above" - - - - - "(no target)" "$(pr "$P_ratedx")" ""
 row "memory per idle tunnel, B (VmRSS)" - "$(fmt %.0f "${M[idle,bare]}")" "$(fmt %.0f "${M[idle,s2h]}")" \
 	"$(fmt %.0f "${M[idle,cntlm]}")" "$(fmt %.0f "${M[idle,dante]}")" "<= 1024 B" \
 	"$(ratio "${M[idle,s2h]}" "${M[idle,bare]}")" "$(verdict "${M[idle,s2h]}" "<=" 1024)"

@@ -149,7 +149,9 @@ static const char *decide(const struct config *cfg, const struct route_health *h
 	memset(&p, 0xee, sizeof(p));
 	if (!route_decide(cfg, h, 100, host, port, &p))
 		return "undecided";
-	size_t len = (size_t)snprintf(s, sizeof(s), "%s rule=%d:", route_name(&p, -1), p.rule);
+	struct route_brief b;
+	route_brief(&p, &b);
+	size_t len = (size_t)snprintf(s, sizeof(s), "%s rule=%d:", route_name(&b), p.rule);
 	for (size_t i = 0; i < p.n; i++) /* the steps: D for direct, else the upstream index */
 		if (p.idx[i] == ROUTE_DIRECT)
 			len += (size_t)snprintf(s + len, sizeof(s) - len, " D");
@@ -228,17 +230,26 @@ static void test_split_and_names(void)
 	CHECK_EQ_INT(port, 1);
 
 	struct route_plan p = {.n = 2, .idx = {ROUTE_DIRECT, 0}, .rule = -1};
-	CHECK_EQ_STR(route_name(&p, -1), "direct");
-	CHECK_EQ_STR(route_name(&p, 0), "proxy");
+	struct route_brief b;
+	route_brief(&p, &b);
+	CHECK_EQ_STR(route_name(&b), "direct"); /* before a step was taken: the first */
+	CHECK_EQ_INT(b.rule, -1);
+	b.direct = 0; /* the direct step failed, the proxy took it */
+	CHECK_EQ_STR(route_name(&b), "proxy");
 	p.source = ROUTE_SRC_PAC;
-	CHECK_EQ_STR(route_name(&p, -1), "pac-direct");
-	CHECK_EQ_STR(route_name(&p, 0), "pac-proxy");
+	route_brief(&p, &b);
+	CHECK_EQ_STR(route_name(&b), "pac-direct");
+	b.direct = 0;
+	CHECK_EQ_STR(route_name(&b), "pac-proxy");
 	p.source = ROUTE_SRC_NOPAC;
-	CHECK_EQ_STR(route_name(&p, 1), "nopac-direct");
+	route_brief(&p, &b);
+	CHECK_EQ_STR(route_name(&b), "nopac-direct");
 	p.kind = ROUTE_CHAIN;
-	CHECK_EQ_STR(route_name(&p, 0), "chain");
+	route_brief(&p, &b);
+	CHECK_EQ_STR(route_name(&b), "chain");
 	p.kind = ROUTE_BLOCK;
-	CHECK_EQ_STR(route_name(&p, -1), "block");
+	route_brief(&p, &b);
+	CHECK_EQ_STR(route_name(&b), "block");
 
 	/* route_order: direct steps are never down; only failover plans move */
 	struct route_health h;

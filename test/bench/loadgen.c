@@ -21,10 +21,10 @@
  *       (checked) instead of the echo byte, then goes idle
  *       --hold: once measured, prints "held ..." and keeps the tunnels open until SIGTERM,
  *       then checks them and prints the result line
- *   loadgen junk ROUTE COUNT CLIENTS close|garbage --pid PID
+ *   loadgen junk ROUTE COUNT CLIENTS close|garbage --pid PID [--abandon SECS]
  *       COUNT clients (CLIENTS at a time) that fail their handshake: "close" closes right
- *       after connecting, "garbage" sends a TLS ClientHello instead and waits for the close;
- *       the bridge's CPU per attempt
+ *       after connecting, "garbage" sends a TLS ClientHello instead and waits for the close
+ *       (with --abandon, at most SECS: then it closes itself); the bridge's CPU per attempt
  *   loadgen freeport                  (a free loopback port)
  *   loadgen cpu PID                   (CPU seconds of PID and its descendants, waited-for included)
  * Each prints one "key=value ..." line per result on stdout and exits 1 on any failure:
@@ -838,7 +838,9 @@ static int cmd_idle(const struct route *rt, int count, pid_t pid, int hold)
  * connect completes ("close") or sends a TLS record where a SOCKS greeting belongs and
  * waits for the bridge to close ("garbage").  Prints the bridge's CPU per attempt; the
  * harness reads the upstream's accept counter around it. */
-static int cmd_junk(const struct route *rt, int count, int nclients, int garbage, pid_t pid)
+/* abandon > 0: a client that got no close within that many seconds gives up and closes
+ * (a relay cannot tell garbage from a slow client: the far side decides, or never does) */
+static int cmd_junk(const struct route *rt, int count, int nclients, int garbage, pid_t pid, double abandon)
 {
 	/* a client speaking TLS to the proxy port: neither SOCKS nor an HTTP request (which the
 	 * bridge would now serve) */
@@ -854,7 +856,7 @@ static int cmd_junk(const struct route *rt, int count, int nclients, int garbage
 	for (int i = 0; i < nclients; i++)
 		js[i].fd = -1;
 	ep = epoll_create1(EPOLL_CLOEXEC);
-	int started = 0, active = 0, timeouts = 0, answered = 0;
+	int started = 0, active = 0, timeouts = 0, answered = 0, abandoned = 0;
 	double cpu0 = cpu_seconds(pid), t0 = now_s();
 	const double deadline = t0 + 60; /* then the ones still open count as timeouts */
 	struct epoll_event evs[256];
@@ -909,21 +911,27 @@ static int cmd_junk(const struct route *rt, int count, int nclients, int garbage
 				active--;
 			}
 		}
-		for (int i = 0; i < nclients; i++) /* the bridge must close within 5 s */
-			if (js[i].fd >= 0 && (now - js[i].t0 > 5 || now > deadline)) {
+		for (int i = 0; i < nclients; i++) { /* the bridge must close within 5 s */
+			if (js[i].fd >= 0 && abandon > 0 && now - js[i].t0 > abandon && now <= deadline) {
+				close(js[i].fd);
+				js[i].fd = -1;
+				abandoned++;
+				active--;
+			} else if (js[i].fd >= 0 && (now - js[i].t0 > 5 || now > deadline)) {
 				close(js[i].fd);
 				js[i].fd = -1;
 				timeouts++;
 				active--;
 			}
+		}
 	}
 	double secs = now_s() - t0;
 	usleep(300000); /* the bridge's side of the last ones */
 	double cpu1 = cpu_seconds(pid);
 	printf("junk route=%s kind=%s attempts=%d clients=%d secs=%.3f cpu=%.2f cpu_us_per_attempt=%.2f "
-	       "answered=%d timeouts=%d ok=%d\n",
+	       "answered=%d timeouts=%d abandoned=%d ok=%d\n",
 	       rt->name, garbage ? "garbage" : "close", started, nclients, secs, cpu1 - cpu0,
-	       started ? (cpu1 - cpu0) * 1e6 / started : 0.0, answered, timeouts, timeouts == 0 && started == count);
+	       started ? (cpu1 - cpu0) * 1e6 / started : 0.0, answered, timeouts, abandoned, timeouts == 0 && started == count);
 	return timeouts != 0 || started != count;
 }
 
@@ -941,7 +949,7 @@ static int usage(void)
 			"       loadgen lat TARGET SAMPLES NAME=ROUTE...\n"
 			"       loadgen rate ROUTE TARGET CLIENTS SECONDS [--pid PID]\n"
 			"       loadgen idle ROUTE TARGET COUNT --pid PID [--data DOWN UP] [--hold]\n"
-			"       loadgen junk ROUTE COUNT CLIENTS close|garbage --pid PID\n"
+			"       loadgen junk ROUTE COUNT CLIENTS close|garbage --pid PID [--abandon SECS]\n"
 			"       loadgen freeport | cpu PID\n"
 			"ROUTE: connect|socks5|socks5h|socks4|socks4a|raw@ADDR:PORT\n");
 	return 2;
@@ -1013,7 +1021,11 @@ int main(int argc, char **argv)
 			return usage();
 		rt.name = argv[2];
 		parse_route(&rt, argv[2], "127.0.0.1:9", 0); /* the target is never asked for */
-		return cmd_junk(&rt, atoi(argv[3]), atoi(argv[4]), strcmp(argv[5], "garbage") == 0, pid);
+		double abandon = 0;
+		for (int i = 6; i + 1 < argc; i++)
+			if (strcmp(argv[i], "--abandon") == 0)
+				abandon = atof(argv[i + 1]);
+		return cmd_junk(&rt, atoi(argv[3]), atoi(argv[4]), strcmp(argv[5], "garbage") == 0, pid, abandon);
 	}
 	return usage();
 }

@@ -14,11 +14,6 @@
 
 #define RX_SLACK 32   /* buffer room left free, so the client's reply fits ahead of the leftover */
 
-static const struct upstream *cur(const struct dial *d)
-{
-	return dial_cur(d);
-}
-
 void dial_tell(struct dial *d, enum dial_event ev, const void *info)
 {
 	if (d->event != NULL) /* an observer such as check; tunnels have none */
@@ -29,7 +24,7 @@ const char *dial_proxy_name(const struct dial *d)
 {
 	if (d->direct)
 		return "direct";
-	return d->tried == 0 ? "-" : cur(d)->display;
+	return d->tried == 0 ? "-" : dial_cur(d)->display;
 }
 
 const char *dial_state_name(const struct dial *d)
@@ -130,7 +125,7 @@ static int last_hop(const struct dial *d)
 static int send_request(struct dial *d)
 {
 	size_t len;
-	d->req = upstream_connect_request(cur(d), authority(d), d->gen->cfg->user_agent, &len);
+	d->req = upstream_connect_request(dial_cur(d), authority(d), d->gen->cfg->user_agent, &len);
 	if (d->req == NULL)
 		return 1;
 	d->req_len = (uint32_t)len;
@@ -166,13 +161,13 @@ static void log_refusal(struct dial *d, const struct httpc_response *r)
 	int port = colon ? atoi(colon + 1) : 0;
 
 	if (r->status == 407)
-		log_warn("%s: proxy %s demands authentication for CONNECT %s (407)%s", d->who, cur(d)->display, d->target,
-			 cur(d)->auth ? ": it rejected our credentials" : ": give user:password in the -x URL");
+		log_warn("%s: proxy %s demands authentication for CONNECT %s (407)%s", d->who, dial_cur(d)->display, d->target,
+			 dial_cur(d)->auth ? ": it rejected our credentials" : ": give user:password in the -x URL");
 	else if (r->status == 403 && port != 443)
 		log_warn("%s: proxy %s refused CONNECT %s (403 %s); many proxies allow CONNECT only to port 443", d->who,
-			 cur(d)->display, d->target, r->reason);
+			 dial_cur(d)->display, d->target, r->reason);
 	else
-		log_warn("%s: proxy %s answered CONNECT %s with %d %s%s%s", d->who, cur(d)->display, d->target, r->status,
+		log_warn("%s: proxy %s answered CONNECT %s with %d %s%s%s", d->who, dial_cur(d)->display, d->target, r->status,
 			 r->reason, r->squid_error[0] ? ", X-Squid-Error: " : "", r->squid_error);
 }
 
@@ -189,7 +184,7 @@ static int reply_parse(struct dial *d)
 		struct httpc_response r;
 		int rc = end < 0 ? (int)end : httpc_parse_response(p, (size_t)end, &r);
 		if (rc < 0) {
-			log_warn("%s: proxy %s: %s", d->who, cur(d)->display, httpc_strerror(rc));
+			log_warn("%s: proxy %s: %s", d->who, dial_cur(d)->display, httpc_strerror(rc));
 			return dial_finish_with(d, OUTCOME_BAD_REPLY, EPROTO, "bad-proxy-reply");
 		}
 		d->http_status = r.status;
@@ -212,7 +207,7 @@ static int reply_parse(struct dial *d)
 			d->hop++;
 			d->proxy_idx = d->plan.idx[d->hop];
 			d->tried++;
-			dial_tell(d, DIAL_EV_PROXY, cur(d));
+			dial_tell(d, DIAL_EV_PROXY, dial_cur(d));
 			wipe_request(d);
 			if (send_request(d) != 0)
 				return dial_finish_with(d, OUTCOME_LOCAL, ENOMEM, "out-of-memory");
@@ -249,7 +244,7 @@ static int request_io(struct dial *d, int revents)
 			return dial_next_address(d, n == 0 ? "closed the connection without answering"
 						      : "connection failed before answering",
 					    n == 0 ? 0 : (int)-n);
-		log_warn("%s: proxy %s closed the connection in the middle of its reply", d->who, cur(d)->display);
+		log_warn("%s: proxy %s closed the connection in the middle of its reply", d->who, dial_cur(d)->display);
 		return dial_finish_with(d, OUTCOME_BAD_REPLY, EPIPE, "bad-proxy-reply");
 	}
 	d->rx.end += (uint32_t)n;
@@ -302,7 +297,7 @@ void dial_up_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ssize_t n = stream_read(d->up, sink, sizeof(sink));
 		if (n == STREAM_AGAIN)
 			return;
-		log_debug("%s: proxy %s closed the early connection", d->who, cur(d)->display);
+		log_debug("%s: proxy %s closed the early connection", d->who, dial_cur(d)->display);
 		dial_drop_upstream(d);
 		d->state = D_IDLE; /* reconnect once the target is known */
 		break;
@@ -345,7 +340,7 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		dial_connect_timeout(d);
 		return;
 	case D_REQUEST:
-		log_warn("%s: proxy %s did not answer CONNECT %s within %gs", d->who, cur(d)->display, d->target,
+		log_warn("%s: proxy %s did not answer CONNECT %s within %gs", d->who, dial_cur(d)->display, d->target,
 			 cfg->reply_timeout);
 		dial_finish_with(d, OUTCOME_REPLY_TIMEOUT, ETIMEDOUT, "proxy-reply-timeout");
 		return;

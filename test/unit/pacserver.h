@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "resolver.h"
+
 static const char pacserver_py[] =
 	"import http.server, os, socketserver, sys, threading, time\n"
 	"port, root, portfile = int(sys.argv[1]), sys.argv[2], sys.argv[3]\n"
@@ -69,6 +71,21 @@ struct pacserver {
 extern char **environ;
 
 /* Starts the server on port (0: any) serving dir.  Returns 0 or -1. */
+/* A resolver for the tests' loop: one try, a second each (names here are loopback ones). */
+static inline struct resolver *pacserver_resolver(struct ev_loop *loop)
+{
+	struct config cfg;
+	char err[200];
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.dns_timeout = 1;
+	cfg.dns_tries = 1;
+	cfg.dns_cache_ttl = 60;
+	struct resolver *r = resolver_new(loop, &cfg, err, sizeof(err));
+	if (r == NULL)
+		fprintf(stderr, "resolver: %s\n", err);
+	return r;
+}
+
 static inline int pacserver_start(struct pacserver *s, const char *dir, int port)
 {
 	char script[300], portfile[300], portarg[16];

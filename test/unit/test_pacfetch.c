@@ -206,17 +206,9 @@ int main(void)
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	loop = ev_loop_new(EVFLAG_AUTO);
-	struct config cfg;
-	char err[200];
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.dns_timeout = 1;
-	cfg.dns_tries = 1;
-	cfg.dns_cache_ttl = 60;
-	res = resolver_new(loop, &cfg, err, sizeof(err));
-	if (res == NULL) {
-		fprintf(stderr, "resolver: %s\n", err);
+	res = pacserver_resolver(loop);
+	if (res == NULL)
 		return 1;
-	}
 	test_split();
 	test_files();
 	test_http();

@@ -223,16 +223,10 @@ int main(void)
 	snprintf(pacfile, sizeof(pacfile), "%s/proxy.pac", dir);
 	write_file(pacfile, pac_v1);
 	loop = ev_loop_new(EVFLAG_AUTO);
-	struct config cfg;
-	char err[200];
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.dns_timeout = 1;
-	cfg.dns_tries = 1;
-	cfg.dns_cache_ttl = 60;
-	res = resolver_new(loop, &cfg, err, sizeof(err));
+	res = pacserver_resolver(loop);
 	struct pacserver srv;
 	if (res == NULL || pacserver_start(&srv, dir, 0) < 0) {
-		fprintf(stderr, "cannot start: %s\n", res ? "the Python HTTP server" : err);
+		fprintf(stderr, "cannot start: %s\n", res ? "the Python HTTP server" : "a resolver");
 		return 1;
 	}
 	test_answers(&srv);

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "route.h"
 #include "session_int.h"
+#include "auth.h"
 #include "sockets.h"
 #include "stream.h"
 
@@ -76,9 +77,11 @@ void session_log_summary(const struct session *s, const char *reason)
 	char rule[16] = "";
 	if (s->route.source == ROUTE_SRC_RULE)
 		snprintf(rule, sizeof(rule), " rule=%d", s->route.rule + 1);
-	log_info("tunnel client=%s socks=%s target=%s proxy=%s route=%s%s http=%s reply=%s up=%llu down=%llu time=%.3fs "
-		 "reason=%s",
+	static const char *const tls[] = {"no", "full", "resumed"};
+	log_info("tunnel client=%s socks=%s target=%s proxy=%s route=%s%s http=%s reply=%s auth=%s tls=%s%s up=%llu "
+		 "down=%llu time=%.3fs reason=%s",
 		 s->client_text, socks, s->target ? s->target : "-", proxy_name(s), route_name(&s->route), rule, http, reply,
+		 auth_name(s->auth), tls[s->tls], s->tls && s->gen->cfg->proxy_insecure ? " tls_verify=off" : "",
 		 (unsigned long long)up, (unsigned long long)down, ev_now(loop_of(s)) - s->started, reason);
 }
 
@@ -328,6 +331,8 @@ void session_dial_done(struct dial *d, const struct outcome *result)
 	struct bufpool *pool = &s->host->pool;
 
 	s->http_status = o->http_status;
+	s->auth = (uint8_t)o->auth;
+	s->tls = o->tls;
 	s->proxy = dial_proxy_name(d);
 	s->route.direct = d->direct;
 	if (o->stage != OUTCOME_OK) {

@@ -58,6 +58,8 @@ static void run_loop(struct ev_loop *loop, double limit)
 /* ---------------------------------------------------------------- a slow job, counted */
 
 static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static int gate_open = 1; /* closed: jobs wait in the hook until the test opens it */
 static int active, peak, started_n;
 static double started_at[NJOBS];
 
@@ -71,6 +73,8 @@ static void slow_hook(const char *host)
 		started_n++;
 		started_at[atoi(host + 1) % NJOBS] = now();
 	}
+	while (!gate_open)
+		pthread_cond_wait(&gate_cond, &hook_lock);
 	pthread_mutex_unlock(&hook_lock);
 	usleep(100000);
 	pthread_mutex_lock(&hook_lock);
@@ -144,6 +148,7 @@ static void test_many(struct ev_loop *loop)
 	struct negotiate_job *j[NJOBS];
 	memset(r, 0, sizeof(r));
 	peak = active = started_n = 0;
+	gate_open = 0; /* so that no job finishes before the cancels below, however slow we are */
 	negotiate_test_hook = slow_hook;
 	for (int i = 0; i < NJOBS; i++) {
 		char host[16];
@@ -156,6 +161,10 @@ static void test_many(struct ev_loop *loop)
 	negotiate_cancel(j[1]);
 	negotiate_cancel(j[9]);
 	negotiate_cancel(j[19]);
+	pthread_mutex_lock(&hook_lock);
+	gate_open = 1;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&hook_lock);
 	run_loop(loop, 20);
 	negotiate_test_hook = NULL;
 	int calls = 0;

@@ -233,8 +233,14 @@ def start_squid_negotiate(kdc, workdir):
             f.write("\n".join(lines) + "\n")
         if root:
             upstreams._give_to(workdir, "proxy")  # the keytab too: only squid's user reads it
-            # the helper reads krb5.conf from the realm's dir
+            # the helper reads krb5.conf from the realm's dir (its secrets are 0600)
             os.chmod(kdc.dir, os.stat(kdc.dir).st_mode | 0o005)
+            p = os.path.dirname(kdc.dir)
+            while p and p != "/":
+                st = os.stat(p)
+                if not st.st_mode & 0o001:
+                    os.chmod(p, st.st_mode | 0o001)
+                p = os.path.dirname(p)
         return ["squid", "-N", "-f", conf]
 
     proc, port = procs.start_on_free_port(argv, os.path.join(workdir, "squid.out"), env=env, timeout=30)

@@ -7,6 +7,8 @@ gets 407, a wrong password gets no ticket); then socks2http, given `-x http://lo
 and no credentials at all, must make its token from the ticket cache in KRB5CCNAME."""
 
 import os
+import shutil
+import tempfile
 
 import pytest
 
@@ -52,9 +54,9 @@ class Realm:
 
 
 @pytest.fixture(scope="module")
-def realm(tmp_path_factory):
-    base = str(tmp_path_factory.mktemp("negotiate"))
-    os.chmod(base, 0o755)
+def realm():
+    base = tempfile.mkdtemp(prefix="socks2http-e2e-krb-")
+    os.chmod(base, 0o755)  # squid's user reads its own dir and the realm's krb5.conf
     k = kdc_mod.start(os.path.join(base, "realm"))
     sq = None
     try:
@@ -69,6 +71,7 @@ def realm(tmp_path_factory):
         if sq:
             sq.stop()
         k.stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def _curl_connect_code(realm, ccache, url):

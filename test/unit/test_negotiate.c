@@ -251,6 +251,19 @@ static void test_realm(struct ev_loop *loop)
 	CHECK_EQ_INT(strlen(r.token) % 4, 0);
 	printf("token for HTTP@localhost: %zu bytes, %zu in base64\n", n, strlen(r.token));
 
+	/* 20 at once against the KDC and one ticket cache (8 threads write service tickets) */
+	static struct result many[NJOBS];
+	memset(many, 0, sizeof(many));
+	char err[200] = "";
+	for (int i = 0; i < NJOBS; i++)
+		CHECK(negotiate_start(loop, "localhost", done_cb, &many[i], err, sizeof(err)) != NULL);
+	run_loop(loop, 30);
+	int tokens = 0;
+	for (int i = 0; i < NJOBS; i++)
+		tokens += many[i].called == 1 && many[i].has_token;
+	CHECK_EQ_INT(tokens, NJOBS);
+	printf("20 tokens at once: %d made\n", tokens);
+
 	one(loop, cc, "nosuch.localhost", &r);
 	CHECK_EQ_INT(r.has_token, 0);
 	CHECK(strstr(r.err, "server not found in Kerberos database (HTTP@nosuch.localhost)") == r.err);

@@ -18,8 +18,9 @@ struct negotiate_job;
 
 /* done runs once, on the loop, never from inside negotiate_start: token_b64 is the value
  * after "Negotiate " (NUL-terminated base64, valid during the call only), or NULL with err
- * one line, e.g. "no Kerberos ticket (run kinit): ...", "ticket expired (run kinit): ...",
- * "server not found in Kerberos database (HTTP@host): ...".  After done returns the job is
+ * one line, e.g. "no Kerberos ticket (run kinit) for HTTP@host: ...", "ticket expired (run
+ * kinit) for HTTP@host: ...", "server not found in Kerberos database (HTTP@host): ...",
+ * "Kerberos failed for HTTP@host: ..." (the rest: gss_display_status' text).  After done returns the job is
  * gone: do not cancel it. */
 typedef void (*negotiate_done_cb)(void *data, const char *token_b64, const char *err);
 

@@ -424,6 +424,31 @@ static void test_names(void)
 	CHECK(memcmp(k1, k2, 16) == 0);
 }
 
+/* The NtChallengeResponse's 16-bit length bounds the TargetInfo that can be echoed: 16 +
+ * 28 + TargetInfo + 4 <= 65535. */
+static void test_big_target_info(void)
+{
+	size_t cap = 64 + 2 + 24 + 65536;
+	uint8_t *m = calloc(1, 48 + 65536), *a = malloc(cap);
+	struct ntlm_challenge c;
+	for (size_t ti = 65486; ti <= 65488; ti++) {
+		memcpy(m, "NTLMSSP", 8);
+		put32(m + 8, 2);
+		put32(m + 20, NTLM_NEGOTIATE_UNICODE | NTLM_NEGOTIATE_TARGET_INFO);
+		put16(m + 40, (unsigned)ti), put16(m + 42, (unsigned)ti), put32(m + 44, 48);
+		put16(m + 48, 0x42), put16(m + 50, (unsigned)(ti - 8)); /* one pair, then the EOL */
+		memset(m + 48 + ti - 4, 0, 4);
+		CHECK_EQ_INT(ntlm_parse_challenge(m, 48 + ti, &c), 0);
+		CHECK_EQ_INT(c.target_info_len, ti);
+		int len = ntlm_authenticate(a, cap, &c, "u", NULL, "p", NULL, cc, 0);
+		CHECK_EQ_INT(len, ti <= 65487 ? (int)(64 + 2 + 24 + 48 + ti) : -1);
+		if (len > 0)
+			CHECK_EQ_INT(get16(a + 20), 48 + ti);
+	}
+	free(m);
+	free(a);
+}
+
 static void split(const char *in, int want_rc, const char *want_user, const char *want_domain)
 {
 	char u[16], d[16];
@@ -462,6 +487,7 @@ int main(void)
 	test_malformed();
 	test_bounds();
 	test_names();
+	test_big_target_info();
 	test_split();
 	return check_report();
 }

@@ -6,7 +6,9 @@
     p = AuthProxy(..., offer=["Negotiate", "NTLM", "digest", "Basic realm=\\"x\\""],
                   one_header=True)        # several challenges, in one field value
     p = AuthProxy(..., close_after_407=True, chunked_407=True)
-    p = AuthProxy(..., accept=("basic",))  # Basic only
+    p = AuthProxy(..., offer=["digest", "basic"], accept=("basic",))  # Basic only
+
+accept: the schemes whose credentials pass (default: "digest"/"basic" when offered).
 
 Digest (RFC 7616 §3.4): algorithm MD5, MD5-sess, SHA-256, SHA-256-sess; qop=auth (or
 qop=None: RFC 2069 style); userhash; opaque echoed; nc must grow for each nonce
@@ -98,7 +100,7 @@ class Conn:
 class AuthProxy(TcpServer):
     def __init__(self, user="user", password="pass", realm="authproxy@test", algorithm="MD5",
                  qop="auth", userhash=False, opaque=True, nonce_uses=0, stale_first=False,
-                 offer=("digest",), one_header=False, accept=("digest", "basic"),
+                 offer=("digest",), one_header=False, accept=None,
                  close_after_407=False, chunked_407=False, body_407=b"<html>proxy auth required</html>\n",
                  then="relay", host="127.0.0.1", port=0):
         self.user, self.password, self.realm = user, password, realm
@@ -108,6 +110,8 @@ class AuthProxy(TcpServer):
         self.stale_first = stale_first    # the first right answer gets stale=true (nonce rotated)
         self.offer = list(offer)
         self.one_header = one_header
+        if accept is None:  # what we offer, of what we can check
+            accept = [o for o in self.offer if o.lower() in ("digest", "basic")]
         self.accept = set(a.lower() for a in accept)
         self.close_after_407 = close_after_407
         self.chunked_407 = chunked_407

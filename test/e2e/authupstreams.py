@@ -15,6 +15,9 @@ domain: with --password it checks the NTLM(v2) response against that password it
 (any user name and domain).  It still reads an smb.conf, so we give it one in the temp
 dir (--configfile) whose lock/state/cache/private/pid dirs are there too, owned by the
 user squid runs its helpers as.
+
+The test modules load the fixtures with `pytest_plugins = ("authupstreams",)`; they import
+helpers from here as well, so assertion rewriting is off (PYTEST_DONT_REWRITE): no asserts here.
 """
 
 import os

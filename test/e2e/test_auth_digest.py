@@ -9,7 +9,6 @@ import socket
 import pytest
 
 from authproxy import AuthProxy, digest_response, parse_auth_params
-from authupstreams import authproxy, squid_digest  # noqa: F401
 from clients import curl
 from socksclient import recv_until_eof, socks5_open
 
@@ -17,6 +16,8 @@ USER = "dig-user"
 PASS = "Dg pass,\"quoted\"_1"  # a space, a comma and quotes: all must survive
 PASS_URL = "Dg%20pass%2C%22quoted%22_1"
 ALGORITHMS = ["MD5", "MD5-sess", "SHA-256", "SHA-256-sess"]
+
+pytest_plugins = ("authupstreams",)  # its fixtures: squid_tls, authproxy, ...
 
 
 def via(d, url, *extra):
@@ -67,7 +68,7 @@ def test_fixture_squid_digest_curl(squid_digest, origin):
 
 @pytest.mark.parametrize("userhash", [False, True])
 @pytest.mark.parametrize("alg", ALGORITHMS)
-def test_fixture_authproxy_curl(authproxy, origin, alg, userhash):  # noqa: F811
+def test_fixture_authproxy_curl(authproxy, origin, alg, userhash):
     p = authproxy(user=USER, password=PASS, algorithm=alg, userhash=userhash)
     r = direct_curl(p, origin, "--proxy-digest")
     assert r.returncode == 0 and r.stdout == origin.body, (r.stderr, p.rejected)
@@ -77,27 +78,27 @@ def test_fixture_authproxy_curl(authproxy, origin, alg, userhash):  # noqa: F811
     assert p.rejected[-1][0] == "wrong response"
 
 
-def test_fixture_authproxy_rfc2069_curl(authproxy, origin):  # noqa: F811
+def test_fixture_authproxy_rfc2069_curl(authproxy, origin):
     p = authproxy(user=USER, password=PASS, qop=None)
     r = direct_curl(p, origin, "--proxy-digest")
     assert r.returncode == 0 and r.stdout == origin.body, (r.stderr, p.rejected)
 
 
-def test_fixture_authproxy_close_after_407_chunked_curl(authproxy, origin):  # noqa: F811
+def test_fixture_authproxy_close_after_407_chunked_curl(authproxy, origin):
     p = authproxy(user=USER, password=PASS, close_after_407=True, chunked_407=True)
     r = direct_curl(p, origin, "--proxy-digest")
     assert r.returncode == 0 and r.stdout == origin.body, (r.stderr, p.rejected)
     assert p.statuses() == [[407], [200]]
 
 
-def test_fixture_authproxy_chunked_keepalive_curl(authproxy, origin):  # noqa: F811
+def test_fixture_authproxy_chunked_keepalive_curl(authproxy, origin):
     p = authproxy(user=USER, password=PASS, chunked_407=True, body_407=b"x" * 5000)
     r = direct_curl(p, origin, "--proxy-digest")
     assert r.returncode == 0 and r.stdout == origin.body, (r.stderr, p.rejected)
     assert p.statuses() == [[407, 200]]
 
 
-def test_fixture_authproxy_stale_curl(authproxy, origin):  # noqa: F811
+def test_fixture_authproxy_stale_curl(authproxy, origin):
     p = authproxy(user=USER, password=PASS, stale_first=True)
     r = direct_curl(p, origin, "--proxy-digest")
     assert r.returncode == 0 and r.stdout == origin.body, (r.stderr, p.rejected)
@@ -137,7 +138,7 @@ def _challenge(head):
     raise AssertionError(head)
 
 
-def test_fixture_authproxy_counts_nc_and_rotates_nonces(authproxy):  # noqa: F811
+def test_fixture_authproxy_counts_nc_and_rotates_nonces(authproxy):
     p = authproxy(user=USER, password=PASS, algorithm="SHA-256", nonce_uses=2, then="echo")
     ch = _challenge(_raw_connect(p))
     assert _raw_connect(p, _answer(p, ch, 1)).startswith(b"HTTP/1.1 200")
@@ -186,7 +187,7 @@ def test_squid_digest_not_allowed_is_02(socks2http, squid_digest, origin):
 
 @pytest.mark.parametrize("userhash", [False, True])
 @pytest.mark.parametrize("alg", ALGORITHMS)
-def test_digest_algorithms(socks2http, authproxy, origin, alg, userhash):  # noqa: F811
+def test_digest_algorithms(socks2http, authproxy, origin, alg, userhash):
     p = authproxy(user=USER, password=PASS, algorithm=alg, userhash=userhash)
     d = socks2http("-x", p.url_with(f"{USER}:{PASS_URL}"))
     r = via(d, origin.url())
@@ -195,14 +196,14 @@ def test_digest_algorithms(socks2http, authproxy, origin, alg, userhash):  # noq
     assert digest_rejections(p) == []
 
 
-def test_digest_rfc2069(socks2http, authproxy, origin):  # noqa: F811
+def test_digest_rfc2069(socks2http, authproxy, origin):
     p = authproxy(user=USER, password=PASS, qop=None)
     d = socks2http("-x", p.url_with(f"{USER}:{PASS_URL}"))
     r = via(d, origin.url())
     assert r.returncode == 0 and r.stdout == origin.body, (r.stderr, p.rejected)
 
 
-def test_digest_second_tunnel_has_no_407(socks2http, authproxy, origin):  # noqa: F811
+def test_digest_second_tunnel_has_no_407(socks2http, authproxy, origin):
     """The first tunnel learns the challenge; later ones answer it in their first request,
     with a growing nc (the proxy rejects a repeated one)."""
     p = authproxy(user=USER, password=PASS, algorithm="SHA-256")
@@ -219,7 +220,7 @@ def test_digest_second_tunnel_has_no_407(socks2http, authproxy, origin):  # noqa
     assert ncs == sorted(ncs) and len(set(ncs)) == len(ncs), ncs
 
 
-def test_digest_stale_nonce_is_renewed(socks2http, authproxy, origin):  # noqa: F811
+def test_digest_stale_nonce_is_renewed(socks2http, authproxy, origin):
     """Every nonce serves one tunnel: the next answer is 407 stale=true with a new nonce,
     which socks2http answers on the same connection without failing the tunnel."""
     p = authproxy(user=USER, password=PASS, algorithm="SHA-256-sess", nonce_uses=1)
@@ -235,7 +236,7 @@ def test_digest_stale_nonce_is_renewed(socks2http, authproxy, origin):  # noqa: 
     assert "rejected our credentials" not in d.log()
 
 
-def test_digest_wrong_password_is_02(socks2http, authproxy, origin):  # noqa: F811
+def test_digest_wrong_password_is_02(socks2http, authproxy, origin):
     p = authproxy(user=USER, password=PASS, algorithm="SHA-256")
     d = socks2http("-x", p.url_with(f"{USER}:wrong-one"))
     assert socks5_code(d, "127.0.0.1", origin.port) == 0x02
@@ -245,7 +246,7 @@ def test_digest_wrong_password_is_02(socks2http, authproxy, origin):  # noqa: F8
     assert len(digest_rejections(p)) == 1, p.rejected
 
 
-def test_digest_close_after_407(socks2http, authproxy, origin):  # noqa: F811
+def test_digest_close_after_407(socks2http, authproxy, origin):
     p = authproxy(user=USER, password=PASS, algorithm="SHA-256", close_after_407=True)
     d = socks2http("-x", p.url_with(f"{USER}:{PASS_URL}"))
     r = via(d, origin.url())
@@ -254,7 +255,7 @@ def test_digest_close_after_407(socks2http, authproxy, origin):  # noqa: F811
 
 
 @pytest.mark.parametrize("close", [False, True])
-def test_digest_chunked_407(socks2http, authproxy, origin, close):  # noqa: F811
+def test_digest_chunked_407(socks2http, authproxy, origin, close):
     p = authproxy(user=USER, password=PASS, chunked_407=True, close_after_407=close,
                   body_407=b"<p>" + b"y" * 20000 + b"</p>\n")
     d = socks2http("-x", p.url_with(f"{USER}:{PASS_URL}"))
@@ -263,7 +264,7 @@ def test_digest_chunked_407(socks2http, authproxy, origin, close):  # noqa: F811
     assert p.statuses() == ([[407], [200]] if close else [[407, 200]])
 
 
-def test_digest_without_credentials_is_02(socks2http, authproxy, origin):  # noqa: F811
+def test_digest_without_credentials_is_02(socks2http, authproxy, origin):
     p = authproxy(user=USER, password=PASS)
     d = socks2http("-x", p.url)
     assert socks5_code(d, "127.0.0.1", origin.port) == 0x02
@@ -283,7 +284,7 @@ def test_digest_unknown_algorithm_is_02(socks2http, origin):
         p.stop()
 
 
-def test_no_cleartext_password_to_digest_proxy(socks2http, authproxy, origin):  # noqa: F811
+def test_no_cleartext_password_to_digest_proxy(socks2http, authproxy, origin):
     """A proxy that offers only Digest never sees our password in a Basic header (no
     pre-emptive Basic before the scheme is known)."""
     p = authproxy(user=USER, password=PASS, algorithm="SHA-256")

@@ -3,9 +3,11 @@ and our TlsFront (Python ssl, session tickets) in front of plain proxies.
 
 test_fixture_*: the fixtures proved with curl alone (no socks2http)."""
 
-from authupstreams import authproxy, make_cert, proxy_cert, squid_tls, tls_front  # noqa: F401
+from authupstreams import make_cert
 from clients import curl
 from socksclient import recv_until_eof, socks5_open
+
+pytest_plugins = ("authupstreams",)  # its fixtures: squid_tls, authproxy, ...
 
 
 def via(d, url, *extra):

@@ -11,7 +11,8 @@
 accept: the schemes whose credentials pass (default: "digest"/"basic" when offered).
 
 Digest (RFC 7616 §3.4): algorithm MD5, MD5-sess, SHA-256, SHA-256-sess; qop=auth (or
-qop=None: RFC 2069 style); userhash; opaque echoed; nc must grow for each nonce
+qop=None: RFC 2069 style); userhash; charset=UTF-8 and username* (RFC 8187) for a
+non-ASCII user; opaque echoed; nc must grow for each nonce
 (a repeated or smaller nc is a replay: 407).  "digest" in `offer` stands for our Digest
 challenge; "basic" for `Basic realm=...`; anything else is sent verbatim (decoys such as
 Negotiate / NTLM, which are never accepted).
@@ -28,6 +29,7 @@ import re
 import secrets
 import socket
 import threading
+import urllib.parse
 
 from fakeproxy import Request, _relay, _echo, Ctx
 from origin import TcpServer
@@ -84,6 +86,17 @@ def parse_auth_params(s):
     return out
 
 
+def ext_value(v):
+    """RFC 8187 ext-value: UTF-8''percent-encoded -> str (None when malformed)."""
+    cs, sep, rest = v.partition("''")
+    if not sep or cs.lower() != "utf-8":
+        return None
+    try:
+        return urllib.parse.unquote(rest, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        return None
+
+
 class Conn:
     def __init__(self, peer):
         self.peer = peer
@@ -102,7 +115,7 @@ class AuthProxy(TcpServer):
                  qop="auth", userhash=False, opaque=True, nonce_uses=0, stale_first=False,
                  offer=("digest",), one_header=False, accept=None,
                  close_after_407=False, chunked_407=False, body_407=b"<html>proxy auth required</html>\n",
-                 then="relay", host="127.0.0.1", port=0):
+                 charset=False, then="relay", host="127.0.0.1", port=0):
         self.user, self.password, self.realm = user, password, realm
         self.algorithm, self.qop, self.userhash = algorithm, qop, userhash
         self.opaque = secrets.token_urlsafe(12) if opaque else None
@@ -117,6 +130,7 @@ class AuthProxy(TcpServer):
         self.chunked_407 = chunked_407
         self.body_407 = body_407
         self.then = then
+        self.charset = charset              # charset=UTF-8 in the challenge (RFC 7616 §3.4)
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.conns = []
@@ -164,6 +178,8 @@ class AuthProxy(TcpServer):
         parts.append(f'nonce="{self.nonce}"')
         if self.opaque:
             parts.append(f'opaque="{self.opaque}"')
+        if self.charset:
+            parts.append("charset=UTF-8")
         if self.userhash:
             parts.append("userhash=true")
         if stale:
@@ -216,7 +232,7 @@ class AuthProxy(TcpServer):
         if self.userhash:
             if p.get("userhash", "").lower() != "true" or p.get("username") != H(self.algorithm, f"{self.user}:{self.realm}"):
                 return "no", "userhash"
-        elif p.get("username") != self.user:
+        elif (p["username"] if "username" in p else ext_value(p.get("username*", ""))) != self.user:
             return "no", "username"
         if self.qop:
             if p.get("qop") != "auth" or not re.fullmatch(r"[0-9a-fA-F]{8}", p.get("nc", "")) or not p.get("cnonce"):

@@ -106,6 +106,20 @@ def test_fixture_authproxy_stale_curl(authproxy, origin):
     assert [x[0] for x in p.rejected] == ["stale"]
 
 
+def test_fixture_authproxy_username_star(authproxy):
+    user = "Jäsøn Doe"
+    p = authproxy(user=user, password=PASS, algorithm="SHA-256", charset=True, then="echo")
+    ch = _challenge(_raw_connect(p))
+    assert "charset=UTF-8" in ch
+    c = parse_auth_params(ch.split(" ", 1)[1])
+    resp = digest_response("SHA-256", user, c["realm"], PASS, "CONNECT", "127.0.0.1:9", c["nonce"], "00000001",
+                           "abc", "auth")
+    auth = (f"Digest username*=UTF-8''J%C3%A4s%C3%B8n%20Doe, realm=\"{c['realm']}\", nonce=\"{c['nonce']}\", "
+            f"uri=\"127.0.0.1:9\", algorithm=SHA-256, response=\"{resp}\", qop=auth, nc=00000001, cnonce=\"abc\", "
+            f"opaque=\"{c['opaque']}\"")
+    assert _raw_connect(p, auth).startswith(b"HTTP/1.1 200"), p.rejected
+
+
 def _raw_connect(p, auth=None):
     s = socket.create_connection(("127.0.0.1", p.port), timeout=5)
     head = "CONNECT 127.0.0.1:9 HTTP/1.1\r\nHost: 127.0.0.1:9\r\n"
@@ -194,6 +208,17 @@ def test_digest_algorithms(socks2http, authproxy, origin, alg, userhash):
     assert r.returncode == 0 and r.stdout == origin.body, (r.stderr, p.rejected)
     assert d.wait_tunnel()["auth"] == "digest"
     assert digest_rejections(p) == []
+
+
+@pytest.mark.parametrize("userhash", [False, True])
+def test_digest_non_ascii_user(socks2http, authproxy, origin, userhash):
+    """A UTF-8 user name: username*=UTF-8''... (RFC 8187), or hashed with userhash."""
+    p = authproxy(user="Jäsøn Doe", password="Secret, or not?", algorithm="SHA-256", charset=True,
+                  userhash=userhash)
+    d = socks2http("-x", p.url_with("J%C3%A4s%C3%B8n%20Doe:Secret%2C%20or%20not%3F"))
+    r = via(d, origin.url())
+    assert r.returncode == 0 and r.stdout == origin.body, (r.stderr, p.rejected)
+    assert d.wait_tunnel()["auth"] == "digest"
 
 
 def test_digest_rfc2069(socks2http, authproxy, origin):

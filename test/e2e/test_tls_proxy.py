@@ -3,6 +3,9 @@ and our TlsFront (Python ssl, session tickets) in front of plain proxies.
 
 test_fixture_*: the fixtures proved with curl alone (no socks2http)."""
 
+import socket
+import ssl
+
 from authupstreams import make_cert
 from clients import curl
 from socksclient import recv_until_eof, socks5_open
@@ -54,6 +57,27 @@ def test_fixture_tls_front_name_mismatch_curl(tls_front, tinyproxy, origin, tmp)
     r = curl("--proxy", f"https://localhost:{t.port}", "--proxytunnel", "--proxy-cacert", cert, origin.url())
     assert r.returncode == 60, (r.returncode, r.stderr)
     assert b"localhost" in r.stderr
+
+
+def test_fixture_tls_front_resumes(tls_front, tinyproxy, proxy_cert, origin):
+    """TlsFront issues TLS 1.3 tickets and resumes a session offered back (Python's client)."""
+    t = tls_front(tinyproxy.port)
+    ctx = ssl.create_default_context(cafile=proxy_cert[0])
+    session = None
+    for i in range(2):
+        raw = socket.create_connection(("127.0.0.1", t.port), timeout=10)
+        s = ctx.wrap_socket(raw, server_hostname="localhost", session=session)
+        s.sendall(f"CONNECT 127.0.0.1:{origin.port} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(4096)  # the tickets come with this read
+            assert chunk, head
+            head += chunk
+        assert head.startswith(b"HTTP/1.0 200") or head.startswith(b"HTTP/1.1 200"), head
+        assert s.session_reused == (i == 1)
+        session = s.session
+        s.close()
+    assert t.handshakes == 2 and t.resumed == 1
 
 
 # ---------------------------------------------------------------- socks2http

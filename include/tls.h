@@ -32,7 +32,8 @@
 
 /* One per https proxy: the SSL_CTX, the verification settings, and up to TLS_SESSIONS
  * sessions to resume (TLS 1.3 tickets are used once: a connection takes one out, the
- * tickets it is sent are put in, the oldest dropped).  Free it after its streams. */
+ * tickets it is sent are put in, the oldest dropped).  Each TLS stream holds a reference:
+ * tls_ctx_free drops the owner's, and the last stream closed frees it. */
 struct tls_ctx;
 
 #define TLS_SESSIONS 8

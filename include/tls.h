@@ -23,7 +23,8 @@
  *   down.  A TLS 1.2 peer may answer it by closing both ways (RFC 5246 §7.2.1).
  * - close: SSL_free and close(fd) without waiting for anything (a close_notify still
  *   waiting for room is dropped).
- * - raw_fd: -1 (the relay copies).  pending: SSL_pending.
+ * - raw_fd: -1 (the relay copies).  pending: SSL_pending, or 1 for read-ahead bytes a read may
+ *   still turn into data.
  * OpenSSL writes with write(2): SIGPIPE must be ignored (the daemon does).
  *
  * Nothing here logs.  Errors are one line of text in the caller's buffer. */
@@ -40,7 +41,7 @@
  * tls_ctx_free drops the owner's, and the last stream closed frees it. */
 struct tls_ctx;
 
-#define TLS_SESSIONS 8
+#define TLS_SESSIONS 64 /* about the tunnels a client opens at once (a browser's burst) */
 
 /* cafile NULL: the system store (SSL_CTX_set_default_verify_paths); insecure: no
  * verification at all.  NULL with err on failure (e.g. an unreadable cafile). */

@@ -147,7 +147,7 @@ static void remember_digest(struct auth_memory *m, const struct authchal *ch, si
 		const struct authchal_digest *d = &ch[i].digest;
 		if (ch[i].scheme != HTTPC_AUTH_DIGEST || d->algorithm < 0 || (d->qop_given && !d->qop_auth))
 			continue;
-		if (m->digest == NULL && (m->digest = malloc(sizeof(*m->digest))) == NULL)
+		if (m->digest == NULL && (m->digest = calloc(1, sizeof(*m->digest))) == NULL)
 			return;
 		if (strcmp(m->digest->nonce, d->nonce) != 0)
 			m->nc = 0;

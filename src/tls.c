@@ -52,6 +52,7 @@ struct tls_conn {
 };
 
 static const struct stream_ops tls_ops;
+static size_t tls_pending(const struct stream *s);
 
 /* The session store: up to TLS_SESSIONS, per host, newest last. */
 static void saved_drop(struct tls_ctx *c, unsigned i)
@@ -146,6 +147,8 @@ struct tls_ctx *tls_ctx_new(const char *cafile, int insecure, char *err, size_t 
 	/* the relay retries a write with the same bytes, perhaps moved, perhaps more of them */
 	SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 					 SSL_MODE_RELEASE_BUFFERS);
+	/* read what the socket has, several records at a time: one read, not two per record */
+	SSL_CTX_set_read_ahead(c->ssl, 1);
 	/* a proxy closing without close_notify ends the stream, as a TCP close would; no
 	 * renegotiation (a write that must read, a read that must write, mid-stream) */
 	SSL_CTX_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
@@ -211,7 +214,7 @@ static void tls_watch(struct ev_loop *loop, struct stream *s, int events)
 	t->want = events;
 	rearm(s);
 	/* decrypted bytes the fd will not announce (libev merges this with a pending event) */
-	if ((events & EV_READ) && t->open && SSL_pending(t->ssl) > 0)
+	if ((events & EV_READ) && tls_pending(s) > 0)
 		ev_feed_event(loop, &s->io, EV_READ);
 }
 
@@ -251,7 +254,7 @@ static void tls_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		}
 	}
 	int ev = 0;
-	if ((t->want & EV_READ) && ((revents & (t->rd_needs ? t->rd_needs : EV_READ)) || SSL_pending(t->ssl) > 0))
+	if ((t->want & EV_READ) && ((revents & (t->rd_needs ? t->rd_needs : EV_READ)) || tls_pending(s) > 0))
 		ev |= EV_READ;
 	if ((t->want & EV_WRITE) && (revents & (t->wr_needs ? t->wr_needs : EV_WRITE)))
 		ev |= EV_WRITE;
@@ -393,7 +396,8 @@ static size_t tls_pending(const struct stream *s)
 {
 	const struct tls_conn *t = s->impl;
 	int n = t->open ? SSL_pending(t->ssl) : 0;
-	return n > 0 ? (size_t)n : 0;
+	/* decrypted bytes, or (read-ahead) raw ones the last read did not find short of a record */
+	return n > 0 ? (size_t)n : t->open && SSL_has_pending(t->ssl) && t->rd_needs == 0 ? 1 : 0;
 }
 
 static const struct stream_ops tls_ops = {

@@ -61,6 +61,9 @@ struct config {
 	int no_http;              /* HTTP proxy clients are dropped (SOCKS only) */
 	size_t max_header;        /* proxy response header bound */
 	char user_agent[128];     /* "" sends none */
+	char proxy_cacert[256];   /* CA file for https:// proxies; "" = the system's store */
+	int proxy_insecure;       /* --proxy-insecure: no certificate verification */
+	unsigned proxy_auth;      /* HTTPC_AUTH_* schemes that may be used (--proxy-auth) */
 
 	/* who may use the bridge */
 	int allow_any_user;       /* --allow-users any */

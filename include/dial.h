@@ -23,7 +23,9 @@
 #include <ev.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "bufpool.h"
+#include "chunked.h"
 #include "generation.h"
 #include "outcome.h"
 #include "resolver.h"
@@ -42,7 +44,11 @@ enum dial_event {
 	DIAL_EV_CONNECTED,
 	DIAL_EV_CONNECT_FAILED,
 	DIAL_EV_REPLY,
+	DIAL_EV_TLS,            /* info: a text, "TLSv1.3 resumed" or the failure */
+	DIAL_EV_AUTH,           /* info: a text, the scheme chosen or why none */
 };
+
+struct negotiate_job;
 
 struct dial {
 	/* the only field dial_start keeps: the owner zeroes the struct (calloc, = {0}) and may
@@ -79,6 +85,19 @@ struct dial {
 	struct buf rx;          /* the proxy's answer */
 	size_t hdr_scan;
 	int http_status;
+	/* TLS to the proxy and authentication (the current hop) */
+	uint8_t tls;            /* 0 plain, 1 handshake under way, 2 done, 3 done resumed */
+	uint8_t tls_failed;     /* a proxy failed its TLS handshake (the outcome's reason) */
+	uint8_t skipping;       /* a 407's body is being read before the next round */
+	uint8_t queued;         /* authv is ready for the next request (on a new connection) */
+	uint8_t conn_lost;      /* the proxy closed the connection while a token was made */
+	uint8_t pending;        /* enum auth_action to take once the 407's body is read */
+	int tls_events;         /* what the handshake waits for */
+	long long body_left;    /* the 407's body still to read; -1 chunked */
+	struct chunked body;
+	struct auth_round ar;
+	char *authv;            /* the next request's Proxy-Authorization (malloc'd, wiped) */
+	struct negotiate_job *nj;
 	uint8_t connect_only;   /* done once connected: no CONNECT (dial_start_connect) */
 	uint8_t in_call;        /* inside dial_start or dial_set_target: done must wait */
 	uint8_t deferred;       /* done is to be called from the timer */

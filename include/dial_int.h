@@ -9,7 +9,7 @@
 #include "dial.h"
 #include "upstream.h"
 
-enum { D_IDLE, D_RESOLVING, D_CONNECTING, D_CONNECTED, D_REQUEST, D_DONE };
+enum { D_IDLE, D_RESOLVING, D_CONNECTING, D_TLS, D_CONNECTED, D_AUTH, D_REQUEST, D_DONE };
 
 static inline const struct upstream *dial_cur(const struct dial *d)
 {
@@ -21,6 +21,8 @@ void dial_tell(struct dial *d, enum dial_event ev, const void *info);
 void dial_arm_timer(struct dial *d, double secs);
 void dial_watch(struct dial *d);
 void dial_drop_upstream(struct dial *d);
+/* Forgets the authentication under way (a new proxy is tried: nothing of it may go there). */
+void dial_forget_auth(struct dial *d);
 int dial_finish_with(struct dial *d, enum outcome_stage stage, int err, const char *reason);
 int dial_connected(struct dial *d);
 void dial_up_cb(struct ev_loop *loop, ev_io *w, int revents);

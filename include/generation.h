@@ -43,9 +43,10 @@ static inline struct generation *generation_get(struct generation *g)
 /* Drops a reference; the last one frees the generation. */
 void generation_put(struct generation *g);
 
-/* The upstream index for a proxy a PAC named: an existing one with the same host and port
- * (an -x proxy's credentials apply), else a new entry.  -1 when the table is full. */
-int generation_upstream_for(struct generation *g, const char *host, uint16_t port);
+/* The upstream index for a proxy a PAC named (tls: an HTTPS entry): an existing one with
+ * the same host, port and scheme (an -x proxy's credentials apply), else a new entry.  -1
+ * when the table is full. */
+int generation_upstream_for(struct generation *g, const char *host, uint16_t port, int tls);
 
 /* Stops its spare connections (it is no longer the current generation). */
 void generation_retire(struct generation *g);

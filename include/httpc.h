@@ -51,6 +51,14 @@ int httpc_build_connect(char *out, size_t cap, const char *authority, const char
 /* "Basic " + base64(user ":" pass) into out.  Returns the length or -1 if cap is too small. */
 int httpc_basic_auth(char *out, size_t cap, const char *user, const char *pass);
 
+/* The nth (from 0) value of header field name in a complete header (as found by
+ * httpc_header_end), trimmed.  Returns 1 with *v/*vlen pointing into buf, or 0. */
+int httpc_header_value(const char *buf, size_t hdr_len, const char *name, unsigned nth, const char **v, size_t *vlen);
+
+/* Decodes standard base64 (padding optional, no whitespace) into out.  Returns the byte
+ * count, or -1 for a bad character or too little room. */
+int httpc_base64_decode(uint8_t *out, size_t cap, const char *in, size_t n);
+
 /* Standard base64 of n bytes (with padding) into out; returns the length or -1. */
 int httpc_base64(char *out, size_t cap, const uint8_t *in, size_t n);
 

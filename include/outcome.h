@@ -21,6 +21,8 @@ struct outcome {
 	int http_status;      /* the proxy's status, 0 if none */
 	char detail[64];      /* squid's X-Squid-Error value, or "" */
 	const char *reason;   /* the summary line's reason word */
+	unsigned auth;        /* the scheme that opened it (HTTPC_AUTH_*), 0 none */
+	unsigned char tls;    /* 0 no TLS to the proxy, 1 full handshake, 2 resumed */
 };
 
 #endif

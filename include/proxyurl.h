@@ -1,4 +1,4 @@
-/* proxyurl: pure parser for upstream proxy URLs, http://[user[:password]@]host[:port][/] */
+/* proxyurl: pure parser for upstream proxy URLs, http[s]://[user[:password]@]host[:port][/] */
 #ifndef SOCKS2HTTP_PROXYURL_H
 #define SOCKS2HTTP_PROXYURL_H
 
@@ -8,17 +8,19 @@
 #define PROXYURL_HOST_MAX 255
 #define PROXYURL_CRED_MAX 255
 #define PROXYURL_DEFAULT_PORT 80 /* the http scheme's port, as Go and Python read proxy URLs */
+#define PROXYURL_DEFAULT_TLS_PORT 443 /* https://: TLS to the proxy, as curl reads it */
 
 struct proxy_spec {
 	char host[PROXYURL_HOST_MAX + 1]; /* without brackets for IPv6 literals */
 	uint16_t port;
+	uint8_t tls;                      /* https://: the proxy is spoken to over TLS */
 	int has_auth;                     /* userinfo was present */
 	char user[PROXYURL_CRED_MAX + 1]; /* percent-decoded */
 	char pass[PROXYURL_CRED_MAX + 1]; /* percent-decoded; never logged */
 };
 
 /* Parses url into *out.  A missing scheme means http.  Returns 0, or -1 with a message in
- * err ("unsupported scheme 'https'", "bad port", ...) that never contains the password. */
+ * err ("unsupported scheme 'socks5'", "bad port", ...) that never contains the password. */
 int proxyurl_parse(const char *url, struct proxy_spec *out, char *err, size_t errlen);
 
 /* "host:port" or "[v6]:port" for log lines: no credentials.  Returns out. */

@@ -28,6 +28,8 @@ struct session {
 	uint8_t logged;          /* the summary line of the last forwarded request is out, and
 				  * no request came since: closing adds none */
 	uint8_t reply_len;       /* bytes of the SOCKS reply the pump sends ahead of the proxy's */
+	uint8_t auth;            /* the scheme that opened the tunnel (HTTPC_AUTH_*), 0 none */
+	uint8_t tls;             /* TLS to the proxy: 0 none, 1 full handshake, 2 resumed */
 	struct route_brief route; /* the route taken, for the summary line (zero: the -x list) */
 	int http_status;
 	struct stream client;

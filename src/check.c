@@ -56,7 +56,8 @@ struct check {
 	int ok;                  /* the tunnel worked */
 	int reply_status;
 	unsigned auth_offered;   /* HTTPC_AUTH_* from the last answer */
-	int auth_sent;           /* we sent Basic credentials */
+	unsigned auth_sent;      /* the scheme of the credentials in the answered request */
+	char auth_why[256];      /* why no scheme could answer the 407, "" if none */
 	char verdict[160];
 	char advice[4][320];
 	size_t nadvice;
@@ -113,6 +114,22 @@ static const char *schemes_text(unsigned s, char *out, size_t cap)
 	return out;
 }
 
+static const char *scheme_title(unsigned s)
+{
+	switch (s) {
+	case HTTPC_AUTH_BASIC:
+		return "Basic";
+	case HTTPC_AUTH_DIGEST:
+		return "Digest";
+	case HTTPC_AUTH_NTLM:
+		return "NTLM";
+	case HTTPC_AUTH_NEGOTIATE:
+		return "Negotiate";
+	default:
+		return "none";
+	}
+}
+
 static const struct upstream *cur(const struct check *c)
 {
 	return &c->gen->upstreams[c->dial.proxy_idx];
@@ -162,7 +179,25 @@ static void event_cb(struct dial *d, enum dial_event ev, const void *info)
 	case DIAL_EV_CONNECTED:
 		c->connected = 1;
 		stage(c, "connect", 1, "%s", log_addr((const struct sockaddr *)info, addr, sizeof(addr)));
-		/* TLS to the proxy and its certificate will come here (a later issue) */
+		break;
+	case DIAL_EV_TLS: {
+		const char *what = info;
+		int ok = strcmp(what, "resumed") == 0 || strcmp(what, "full handshake") == 0;
+		stage(c, "tls", ok, "%s%s", what, ok && c->gen->cfg->proxy_insecure ? " (certificate NOT verified: --proxy-insecure)" : "");
+		if (!ok) {
+			if (strstr(what, "verif") || strstr(what, "issuer") || strstr(what, "self-signed"))
+				advise(c, "the proxy's certificate is not trusted here: give its CA with --proxy-cacert FILE "
+					  "(or, to test only, --proxy-insecure)");
+			else if (strstr(what, "mismatch") || strstr(what, "name"))
+				advise(c, "the proxy's certificate is for another name: use the name it was issued for in -x");
+			else
+				advise(c, "the TLS handshake with %s failed: is it an https:// proxy (else use http://)?",
+				       cur(c)->display);
+		}
+		break;
+	}
+	case DIAL_EV_AUTH:
+		snprintf(c->auth_why, sizeof(c->auth_why), "%s", (const char *)info);
 		break;
 	case DIAL_EV_CONNECT_FAILED: {
 		const char *what = info;
@@ -191,10 +226,12 @@ static void event_cb(struct dial *d, enum dial_event ev, const void *info)
 		char offered[64];
 		c->reply_status = r->status;
 		c->auth_offered = r->auth_schemes;
-		c->auth_sent = cur(c)->auth != NULL;
-		stage(c, "proxy-reply", r->status >= 100 && r->status <= 299, "%d %s%s%s; auth offered: %s; sent: %s",
-		      r->status, r->reason, r->squid_error[0] ? "; X-Squid-Error: " : "", r->squid_error,
-		      schemes_text(r->auth_schemes, offered, sizeof(offered)), c->auth_sent ? "Basic" : "none");
+		c->auth_sent = c->dial.ar.sent;
+		/* a 407 the dialer answers is a step, not a failure */
+		stage(c, "proxy-reply", (r->status >= 100 && r->status <= 299) || r->status == 407,
+		      "%d %s%s%s; auth offered: %s; sent: %s", r->status, r->reason, r->squid_error[0] ? "; X-Squid-Error: " : "",
+		      r->squid_error, schemes_text(r->auth_schemes, offered, sizeof(offered)),
+		      c->auth_sent ? scheme_title(c->auth_sent) : "none");
 		break;
 	}
 	}
@@ -210,14 +247,17 @@ static void advise_refusal(struct check *c)
 
 	if (st == 407) {
 		schemes_text(c->auth_offered, offered, sizeof(offered));
+		if (c->auth_why[0] != '\0')
+			advise(c, "authentication failed: %s", c->auth_why);
 		if (c->auth_sent)
-			advise(c, "the proxy refused our Basic credentials (it offers: %s): check the user and password "
-				  "in -x, or SOCKS2HTTP_PROXY_PASSWORD", offered);
-		else
+			advise(c, "the proxy refused our %s credentials (it offers: %s): check the user and password "
+				  "in -x, or SOCKS2HTTP_PROXY_PASSWORD%s", scheme_title(c->auth_sent), offered,
+			       c->auth_sent == HTTPC_AUTH_NEGOTIATE ? " (for Negotiate: klist, kinit)" : "");
+		else if (c->auth_offered & ~(unsigned)HTTPC_AUTH_NEGOTIATE)
 			advise(c, "the proxy wants credentials (it offers: %s): give user:password in the -x URL, "
 				  "or a user there and SOCKS2HTTP_PROXY_PASSWORD", offered);
-		if (c->auth_offered != 0 && !(c->auth_offered & HTTPC_AUTH_BASIC))
-			advise(c, "the proxy does not offer Basic, the only scheme socks2http speaks today");
+		else
+			advise(c, "the proxy wants a Kerberos ticket (it offers: %s): run kinit, check klist", offered);
 	} else if (st == 403 && port != 443) {
 		advise(c, "the proxy refuses CONNECT to port %d: many proxies allow only 443", port);
 	} else if (st == 403) {

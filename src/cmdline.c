@@ -44,6 +44,7 @@ static const struct opt options[] = {
 	{0, "no-control", 0},       {0, "exit-idle", 1},         {0, "no-http", 0},
 	{0, "route", 1},            {0, "no-proxy", 1},          {0, "pac", 1},
 	{0, "pac-timeout", 1},      {0, "pac-refresh", 1},       {0, "pac-cache", 1},
+	{0, "proxy-cacert", 1},     {0, "proxy-insecure", 0},    {0, "proxy-auth", 1},
 };
 
 void config_usage(FILE *out)
@@ -54,7 +55,8 @@ void config_usage(FILE *out)
 		"connection through an HTTP proxy with CONNECT.\n\n"
 		"  -l, --listen ADDR:PORT   accept SOCKS clients here; repeatable; default 127.0.0.1:1080;\n"
 		"                           IPv6 as [::1]:1080; unix:/path for a Unix-domain socket (0600)\n"
-		"  -x, --proxy URL          upstream HTTP proxy, http://[user[:password]@]host[:port];\n"
+		"  -x, --proxy URL          upstream HTTP proxy, http[s]://[user[:password]@]host[:port]\n"
+		"                           (https: TLS to the proxy, port 443; user DOMAIN%%5Cuser for NTLM);\n"
 		"                           repeatable: when one cannot be reached the next is tried.\n"
 		"                           Without -x: https_proxy, HTTPS_PROXY, all_proxy, ALL_PROXY,\n"
 		"                           http_proxy (first set wins). A user without a password in the\n"
@@ -87,7 +89,11 @@ void config_usage(FILE *out)
 		"      --no-splice          relay through buffers even where splice(2) is available\n"
 		"      --no-http            serve SOCKS clients only (else HTTP proxy clients too: CONNECT,\n"
 		"                           http:// URLs forwarded with the proxy's login, /proxy.pac)\n"
-				"      --user-agent TEXT    User-Agent sent with CONNECT (socks2http/VERSION)\n"
+				"      --proxy-auth LIST    schemes that may be used: negotiate,ntlm,digest,basic (all); the\n"
+		"                           strongest one the proxy offers and the credentials allow wins\n"
+		"      --proxy-cacert FILE  CA certificates for https:// proxies (default: the system's)\n"
+		"      --proxy-insecure     do not verify https:// proxies' certificates (said in every log line)\n"
+		"      --user-agent TEXT    User-Agent sent with CONNECT (socks2http/VERSION)\n"
 		"      --control PATH       the control socket 'socks2http status' asks (default\n"
 		"                           $XDG_RUNTIME_DIR/socks2http/control, else /tmp/socks2http-UID/control)\n"
 		"      --no-control         no control socket\n"

@@ -134,8 +134,9 @@ static void render_json(struct control *ctl, struct jsonw *j)
 		double left = g->health.down_until[i] - now;
 		jsonw_printf(j, "%s{\"proxy\":", i ? "," : "");
 		jsonw_str(j, g->upstreams[i].display);
-		jsonw_printf(j, ",\"healthy\":%s,\"down_for\":%.1f,\"auth\":\"%s\"}", left > 0 ? "false" : "true",
-			     left > 0 ? left : 0.0, g->upstreams[i].auth ? "Basic" : "none");
+		jsonw_printf(j, ",\"healthy\":%s,\"down_for\":%.1f,\"auth\":\"%s\",\"tls\":%s}", left > 0 ? "false" : "true",
+			     left > 0 ? left : 0.0, auth_name(g->upstreams[i].mem.scheme),
+			     g->upstreams[i].tls ? "true" : "false");
 	}
 	jsonw_printf(j, "],\"routes\":{\"rules\":%zu,\"no_proxy\":%s,\"pac\":", g->cfg->nrules,
 		     g->cfg->noproxy_set ? "true" : "false");

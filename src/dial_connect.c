@@ -43,6 +43,7 @@ static void target_failed(struct dial *d, int err)
 int dial_next_step(struct dial *d)
 {
 	dial_drop_upstream(d);
+	dial_forget_auth(d);
 	d->addrs.n = 0;
 	if (d->plan_pos >= d->plan.n || (d->plan.kind == ROUTE_CHAIN && d->plan_pos > 0)) {
 		if (d->target_err != 0)

@@ -39,12 +39,13 @@ struct generation *generation_new(struct ev_loop *loop, struct config *cfg, cons
 	return g;
 }
 
-int generation_upstream_for(struct generation *g, const char *host, uint16_t port)
+int generation_upstream_for(struct generation *g, const char *host, uint16_t port, int tls)
 {
-	char err[128];
+	char err[300];
 
 	for (size_t i = 0; i < g->nupstreams; i++)
-		if (g->upstreams[i].spec->port == port && strcasecmp(g->upstreams[i].spec->host, host) == 0)
+		if (g->upstreams[i].spec->port == port && g->upstreams[i].spec->tls == !!tls &&
+		    strcasecmp(g->upstreams[i].spec->host, host) == 0)
 			return (int)i;
 	size_t first_pac = g->cfg->nproxies + g->cfg->nroute_proxies;
 	size_t k = g->nupstreams - first_pac;
@@ -56,7 +57,8 @@ int generation_upstream_for(struct generation *g, const char *host, uint16_t por
 	memset(spec, 0, sizeof(*spec));
 	snprintf(spec->host, sizeof(spec->host), "%s", host);
 	spec->port = port;
-	if (upstream_init(&g->upstreams[g->nupstreams], spec, err, sizeof(err)) < 0)
+	spec->tls = (uint8_t)!!tls;
+	if (upstream_init(&g->upstreams[g->nupstreams], spec, g->cfg, err, sizeof(err)) < 0)
 		return -1;
 	return (int)g->nupstreams++;
 }

@@ -205,6 +205,82 @@ int httpc_build_connect(char *out, size_t cap, const char *authority, const char
 	return (n < 0 || (size_t)n >= cap) ? -1 : n;
 }
 
+int httpc_header_value(const char *buf, size_t hdr_len, const char *name, unsigned nth, const char **v, size_t *vlen)
+{
+	size_t pos = 0;
+	int first = 1;
+
+	while (pos < hdr_len) {
+		const char *nl = memchr(buf + pos, '\n', hdr_len - pos);
+		size_t end = nl ? (size_t)(nl - buf) : hdr_len;
+		const char *line = buf + pos;
+		size_t n = end - pos;
+		pos = end + 1;
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		if (first) { /* the status line */
+			first = 0;
+			continue;
+		}
+		const char *colon = memchr(line, ':', n);
+		if (colon == NULL || !name_is(line, (size_t)(colon - line), name))
+			continue;
+		if (nth-- > 0)
+			continue;
+		const char *p = colon + 1;
+		size_t len = n - (size_t)(p - line);
+		while (len > 0 && (*p == ' ' || *p == '\t')) {
+			p++;
+			len--;
+		}
+		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+			len--;
+		*v = p;
+		*vlen = len;
+		return 1;
+	}
+	return 0;
+}
+
+static int b64_value(char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
+
+int httpc_base64_decode(uint8_t *out, size_t cap, const char *in, size_t n)
+{
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t o = 0;
+
+	while (n > 0 && in[n - 1] == '=')
+		n--;
+	for (size_t i = 0; i < n; i++) {
+		int v = b64_value(in[i]);
+		if (v < 0)
+			return -1;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o == cap)
+				return -1;
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return n % 4 == 1 ? -1 : (int)o;
+}
+
 int httpc_base64(char *out, size_t cap, const uint8_t *in, size_t n)
 {
 	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";

@@ -5,7 +5,7 @@
 
 #include "log.h"
 
-/* DIRECT and PROXY entries in the PAC's order; SOCKS and HTTPS entries are skipped (said
+/* DIRECT, PROXY and HTTPS entries in the PAC's order; SOCKS entries are skipped (said
  * once per configuration).  Returns 0, or -1 when nothing usable is left. */
 static int from_answer(struct generation *g, const struct pacanswer *a, double now, const char *target,
 		       struct route_plan *p)
@@ -19,10 +19,9 @@ static int from_answer(struct generation *g, const struct pacanswer *a, double n
 		const char *skip = NULL;
 		if (e->kind == PAC_DIRECT)
 			idx = ROUTE_DIRECT;
-		else if (e->kind == PAC_PROXY && (idx = generation_upstream_for(g, e->host, e->port)) < 0)
+		else if ((e->kind == PAC_PROXY || e->kind == PAC_HTTPS) &&
+			 (idx = generation_upstream_for(g, e->host, e->port, e->kind == PAC_HTTPS)) < 0)
 			skip = "more distinct proxies than one configuration holds";
-		else if (e->kind == PAC_HTTPS)
-			skip = "HTTPS proxies (TLS to the proxy) are not supported yet";
 		else if (e->kind == PAC_SOCKS)
 			skip = "SOCKS upstreams are not supported";
 		if (skip != NULL) {

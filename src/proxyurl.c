@@ -73,12 +73,12 @@ int proxyurl_parse(const char *url, struct proxy_spec *out, char *err, size_t er
 	memset(out, 0, sizeof(*out));
 	if (sep != NULL) {
 		size_t slen = (size_t)(sep - url);
-		if (!(slen == 4 && strncasecmp(url, "http", 4) == 0)) {
-			if (slen == 5 && strncasecmp(url, "https", 5) == 0)
-				return errtext(err, errlen, "unsupported scheme 'https' (TLS to the proxy is not supported yet); use http://");
+		if (slen == 5 && strncasecmp(url, "https", 5) == 0) {
+			out->tls = 1;
+		} else if (!(slen == 4 && strncasecmp(url, "http", 4) == 0)) {
 			if (!scheme_ok(url, slen))
-				return errtext(err, errlen, "malformed proxy URL (expected http://[user[:password]@]host[:port])");
-			return errtext(err, errlen, "unsupported scheme '%.*s' (only http:// proxies are supported)",
+				return errtext(err, errlen, "malformed proxy URL (expected http[s]://[user[:password]@]host[:port])");
+			return errtext(err, errlen, "unsupported scheme '%.*s' (only http:// and https:// proxies are supported)",
 				    (int)(slen > 16 ? 16 : slen), url);
 		}
 		p = sep + 3;
@@ -153,7 +153,7 @@ int proxyurl_parse(const char *url, struct proxy_spec *out, char *err, size_t er
 	memcpy(out->host, host, hlen);
 	out->host[hlen] = '\0';
 
-	out->port = PROXYURL_DEFAULT_PORT;
+	out->port = out->tls ? PROXYURL_DEFAULT_TLS_PORT : PROXYURL_DEFAULT_PORT;
 	if (portstr != NULL) {
 		size_t plen = (size_t)(p + alen - portstr);
 		unsigned long v = 0;

@@ -192,10 +192,16 @@ static void stop_cb(struct ev_loop *loop, ev_signal *w, int revents)
 static void log_upstreams(const struct generation *g, const char *what)
 {
 	const struct config *cfg = g->cfg;
-	for (size_t i = 0; i < g->nupstreams; i++)
-		log_info("%supstream proxy %s%s (from %s)", what, g->upstreams[i].display,
-			 g->upstreams[i].auth ? " with Basic authentication" : "",
+	for (size_t i = 0; i < g->nupstreams; i++) {
+		const struct upstream *u = &g->upstreams[i];
+		log_info("%supstream proxy %s%s%s (from %s)", what, u->display, u->tls ? " over TLS" : "",
+			 u->spec->has_auth ? " with credentials (scheme: what it asks for)" : "",
 			 i < cfg->nproxies ? cfg->proxy_source : "--route");
+		if (u->tls && cfg->proxy_insecure)
+			log_warn("%supstream proxy %s: --proxy-insecure: its certificate is NOT verified; anyone on the way "
+				 "can read and change the tunnels",
+				 what, u->display);
+	}
 	for (size_t i = 0; i < cfg->nrules; i++)
 		log_info("%sroute rule %zu: %s", what, i + 1, cfg->rules[i].text);
 	if (cfg->noproxy_set)

@@ -14,12 +14,14 @@
 #include "access.h"
 #include "dial.h"
 #include "forward.h"
+#include "httpc.h"
 #include "front.h"
 #include "front_http.h"
 #include "generation.h"
 #include "log.h"
 #include "route.h"
 #include "session_int.h"
+#include "auth.h"
 #include "sockets.h"
 #include "stream.h"
 
@@ -76,9 +78,11 @@ void session_log_summary(const struct session *s, const char *reason)
 	char rule[16] = "";
 	if (s->route.source == ROUTE_SRC_RULE)
 		snprintf(rule, sizeof(rule), " rule=%d", s->route.rule + 1);
-	log_info("tunnel client=%s socks=%s target=%s proxy=%s route=%s%s http=%s reply=%s up=%llu down=%llu time=%.3fs "
-		 "reason=%s",
+	static const char *const tls[] = {"no", "full", "resumed"};
+	log_info("tunnel client=%s socks=%s target=%s proxy=%s route=%s%s http=%s reply=%s auth=%s tls=%s%s up=%llu "
+		 "down=%llu time=%.3fs reason=%s",
 		 s->client_text, socks, s->target ? s->target : "-", proxy_name(s), route_name(&s->route), rule, http, reply,
+		 auth_name(s->auth), tls[s->tls], s->tls && s->gen->cfg->proxy_insecure ? " tls_verify=off" : "",
 		 (unsigned long long)up, (unsigned long long)down, ev_now(loop_of(s)) - s->started, reason);
 }
 
@@ -328,6 +332,8 @@ void session_dial_done(struct dial *d, const struct outcome *result)
 	struct bufpool *pool = &s->host->pool;
 
 	s->http_status = o->http_status;
+	s->auth = (uint8_t)o->auth;
+	s->tls = o->tls;
 	s->proxy = dial_proxy_name(d);
 	s->route.direct = d->direct;
 	if (o->stage != OUTCOME_OK) {
@@ -340,7 +346,11 @@ void session_dial_done(struct dial *d, const struct outcome *result)
 		return;
 	}
 	int direct = d->direct;
-	const char *auth = direct ? NULL : s->gen->upstreams[d->proxy_idx].auth;
+	/* a forwarded request is answered to the client as it comes, so it cannot take rounds:
+	 * it carries Basic, unless the proxy asked for another scheme before (or it is not allowed) */
+	const struct upstream *u = direct ? NULL : &s->gen->upstreams[d->proxy_idx];
+	const char *auth = u != NULL && (u->mem.scheme == 0 || u->mem.scheme == HTTPC_AUTH_BASIC) &&
+				   (s->gen->cfg->proxy_auth & HTTPC_AUTH_BASIC) ? u->auth : NULL;
 	struct buf b2a = {NULL, 0, 0};
 	dial_take(d, &b2a);
 	dial_stop(d);

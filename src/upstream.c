@@ -6,13 +6,23 @@
 #include <string.h>
 
 #include "httpc.h"
+#include "tls.h"
 #include "wipe.h"
 
-int upstream_init(struct upstream *u, const struct proxy_spec *spec, char *err, size_t errlen)
+int upstream_init(struct upstream *u, const struct proxy_spec *spec, const struct config *cfg, char *err,
+		  size_t errlen)
 {
 	memset(u, 0, sizeof(*u));
 	u->spec = spec;
 	proxyurl_display(u->spec, u->display, sizeof(u->display));
+	if (spec->tls) {
+		char why[256];
+		u->tls = tls_ctx_new(cfg->proxy_cacert[0] ? cfg->proxy_cacert : NULL, cfg->proxy_insecure, why, sizeof(why));
+		if (u->tls == NULL) {
+			snprintf(err, errlen, "proxy %s: %s", u->display, why);
+			return -1;
+		}
+	}
 	if (!u->spec->has_auth)
 		return 0;
 	char tmp[1024];
@@ -38,7 +48,7 @@ struct upstream *upstream_list_new(const struct config *cfg, size_t cap, size_t 
 	}
 	for (size_t i = 0; i < want; i++) {
 		const struct proxy_spec *spec = i < cfg->nproxies ? &cfg->proxies[i] : &cfg->route_proxies[i - cfg->nproxies];
-		if (upstream_init(&list[i], spec, err, errlen) < 0) {
+		if (upstream_init(&list[i], spec, cfg, err, errlen) < 0) {
 			upstream_list_free(list, i);
 			return NULL;
 		}
@@ -52,6 +62,8 @@ void upstream_list_free(struct upstream *list, size_t n)
 	if (list == NULL)
 		return;
 	for (size_t i = 0; i < n; i++) {
+		auth_memory_free(&list[i].mem);
+		tls_ctx_free(list[i].tls);
 		if (list[i].auth != NULL) {
 			wipe(list[i].auth, strlen(list[i].auth));
 			free(list[i].auth);
@@ -60,14 +72,13 @@ void upstream_list_free(struct upstream *list, size_t n)
 	free(list);
 }
 
-char *upstream_connect_request(const struct upstream *up, const char *authority, const char *user_agent,
-			       size_t *len)
+char *upstream_connect_request(const char *authority, const char *auth, const char *user_agent, size_t *len)
 {
-	size_t cap = strlen(authority) * 2 + (up->auth ? strlen(up->auth) : 0) + strlen(user_agent) + 128;
+	size_t cap = strlen(authority) * 2 + (auth ? strlen(auth) : 0) + strlen(user_agent) + 128;
 	char *buf = malloc(cap);
 	if (buf == NULL)
 		return NULL;
-	int n = httpc_build_connect(buf, cap, authority, up->auth, user_agent[0] ? user_agent : NULL);
+	int n = httpc_build_connect(buf, cap, authority, auth, user_agent[0] ? user_agent : NULL);
 	if (n < 0) {
 		free(buf);
 		return NULL;

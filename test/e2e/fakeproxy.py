@@ -220,6 +220,21 @@ def ok(head=OK, tunnel=b"", then="echo", wait_before=0.0):
     return run
 
 
+def basic_first(inner=None, realm="fake"):
+    """A proxy that asks for Basic: 407 and close for a request without credentials (the
+    daemon sends none before it was asked), else inner (default ok())."""
+    inner = inner or ok()
+
+    def run(ctx):
+        if not ctx.req.header("Proxy-Authorization"):
+            ctx.conn.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\""
+                             + realm.encode() + b"\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            return
+        inner(ctx)
+
+    return run
+
+
 def relay(head=OK, wait_before=0.0):
     return ok(head, then="relay", wait_before=wait_before)
 

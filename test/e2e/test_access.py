@@ -15,7 +15,7 @@ import pytest
 import procs
 from clients import curl
 from daemon import clean_env, run_cli
-from fakeproxy import ok
+from fakeproxy import basic_first, ok
 from hardening import as_user, socks4_connect_bytes, socks5_connect_bytes
 from socksclient import (connect, read_socks4_reply, read_socks5_reply, recv_exact, recv_until_eof,
                          socks4_request, socks5_greeting, socks5_open, socks5_request)
@@ -478,13 +478,13 @@ def test_config_with_password_must_be_private(binary, fake_proxy, tmp):
 
 def test_config_with_password_private_works(socks2http, fake_proxy, tmp):
     import base64
-    fp = fake_proxy(ok())
+    fp = fake_proxy(basic_first())
     conf = write_private(os.path.join(tmp, "s2h.conf"), f"proxy {fp.url_with('u:Conf-Pw9')}\n", 0o600)
     d = socks2http("-c", conf)
     s, rep = socks5_open(d.port, "example.com", 443)
     assert rep.rep == 0
     s.close()
-    (req,) = fp.wait_requests(1)
+    req = fp.wait_requests(2)[-1]  # the first asked for Basic
     assert req.header("Proxy-Authorization") == ["Basic " + base64.b64encode(b"u:Conf-Pw9").decode()]
     assert "Conf-Pw9" not in d.log()
 
@@ -499,7 +499,7 @@ def test_config_without_password_may_be_world_readable(socks2http, fake_proxy, t
 
 
 def test_password_on_command_line_warned_and_hidden(socks2http, fake_proxy):
-    fp = fake_proxy(ok())
+    fp = fake_proxy(basic_first())
     secret = "Cmd-Line-Pw-4417"
     d = socks2http("-x", fp.url_with(f"u:{secret}"))
     assert re.search(r"warn.*command line", d.log()), d.log()
@@ -507,6 +507,6 @@ def test_password_on_command_line_warned_and_hidden(socks2http, fake_proxy):
     s, rep = socks5_open(d.port, "example.com", 443)
     assert rep.rep == 0
     s.close()
-    (req,) = fp.wait_requests(1)
+    req = fp.wait_requests(2)[-1]
     assert req.header("Proxy-Authorization"), "the password was lost along with the command line"
     assert secret not in d.log()

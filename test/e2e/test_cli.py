@@ -11,7 +11,7 @@ import pytest
 
 from clients import curl
 from daemon import clean_env, run_cli
-from fakeproxy import ok, sequence, silent
+from fakeproxy import basic_first, ok, sequence, silent
 from socksclient import connect, recv_exact, socks5_greeting, socks5_open, socks5_request
 
 
@@ -142,7 +142,7 @@ def test_password_hidden_from_cmdline_and_logs(socks2http, squid, origin):
 
 @pytest.mark.parametrize("form", ["-x URL", "--proxy URL", "--proxy=URL", "-xURL", "-vx URL"])
 def test_password_scrubbed_in_every_option_form(socks2http, fake_proxy, form):
-    fp = fake_proxy(ok())
+    fp = fake_proxy(basic_first())
     url = fp.url_with("joe:Pw%40Secret-9")
     args = [a.replace("URL", url) for a in form.split(" ")]
     d = socks2http(*args)
@@ -152,7 +152,7 @@ def test_password_scrubbed_in_every_option_form(socks2http, fake_proxy, form):
     s, rep = socks5_open(d.port, "example.com", 443)
     assert rep.rep == 0
     s.close()
-    (req,) = fp.wait_requests(1)
+    req = fp.wait_requests(2)[-1]  # the first asked for Basic
     assert req.header("Proxy-Authorization") == ["Basic " + base64.b64encode(b"joe:Pw@Secret-9").decode()]
     d.wait_tunnel()
     log = d.log()
@@ -173,7 +173,7 @@ def test_wrong_password_logged_without_it(socks2http, squid, origin):
 
 
 def test_config_file(socks2http, fake_proxy, tmp):
-    fp = fake_proxy(ok())
+    fp = fake_proxy(basic_first())
     conf = os.path.join(tmp, "socks2http.conf")
     with open(conf, "w") as f:
         f.write("# socks2http test config\n\n"
@@ -187,7 +187,7 @@ def test_config_file(socks2http, fake_proxy, tmp):
     s.sendall(b"c")
     assert recv_exact(s, 1) == b"c"
     s.close()
-    (req,) = fp.wait_requests(1)
+    req = fp.wait_requests(2)[-1]
     assert req.header("User-Agent") == ["from-config/2"]
     assert req.header("Proxy-Authorization") == ["Basic " + base64.b64encode(b"cfguser:Cfg-Secret-1").decode()]
     d.wait_tunnel()

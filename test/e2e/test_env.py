@@ -5,7 +5,7 @@ import base64
 import pytest
 
 from daemon import clean_env, run_cli
-from fakeproxy import ok
+from fakeproxy import basic_first, ok
 from socksclient import recv_exact, socks5_open
 
 ORDER = ["https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "http_proxy"]
@@ -58,7 +58,7 @@ def test_uppercase_HTTP_PROXY_is_not_used(binary):
 
 
 def test_password_from_env_with_user_in_url(socks2http, fake_proxy):
-    fp = fake_proxy(ok())
+    fp = fake_proxy(basic_first())
     secret = "env-Secret:with colon"
     d = socks2http("-x", fp.url_with("alice"), env=clean_env(SOCKS2HTTP_PROXY_PASSWORD=secret))
     req = via(d, fp)
@@ -69,14 +69,14 @@ def test_password_from_env_with_user_in_url(socks2http, fake_proxy):
 
 
 def test_password_from_env_for_env_proxy(socks2http, fake_proxy):
-    fp = fake_proxy(ok())
+    fp = fake_proxy(basic_first())
     d = socks2http(env=clean_env(https_proxy=fp.url_with("bob"), SOCKS2HTTP_PROXY_PASSWORD="hunter2x"))
     req = via(d, fp)
     assert req.header("Proxy-Authorization") == ["Basic " + base64.b64encode(b"bob:hunter2x").decode()]
 
 
 def test_password_in_url_wins_over_env(socks2http, fake_proxy):
-    fp = fake_proxy(ok())
+    fp = fake_proxy(basic_first())
     d = socks2http("-x", fp.url_with("carol:inurl"), env=clean_env(SOCKS2HTTP_PROXY_PASSWORD="fromenv"))
     req = via(d, fp)
     assert req.header("Proxy-Authorization") == ["Basic " + base64.b64encode(b"carol:inurl").decode()]

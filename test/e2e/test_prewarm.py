@@ -3,7 +3,7 @@ daemon that sleeps while nothing is due."""
 
 import time
 
-from fakeproxy import ok
+from fakeproxy import basic_first, ok
 from hardening import fakedns  # noqa: F401 (fixture)
 from socksclient import recv_exact, socks5_tunnel
 
@@ -45,8 +45,8 @@ def test_spare_never_carries_another_proxys_credentials(socks2http, fake_proxy, 
     so the next tunnel, which goes to B first, never sends B's credentials to A."""
     import base64
 
-    pa = fake_proxy(ok(then="echo"))
-    pb = fake_proxy(ok(then="echo"))
+    pa = fake_proxy(basic_first(ok(then="echo")))  # both ask for Basic: credentials go out
+    pb = fake_proxy(basic_first(ok(then="echo")))
     dns = fakedns("answer", {"a.test": "127.0.0.1"}, hold=True)
     d = socks2http("-x", f"http://alice:secret-a@a.test:{pa.port}", "-x", f"http://bob:secret-b@127.0.0.1:{pb.port}",
                    "--dns-servers", dns.addr, "--connect-timeout", "0.5", "--prewarm", "2", "-v")

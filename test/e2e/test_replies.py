@@ -55,12 +55,19 @@ def test_socks4a_name_sent_unresolved(socks2http, fake_proxy):
     ("user:", "user:"),
 ])
 def test_proxy_authorization_basic(socks2http, fake_proxy, userinfo, expected):
-    fp = fake_proxy(ok())
+    """Basic goes out only once the proxy asked for it: 407, then a new connection (this
+    proxy closes) with the credentials; the next tunnel sends them at once."""
+    fp = fake_proxy(fakeproxy.basic_first())
     d = socks2http("-x", fp.url_with(userinfo))
     s, rep = socks5_open(d.port, "example.com", 443)
     assert rep.rep == 0
-    (req,) = fp.wait_requests(1)
+    first, req = fp.wait_requests(2)
+    assert first.header("Proxy-Authorization") == []
     assert req.header("Proxy-Authorization") == ["Basic " + base64.b64encode(expected.encode()).decode()]
+    s2, rep = socks5_open(d.port, "example.com", 443)
+    assert rep.rep == 0
+    assert fp.wait_requests(3)[2].header("Proxy-Authorization") == req.header("Proxy-Authorization")
+    s2.close()
     s.close()
     password = expected.split(":", 1)[1]
     if password:

@@ -465,8 +465,59 @@ static void test_strerror(void)
 	CHECK_EQ_STR(httpc_strerror(0), "unknown error");
 }
 
+static void test_header_value(void)
+{
+	const char *h = "HTTP/1.1 407 x\r\nProxy-Authenticate: Basic realm=\"a\"  \r\nX: y\r\n"
+			"proxy-authenticate:NTLM\r\nProxy-Authenticate-Not: z\r\n\r\n";
+	const char *v;
+	size_t n;
+	CHECK_EQ_INT(httpc_header_value(h, strlen(h), "Proxy-Authenticate", 0, &v, &n), 1);
+	CHECK(n == 15 && memcmp(v, "Basic realm=\"a\"", 15) == 0);
+	CHECK_EQ_INT(httpc_header_value(h, strlen(h), "Proxy-Authenticate", 1, &v, &n), 1);
+	CHECK(n == 4 && memcmp(v, "NTLM", 4) == 0);
+	CHECK_EQ_INT(httpc_header_value(h, strlen(h), "Proxy-Authenticate", 2, &v, &n), 0);
+	/* the status line is never a field, however it looks */
+	const char *odd = "X: y 407\r\nX: z\r\n\r\n";
+	CHECK_EQ_INT(httpc_header_value(odd, strlen(odd), "X", 0, &v, &n), 1);
+	CHECK(n == 1 && v[0] == 'z');
+	/* every split point: a header cut anywhere finds no more than the whole one */
+	for (size_t cut = 0; cut <= strlen(h); cut++) {
+		unsigned found = 0;
+		while (httpc_header_value(h, cut, "Proxy-Authenticate", found, &v, &n))
+			found++;
+		CHECK(found <= 2);
+	}
+}
+
+static void test_base64_decode(void)
+{
+	uint8_t out[64];
+	CHECK_EQ_INT(httpc_base64_decode(out, sizeof(out), "YWxpY2U6czNjcmV0", 16), 12);
+	CHECK(memcmp(out, "alice:s3cret", 12) == 0);
+	CHECK_EQ_INT(httpc_base64_decode(out, sizeof(out), "YQ==", 4), 1);
+	CHECK_EQ_INT(httpc_base64_decode(out, sizeof(out), "YQ", 2), 1);
+	CHECK_EQ_INT(httpc_base64_decode(out, sizeof(out), "YWI", 3), 2);
+	CHECK_EQ_INT(httpc_base64_decode(out, sizeof(out), "", 0), 0);
+	CHECK_EQ_INT(httpc_base64_decode(out, sizeof(out), "Y", 1), -1);
+	CHECK_EQ_INT(httpc_base64_decode(out, sizeof(out), "Y!==", 4), -1);
+	CHECK_EQ_INT(httpc_base64_decode(out, sizeof(out), "YW Jj", 5), -1);
+	CHECK_EQ_INT(httpc_base64_decode(out, 2, "YWJj", 4), -1);
+	/* round trip over every length */
+	uint8_t raw[40], back[40];
+	char enc[80];
+	for (size_t i = 0; i < sizeof(raw); i++)
+		raw[i] = (uint8_t)(i * 37 + 11);
+	for (size_t n = 0; n <= sizeof(raw); n++) {
+		int e = httpc_base64(enc, sizeof(enc), raw, n);
+		CHECK_EQ_INT(httpc_base64_decode(back, sizeof(back), enc, (size_t)e), (long long)n);
+		CHECK(memcmp(back, raw, n) == 0);
+	}
+}
+
 int main(void)
 {
+	test_header_value();
+	test_base64_decode();
 	test_header_end();
 	test_status_line();
 	test_headers();

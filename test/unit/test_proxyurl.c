@@ -55,8 +55,13 @@ static void test_schemes(void)
 	check_ok("http://10.0.0.1:3128", "10.0.0.1", 3128);
 	check_ok("http://my_proxy-1.lan", "my_proxy-1.lan", 80);
 
-	check_fail("https://proxy:443", "'https'");
-	check_fail("HTTPS://proxy:443", "'https'");
+	check_ok("https://proxy:8443", "proxy", 8443);
+	CHECK_EQ_INT(spec.tls, 1);
+	check_ok("HTTPS://proxy", "proxy", 443); /* curl's default port for an https proxy */
+	CHECK_EQ_INT(spec.tls, 1);
+	check_ok("http://proxy", "proxy", 80);
+	CHECK_EQ_INT(spec.tls, 0);
+	check_fail("httpx://proxy:443", "unsupported scheme 'httpx'");
 	check_fail("socks5://proxy:1080", "unsupported scheme 'socks5'");
 	check_fail("socks5h://proxy:1080", "unsupported scheme 'socks5h'");
 	check_fail("ftp://proxy", "unsupported scheme 'ftp'");
@@ -211,7 +216,8 @@ static void test_hosts_ports(void)
 static void test_secrecy(void)
 {
 	static const char *const urls[] = {
-		"https://u:SECRETPW@proxy",
+		"httpx://u:SECRETPW@proxy",
+		"https://u:SECRETPW@proxy:0",
 		"socks5://u:SECRETPW@proxy",
 		"http://u:SECRETPW@proxy:0",
 		"http://u:SECRETPW@proxy:abc",
@@ -248,7 +254,7 @@ static void test_secrecy(void)
 
 	/* a short err buffer truncates, NUL-terminated */
 	char small[8];
-	CHECK_EQ_INT(proxyurl_parse("https://x", &spec, small, sizeof(small)), -1);
+	CHECK_EQ_INT(proxyurl_parse("ftp://x", &spec, small, sizeof(small)), -1);
 	CHECK_EQ_INT(strlen(small), 7);
 }
 

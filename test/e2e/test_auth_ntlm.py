@@ -1,0 +1,103 @@
+"""NTLM authentication to the proxy: squid with Samba's ntlm_auth (squid-2.5-ntlmssp) checking
+one password (authupstreams.start_squid_ntlm), end to end with curl through socks2http.
+
+test_fixture_*: the fixture proved alone (ntlm_auth answers a NEGOTIATE_MESSAGE; curl
+--proxy-ntlm gets through with the password and not without it)."""
+
+import pytest
+
+from authupstreams import NTLM_DOMAIN, have_ntlm_auth, ntlm_auth_selftest
+from clients import curl
+from socksclient import recv_until_eof, socks5_open
+
+pytest_plugins = ("authupstreams",)  # its fixtures: squid_tls, authproxy, ...
+
+
+def via(d, url, *extra):
+    return curl("--proxy", f"socks5h://127.0.0.1:{d.port}", *extra, url)
+
+
+def socks5_code(d, host, port):
+    s, rep = socks5_open(d.port, host, port, timeout=15)
+    assert recv_until_eof(s, 5) == b""
+    s.close()
+    return rep.rep
+
+
+# ---------------------------------------------------------------- fixtures, alone
+
+def test_fixture_ntlm_auth_helper(tmp):
+    if not have_ntlm_auth():
+        pytest.skip("ntlm_auth is not installed (winbind)")
+    line = ntlm_auth_selftest(tmp)
+    assert line.startswith("TT TlRMTVNTUAACAAAA"), line  # a CHALLENGE_MESSAGE
+
+
+@pytest.mark.parametrize("user", ["nuser", f"{NTLM_DOMAIN}\\nuser", f"nuser@{NTLM_DOMAIN.lower()}"])
+def test_fixture_squid_ntlm_curl(squid_ntlm, origin, user):
+    r = curl(*squid_ntlm.curl_proxy_args(user=user), origin.url())
+    assert r.returncode == 0 and r.stdout == origin.body, r.stderr
+    r = curl(*squid_ntlm.curl_proxy_args(user=user, password="Wrong-pass_1"), origin.url())
+    assert r.returncode != 0 and b"407" in r.stderr, r.stderr
+
+
+def test_fixture_squid_ntlm_only(squid_ntlm, origin):
+    r = curl("--proxy", f"http://127.0.0.1:{squid_ntlm.port}", "--proxytunnel", "--proxy-basic",
+             "--proxy-user", f"{squid_ntlm.user}:{squid_ntlm.password}", origin.url())
+    assert r.returncode != 0 and b"407" in r.stderr
+    r = curl("--proxy", f"http://127.0.0.1:{squid_ntlm.port}", "--proxytunnel", "-v", origin.url())
+    assert b"Proxy-Authenticate: NTLM" in r.stderr
+
+
+# ---------------------------------------------------------------- socks2http
+
+@pytest.mark.parametrize("userinfo", ["nuser", f"{NTLM_DOMAIN}%5Cnuser", f"nuser%40{NTLM_DOMAIN.lower()}"])
+def test_ntlm(socks2http, squid_ntlm, origin, userinfo):
+    d = socks2http("-x", f"http://{userinfo}:{squid_ntlm.password}@127.0.0.1:{squid_ntlm.port}")
+    r = via(d, origin.url())
+    assert r.returncode == 0 and r.stdout == origin.body, r.stderr
+    t = d.wait_tunnel()
+    assert t["auth"] == "ntlm" and t["http"] == "200", t
+    assert squid_ntlm.password not in d.log()
+
+
+def test_ntlm_domain_reaches_squid(socks2http, squid_ntlm, origin):
+    """squid's access log names the user as DOMAIN\\user from our AUTHENTICATE_MESSAGE."""
+    d = socks2http("-x", f"http://{NTLM_DOMAIN}%5Cdomuser:{squid_ntlm.password}@127.0.0.1:{squid_ntlm.port}")
+    r = via(d, origin.url())
+    assert r.returncode == 0, r.stderr
+    d.wait_tunnel()
+    assert f"{NTLM_DOMAIN}\\\\domuser".lower() in squid_ntlm.access_log().lower() or \
+        f"{NTLM_DOMAIN}\\domuser".lower() in squid_ntlm.access_log().lower(), squid_ntlm.access_log()[-2000:]
+
+
+def test_ntlm_many_tunnels(socks2http, squid_ntlm, origin):
+    """NTLM authenticates a connection: every tunnel does its own handshake, several at once."""
+    import concurrent.futures as cf
+    d = socks2http("-x", squid_ntlm.url)
+    with cf.ThreadPoolExecutor(4) as ex:
+        rs = list(ex.map(lambda _: via(d, origin.url()), range(8)))
+    assert all(r.returncode == 0 and r.stdout == origin.body for r in rs), [r.stderr for r in rs]
+    ts = d.wait_tunnels(8)
+    assert all(t["auth"] == "ntlm" for t in ts), ts
+
+
+def test_ntlm_wrong_password_is_02(socks2http, squid_ntlm, origin):
+    d = socks2http("-x", f"http://nuser:Wrong-pass_1@127.0.0.1:{squid_ntlm.port}")
+    assert socks5_code(d, "127.0.0.1", origin.port) == 0x02
+    t = d.wait_tunnel()
+    assert t["http"] == "407" and t["reply"] == "0x02"
+    d.wait_line(r"rejected our credentials")
+    assert "Wrong-pass_1" not in d.log()
+
+
+def test_ntlm_not_allowed_is_02(socks2http, squid_ntlm, origin):
+    d = socks2http("-x", squid_ntlm.url, "--proxy-auth", "digest,basic")
+    assert socks5_code(d, "127.0.0.1", origin.port) == 0x02
+    assert d.wait_tunnel()["http"] == "407"
+
+
+def test_ntlm_without_credentials_is_02(socks2http, squid_ntlm, origin):
+    d = socks2http("-x", f"http://127.0.0.1:{squid_ntlm.port}")
+    assert socks5_code(d, "127.0.0.1", origin.port) == 0x02
+    assert d.wait_tunnel()["http"] == "407"

@@ -171,12 +171,18 @@ void config_usage(FILE *out);
 
 /* Does command-line argument a (an option) take the next argument as its value? */
 int config_arg_takes_next(const char *a);
+/* The -c / --config file named in argv, or NULL (the last one given). */
+const char *config_file_arg(int argc, char **argv);
 
 /* Inside the config module (config.c, cmdline.c, config_route.c). */
 /* "S" seconds into *out: finite, 0 .. one year, 0 only with allow_zero.  0 or -1 with err. */
 int config_parse_seconds(const char *name, const char *v, double *out, int allow_zero, char *err, size_t errlen);
 /* config_route.c: the route options' defaults */
 void config_route_init(struct config *cfg);
+/* config_proxy.c: TLS and authentication options; config_proxy_set returns 1 for a name
+ * that is not one of them. */
+void config_proxy_init(struct config *cfg);
+int config_proxy_set(struct config *cfg, const char *name, const char *value, char *err, size_t errlen);
 /* Applies no-proxy, route, pac, pac-timeout, pac-refresh, pac-cache: 0, -1 with err, or 1
  * when name is none of these. */
 int config_route_set(struct config *cfg, const char *name, const char *value, char *err, size_t errlen);

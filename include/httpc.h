@@ -52,7 +52,7 @@ int httpc_build_connect(char *out, size_t cap, const char *authority, const char
 int httpc_basic_auth(char *out, size_t cap, const char *user, const char *pass);
 
 /* The nth (from 0) value of header field name in a complete header (as found by
- * httpc_header_end), trimmed.  Returns 1 with *v/*vlen pointing into buf, or 0. */
+ * httpc_header_end), trimmed.  Returns 1 with *v and *vlen pointing into buf, or 0. */
 int httpc_header_value(const char *buf, size_t hdr_len, const char *name, unsigned nth, const char **v, size_t *vlen);
 
 /* Decodes standard base64 (padding optional, no whitespace) into out.  Returns the byte

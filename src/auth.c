@@ -1,6 +1,7 @@
 /* auth: the scheme for a proxy's 407 and the values it takes (see include/auth.h). */
 #include "auth.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,9 +77,13 @@ static int ntlm_value(char *value, size_t cap, const uint8_t *msg, size_t len)
 	return httpc_base64(value + 5, cap - 5, msg, len) < 0 ? -1 : 0;
 }
 
-static enum auth_action fail(char *why, size_t whylen, const char *fmt, const char *arg)
+static enum auth_action fail(char *why, size_t whylen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static enum auth_action fail(char *why, size_t whylen, const char *fmt, ...)
 {
-	snprintf(why, whylen, fmt, arg);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
 	return AUTH_GIVE_UP;
 }
 
@@ -190,7 +195,7 @@ static enum auth_action pick(struct auth_round *r, struct auth_memory *m, const 
 	if (cand == 0) {
 		unsigned offered = r->offered & KNOWN;
 		if (offered == 0)
-			return fail(why, whylen, "it offers no scheme we know%s", "");
+			return fail(why, whylen, "it offers no scheme we know");
 		if ((offered & allowed) == 0)
 			return fail(why, whylen, "it offers %s, which --proxy-auth does not allow", names(offered, list, sizeof(list)));
 		if (!spec->has_auth && (offered & ~(unsigned)HTTPC_AUTH_NEGOTIATE))
@@ -220,7 +225,7 @@ enum auth_action auth_answer(struct auth_round *r, struct auth_memory *m, const 
 	size_t vlen;
 
 	if (++r->rounds > AUTH_MAX_ROUNDS)
-		return fail(why, whylen, "still asking after %s rounds", "6");
+		return fail(why, whylen, "still asking after %d rounds", AUTH_MAX_ROUNDS);
 	for (unsigned i = 0; n < AUTHCHAL_MAX && httpc_header_value(hdr, hdr_len, "Proxy-Authenticate", i, &v, &vlen); i++)
 		(void)authchal_parse(v, vlen, ch, AUTHCHAL_MAX, &n); /* a malformed value keeps what parsed */
 	r->offered = 0;

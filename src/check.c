@@ -1,7 +1,7 @@
 /* check: one tunnel walked stage by stage (see include/check.h).
  *
- * Stages: config, route, resolve, connect, (TLS to the proxy and its certificate: a later
- * issue), proxy-reply, first-bytes.  The dial reports its steps through its observer hook;
+ * Stages: config, route, resolve, connect, tls (https:// proxies), proxy-reply (each answer:
+ * a 407 the dialer answers too), first-bytes.  The dial reports its steps through its observer hook;
  * once it is done the tunnel is read for up to BANNER_WAIT seconds, for servers that speak
  * first (SSH, SMTP). */
 #include "check.h"
@@ -114,22 +114,6 @@ static const char *schemes_text(unsigned s, char *out, size_t cap)
 	return out;
 }
 
-static const char *scheme_title(unsigned s)
-{
-	switch (s) {
-	case HTTPC_AUTH_BASIC:
-		return "Basic";
-	case HTTPC_AUTH_DIGEST:
-		return "Digest";
-	case HTTPC_AUTH_NTLM:
-		return "NTLM";
-	case HTTPC_AUTH_NEGOTIATE:
-		return "Negotiate";
-	default:
-		return "none";
-	}
-}
-
 static const struct upstream *cur(const struct check *c)
 {
 	return &c->gen->upstreams[c->dial.proxy_idx];
@@ -183,17 +167,13 @@ static void event_cb(struct dial *d, enum dial_event ev, const void *info)
 	case DIAL_EV_TLS: {
 		const char *what = info;
 		int ok = strcmp(what, "resumed") == 0 || strcmp(what, "full handshake") == 0;
-		stage(c, "tls", ok, "%s%s", what, ok && c->gen->cfg->proxy_insecure ? " (certificate NOT verified: --proxy-insecure)" : "");
-		if (!ok) {
-			if (strstr(what, "verif") || strstr(what, "issuer") || strstr(what, "self-signed"))
-				advise(c, "the proxy's certificate is not trusted here: give its CA with --proxy-cacert FILE "
-					  "(or, to test only, --proxy-insecure)");
-			else if (strstr(what, "mismatch") || strstr(what, "name"))
-				advise(c, "the proxy's certificate is for another name: use the name it was issued for in -x");
-			else
-				advise(c, "the TLS handshake with %s failed: is it an https:// proxy (else use http://)?",
-				       cur(c)->display);
-		}
+		stage(c, "tls", ok, "%s%s", what, ok && c->gen->cfg->proxy_insecure ? " (certificate NOT verified)" : "");
+		if (!ok && (strstr(what, "verif") || strstr(what, "issuer") || strstr(what, "self-signed")))
+			advise(c, "the proxy's certificate is not trusted here: give its CA with --proxy-cacert FILE");
+		else if (!ok && strstr(what, "mismatch"))
+			advise(c, "the proxy's certificate is for another name: use the name it was issued for in -x");
+		else if (!ok)
+			advise(c, "the TLS handshake with %s failed: is it an https:// proxy?", cur(c)->display);
 		break;
 	}
 	case DIAL_EV_AUTH:
@@ -223,7 +203,7 @@ static void event_cb(struct dial *d, enum dial_event ev, const void *info)
 	}
 	case DIAL_EV_REPLY: {
 		const struct httpc_response *r = info;
-		char offered[64];
+		char offered[64], sent[16];
 		c->reply_status = r->status;
 		c->auth_offered = r->auth_schemes;
 		c->auth_sent = c->dial.ar.sent;
@@ -231,7 +211,7 @@ static void event_cb(struct dial *d, enum dial_event ev, const void *info)
 		stage(c, "proxy-reply", (r->status >= 100 && r->status <= 299) || r->status == 407,
 		      "%d %s%s%s; auth offered: %s; sent: %s", r->status, r->reason, r->squid_error[0] ? "; X-Squid-Error: " : "",
 		      r->squid_error, schemes_text(r->auth_schemes, offered, sizeof(offered)),
-		      c->auth_sent ? scheme_title(c->auth_sent) : "none");
+		      schemes_text(c->auth_sent, sent, sizeof(sent)));
 		break;
 	}
 	}
@@ -242,7 +222,7 @@ static void advise_refusal(struct check *c)
 {
 	const char *colon = strrchr(c->target, ':');
 	int port = colon ? atoi(colon + 1) : 0;
-	char offered[64];
+	char offered[64], sent[16];
 	int st = c->reply_status;
 
 	if (st == 407) {
@@ -251,7 +231,7 @@ static void advise_refusal(struct check *c)
 			advise(c, "authentication failed: %s", c->auth_why);
 		if (c->auth_sent)
 			advise(c, "the proxy refused our %s credentials (it offers: %s): check the user and password "
-				  "in -x, or SOCKS2HTTP_PROXY_PASSWORD%s", scheme_title(c->auth_sent), offered,
+				  "in -x, or SOCKS2HTTP_PROXY_PASSWORD%s", schemes_text(c->auth_sent, sent, sizeof(sent)), offered,
 			       c->auth_sent == HTTPC_AUTH_NEGOTIATE ? " (for Negotiate: klist, kinit)" : "");
 		else if (c->auth_offered & ~(unsigned)HTTPC_AUTH_NEGOTIATE)
 			advise(c, "the proxy wants credentials (it offers: %s): give user:password in the -x URL, "
@@ -412,23 +392,6 @@ static int print_json(const struct check *c, double total)
 }
 
 /* The config file named on the command line (the last -c wins, as it is applied last). */
-static const char *config_file(int argc, char **argv)
-{
-	const char *file = NULL;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (strncmp(a, "--config=", 9) == 0)
-			file = a + 9;
-		else if ((strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0) && i + 1 < argc)
-			file = argv[i + 1];
-		else if (strncmp(a, "-c", 2) == 0 && a[2] != '\0')
-			file = a + 2;
-		if (config_arg_takes_next(a))
-			i++;
-	}
-	return file;
-}
-
 static void pac_cb(struct pac_waiter *w, const struct pac_result *r)
 {
 	struct check *c = (struct check *)(void *)((char *)w - offsetof(struct check, pac_wait));
@@ -541,7 +504,7 @@ int check_main(int argc, char **argv)
 	}
 	config_init(cfg);
 	enum config_action act = config_parse_args(cfg, nargs, args, err, sizeof(err));
-	const char *file = config_file(nargs, args);
+	const char *file = config_file_arg(nargs, args);
 	free(args);
 	int rc = act == CONFIG_RUN ? config_finish(cfg, config_getenv, err, sizeof(err)) : 0;
 	if (act == CONFIG_EXIT_OK || act == CONFIG_USAGE || rc < 0) {

@@ -347,3 +347,20 @@ void config_scrub_argv(int argc, char **argv)
 		}
 	}
 }
+
+const char *config_file_arg(int argc, char **argv)
+{
+	const char *file = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strncmp(a, "--config=", 9) == 0)
+			file = a + 9;
+		else if ((strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0) && i + 1 < argc)
+			file = argv[i + 1];
+		else if (strncmp(a, "-c", 2) == 0 && a[2] != '\0')
+			file = a + 2;
+		if (config_arg_takes_next(a))
+			i++;
+	}
+	return file;
+}

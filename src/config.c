@@ -1,6 +1,5 @@
 /* config: options from the command line, a config file and the environment. */
 #include "config.h"
-#include "httpc.h"
 #include "errtext.h"
 #include "wipe.h"
 
@@ -32,7 +31,6 @@ void config_init(struct config *cfg)
 	cfg->dns_cache_ttl = 60;
 	cfg->shutdown_grace = 5;
 	cfg->proxy_retry = 30;
-	cfg->proxy_auth = HTTPC_AUTH_BASIC | HTTPC_AUTH_DIGEST | HTTPC_AUTH_NTLM | HTTPC_AUTH_NEGOTIATE;
 	cfg->max_tunnels = 1024;
 	cfg->workers = 1;
 	cfg->buffer_size = 32768;
@@ -40,6 +38,7 @@ void config_init(struct config *cfg)
 	cfg->max_header = 32768;
 	snprintf(cfg->user_agent, sizeof(cfg->user_agent), "%s/%s", PACKAGE_NAME, PACKAGE_VERSION);
 	config_route_init(cfg);
+	config_proxy_init(cfg);
 }
 
 int config_parse_listen(const char *text, struct listen_spec *out, char *err, size_t errlen)
@@ -141,41 +140,13 @@ static int parse_uint(const char *name, const char *v, unsigned long min, unsign
 	return 0;
 }
 
-/* --proxy-auth negotiate,ntlm,digest,basic: the schemes that may be used, in any order. */
-static int parse_auth_list(struct config *cfg, const char *value, char *err, size_t errlen)
-{
-	static const struct {
-		const char *name;
-		unsigned bit;
-	} schemes[] = {{"basic", HTTPC_AUTH_BASIC}, {"digest", HTTPC_AUTH_DIGEST}, {"ntlm", HTTPC_AUTH_NTLM},
-		       {"negotiate", HTTPC_AUTH_NEGOTIATE}};
-	unsigned mask = 0;
-
-	if (value == NULL || value[0] == '\0')
-		return errtext(err, errlen, "option 'proxy-auth' needs a list of negotiate, ntlm, digest, basic");
-	for (const char *p = value; *p != '\0';) {
-		size_t n = strcspn(p, ",");
-		size_t i;
-		for (i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++)
-			if (strlen(schemes[i].name) == n && strncasecmp(p, schemes[i].name, n) == 0)
-				break;
-		if (i == sizeof(schemes) / sizeof(schemes[0]))
-			return errtext(err, errlen, "option 'proxy-auth': unknown scheme '%.*s' (negotiate, ntlm, digest, basic)",
-				    (int)(n > 32 ? 32 : n), p);
-		mask |= schemes[i].bit;
-		p += n;
-		if (*p == ',')
-			p++;
-	}
-	cfg->proxy_auth = mask;
-	return 0;
-}
-
 int config_set(struct config *cfg, const char *name, const char *value, char *err, size_t errlen)
 {
 	unsigned long n;
 	char perr[256];
 	int rc = config_route_set(cfg, name, value, err, errlen);
+	if (rc > 0)
+		rc = config_proxy_set(cfg, name, value, err, errlen);
 
 	if (rc <= 0)
 		return rc;
@@ -271,19 +242,6 @@ int config_set(struct config *cfg, const char *name, const char *value, char *er
 		cfg->splice = !(value == NULL || strcasecmp(value, "yes") == 0);
 		return 0;
 	}
-	if (strcmp(name, "proxy-insecure") == 0) {
-		cfg->proxy_insecure = value == NULL || strcasecmp(value, "yes") == 0;
-		return 0;
-	}
-	if (strcmp(name, "proxy-cacert") == 0) {
-		if (value == NULL || value[0] == '\0' || strlen(value) >= sizeof(cfg->proxy_cacert))
-			return errtext(err, errlen, "option 'proxy-cacert' needs a file name under %zu bytes",
-				    sizeof(cfg->proxy_cacert));
-		snprintf(cfg->proxy_cacert, sizeof(cfg->proxy_cacert), "%s", value);
-		return 0;
-	}
-	if (strcmp(name, "proxy-auth") == 0)
-		return parse_auth_list(cfg, value, err, errlen);
 	if (strcmp(name, "no-http") == 0) {
 		cfg->no_http = value == NULL || strcasecmp(value, "yes") == 0;
 		return 0;

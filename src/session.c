@@ -445,7 +445,7 @@ int session_handshake(struct session *s)
 	log_debug("%s: SOCKS%d CONNECT %s", s->client_text, s->front.version, target);
 	s->target = strdup(target);
 	if (s->target == NULL) {
-		struct outcome o = {OUTCOME_LOCAL, ENOMEM, 0, "", "out-of-memory"};
+		struct outcome o = {OUTCOME_LOCAL, ENOMEM, 0, "", "out-of-memory", 0, 0};
 		session_reply_outcome(s, &o);
 		return session_reply_fail(s, o.reason);
 	}

@@ -42,7 +42,7 @@ static int dial_plan(struct session *s, const struct route_plan *plan, int conne
 	route_brief(plan, &s->route);
 	if (session_start_dial(s, s->target, plan, connect_only) == 0)
 		return 0;
-	struct outcome o = {OUTCOME_LOCAL, ENOMEM, 0, "", "out-of-memory"};
+	struct outcome o = {OUTCOME_LOCAL, ENOMEM, 0, "", "out-of-memory", 0, 0};
 	session_reply_outcome(s, &o);
 	return session_reply_fail(s, o.reason);
 }
@@ -104,7 +104,7 @@ int session_route(struct session *s, int connect_only)
 		 * own time limits bound the wait) */
 		s->pac = malloc(sizeof(*s->pac));
 		if (s->pac == NULL) {
-			struct outcome o = {OUTCOME_LOCAL, ENOMEM, 0, "", "out-of-memory"};
+			struct outcome o = {OUTCOME_LOCAL, ENOMEM, 0, "", "out-of-memory", 0, 0};
 			session_reply_outcome(s, &o);
 			return session_reply_fail(s, o.reason);
 		}

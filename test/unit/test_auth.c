@@ -150,6 +150,7 @@ static void test_ntlm_rounds(void)
 	uint8_t msg[128];
 	char hdr[512], b64[256];
 
+	memset(&r, 0, sizeof(r));
 	CHECK_EQ_INT(answer(&r, &m, &p, ALL, "HTTP/1.1 407 x\r\nProxy-Authenticate: NTLM\r\n\r\n"), AUTH_SEND);
 	CHECK_EQ_INT(r.ntlm_step, 1);
 	CHECK_EQ_INT(r.same_conn, 0);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "httpc.h"
 #include "config.h"
 #include "dial.h"
 #include "generation.h"
@@ -580,7 +581,7 @@ static void test_refusals(void)
 	one("407 with a body", &s407, "example.com:443", NULL, &d, &r, &px, &g);
 	if (g == NULL)
 		return;
-	check_outcome(&r, OUTCOME_PROXY_REPLY, 0, 407, "", "proxy-error");
+	check_outcome(&r, OUTCOME_PROXY_REPLY, 0, 407, "", "proxy-auth-failed"); /* no credentials to give */
 	finish(&d, &px, g);
 
 	struct script s503 = {.nconn = 1,
@@ -969,8 +970,10 @@ static void test_auth(void)
 		CHECK(!"generation");
 		return;
 	}
+	g->upstreams[0].mem.scheme = HTTPC_AUTH_BASIC; /* as a 407 taught an earlier tunnel */
 	dial_run(&d, &r, g, &pool, "example.com:443");
 	check_outcome(&r, OUTCOME_OK, 0, 200, "", NULL);
+	CHECK_EQ_INT(r.o.auth, HTTPC_AUTH_BASIC);
 	dial_stop(&d);
 	stream_close(loop, &up_stream); /* the owner's, after a success */
 	CHECK(proxy_finish(&px));
@@ -978,6 +981,78 @@ static void test_auth(void)
 	/* the display name never shows the credentials */
 	CHECK(strstr(dial_proxy_name(&d), "pass") == NULL);
 	generation_put(g);
+}
+
+/* A 407: its body is read past and the next request, with the credentials it asked for,
+ * goes on the same connection; a 407 that closes the connection: a new one. */
+static void test_auth_rounds(void)
+{
+	struct dial d = {.event = NULL};
+	struct result r;
+	struct proxy px;
+	char url[96];
+	struct script same = {.nconn = 1,
+			      .conn = {{.act = ACT_REPLY,
+					.parts = {"HTTP/1.1 407 Proxy Authentication Required\r\n"
+						  "Proxy-Authenticate: Basic realm=\"p\"\r\nTransfer-Encoding: chunked\r\n\r\n"
+						  "5\r\nhello\r\n0\r\n\r\n",
+						  "HTTP/1.1 200 Connection established\r\n\r\n"},
+					.gap_ms = 150}}};
+	struct script reconnect = {.nconn = 2,
+				   .conn = {{.act = ACT_REPLY,
+					     .parts = {"HTTP/1.1 407 Proxy Authentication Required\r\n"
+						       "Proxy-Authenticate: Basic realm=\"p\"\r\nConnection: close\r\n\r\nbody"},
+					     .close_after = 1},
+					    {.act = ACT_REPLY, .parts = {"HTTP/1.1 200 Connection established\r\n\r\n"}}}};
+	const struct script *scripts[2] = {&same, &reconnect};
+
+	for (int i = 0; i < 2; i++) {
+		fprintf(stderr, "407 rounds (%s)\n", i ? "new connection" : "same connection");
+		if (proxy_start(&px, scripts[i]) < 0) {
+			CHECK(!"proxy");
+			return;
+		}
+		snprintf(url, sizeof(url), "http://user:pass@127.0.0.1:%u", px.port);
+		const char *urls[1] = {url};
+		struct generation *g = gen_make(urls, 1, NULL);
+		if (g == NULL) {
+			CHECK(!"generation");
+			return;
+		}
+		dial_run(&d, &r, g, &pool, "example.com:443");
+		check_outcome(&r, OUTCOME_OK, 0, 200, "", NULL);
+		CHECK_EQ_INT(r.o.auth, HTTPC_AUTH_BASIC);
+		CHECK_EQ_INT(g->upstreams[0].mem.scheme, HTTPC_AUTH_BASIC); /* learned for the next tunnel */
+		if (i == 0) { /* this proxy records the first request and echoes what follows its answers:
+			       * the second request, with the credentials, on the same connection */
+			struct buf left = {NULL, 0, 0};
+			char got[1024];
+			size_t n = 0;
+			dial_take(&d, &left);
+			n = buf_len(&left) < sizeof(got) - 1 ? buf_len(&left) : sizeof(got) - 1;
+			if (n > 0)
+				memcpy(got, left.data + left.start, n);
+			buf_release(&pool, &left, 1);
+			for (int tries = 0; tries < 40 && n < sizeof(got) - 1; tries++) {
+				struct pollfd pfd = {up_stream.fd, POLLIN, 0};
+				if (strstr((got[n] = '\0', got), "\r\n\r\n") != NULL || poll(&pfd, 1, 50) < 0)
+					break;
+				ssize_t k = recv(up_stream.fd, got + n, sizeof(got) - 1 - n, MSG_DONTWAIT);
+				if (k > 0)
+					n += (size_t)k;
+			}
+			got[n] = '\0';
+			CHECK(strstr(got, "CONNECT example.com:443 HTTP/1.1\r\n") != NULL);
+			CHECK(strstr(got, "\r\nProxy-Authorization: Basic dXNlcjpwYXNz\r\n") != NULL);
+		}
+		dial_stop(&d);
+		stream_close(loop, &up_stream);
+		CHECK(proxy_finish(&px));
+		CHECK_EQ_INT(px.nconns, i + 1);
+		if (i == 1)
+			CHECK(has(&px, "\r\nProxy-Authorization: Basic dXNlcjpwYXNz\r\n"));
+		generation_put(g);
+	}
 }
 
 /* Our own memory running out is our failure, not the proxy's: the dial reports it as
@@ -1210,6 +1285,7 @@ static void test_chain(void)
 		CHECK(!"generation");
 		return;
 	}
+	g->upstreams[0].mem.scheme = g->upstreams[1].mem.scheme = HTTPC_AUTH_BASIC;
 	struct route_plan chain = {.kind = ROUTE_CHAIN, .n = 2, .idx = {0, 1}, .rule = -1};
 	plan_run(&d, &r, g, "origin.example:443", &chain);
 	check_outcome(&r, OUTCOME_OK, 0, 200, "", NULL);
@@ -1247,6 +1323,7 @@ int main(void)
 	test_failover();
 	test_early_connect();
 	test_auth();
+	test_auth_rounds();
 	test_local_out_of_memory();
 	test_connect_only();
 	test_direct();

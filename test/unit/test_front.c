@@ -177,7 +177,7 @@ static void test_socks5_noauth(const struct config *cfg)
 	/* the method choice went out; the success reply carries the bound address */
 	front_sent(&f, 2);
 	CHECK_EQ_INT(front_out_len(&f), 0);
-	struct outcome ok = {OUTCOME_OK, 0, 200, "", NULL};
+	struct outcome ok = {OUTCOME_OK, 0, 200, "", NULL, 0, 0};
 	struct sockaddr_in sin;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
@@ -212,7 +212,7 @@ static void test_socks5_noauth(const struct config *cfg)
 	front_init(&f, ACCESS_ALLOW, "test");
 	r = feed(&f, cfg, m.b, m.n);
 	front_sent(&f, 2);
-	struct outcome refused = {OUTCOME_PROXY_REPLY, 0, 403, "", "proxy-error"};
+	struct outcome refused = {OUTCOME_PROXY_REPLY, 0, 403, "", "proxy-error", 0, 0};
 	CHECK_EQ_INT(front_reply(&f, &refused, (const struct sockaddr *)&sin), SOCKS5_REP_NOT_ALLOWED);
 	CHECK(OUT_IS(&f, "\x05\x02\x00\x01\x00\x00\x00\x00\x00\x00"));
 	CHECK_EQ_INT(f.reply, 2);
@@ -477,7 +477,7 @@ static void test_socks4(const struct config *cfg)
 	CHECK_EQ_STR(r.target, "1.2.3.4:80");
 	CHECK_EQ_INT(f.version, 4);
 	CHECK_EQ_INT(front_out_len(&f), 0);
-	struct outcome ok = {OUTCOME_OK, 0, 200, "", NULL};
+	struct outcome ok = {OUTCOME_OK, 0, 200, "", NULL, 0, 0};
 	CHECK_EQ_INT(front_reply(&f, &ok, NULL), SOCKS5_REP_SUCCEEDED);
 	CHECK(OUT_IS(&f, "\x00\x5a\x00\x00\x00\x00\x00\x00"));
 	CHECK_EQ_INT(f.reply, SOCKS4_REP_GRANTED);
@@ -485,7 +485,7 @@ static void test_socks4(const struct config *cfg)
 	/* every failure is 91 */
 	front_init(&f, ACCESS_ALLOW, "test");
 	r = feed(&f, cfg, m.b, m.n);
-	struct outcome refused = {OUTCOME_PROXY_REPLY, 0, 503, "ERR_CONNECT_FAIL 111", "proxy-error"};
+	struct outcome refused = {OUTCOME_PROXY_REPLY, 0, 503, "ERR_CONNECT_FAIL 111", "proxy-error", 0, 0};
 	CHECK_EQ_INT(front_reply(&f, &refused, NULL), SOCKS5_REP_CONN_REFUSED);
 	CHECK(OUT_IS(&f, "\x00\x5b\x00\x00\x00\x00\x00\x00"));
 	CHECK_EQ_INT(f.reply, SOCKS4_REP_REJECTED);

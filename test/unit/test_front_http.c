@@ -153,7 +153,7 @@ static void test_status(void)
 		{OUTCOME_PROXY_REPLY, 0, 400, "", 502},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct outcome o = {cases[i].stage, cases[i].err, cases[i].http, "", "x"};
+		struct outcome o = {cases[i].stage, cases[i].err, cases[i].http, "", "x", 0, 0};
 		const char *text = NULL;
 		snprintf(o.detail, sizeof(o.detail), "%s", cases[i].detail);
 		int got = front_http_status(&o, &text);
@@ -165,11 +165,11 @@ static void test_status(void)
 		CHECK_EQ_INT(got == 200, front_socks5_rep(&o) == SOCKS5_REP_SUCCEEDED);
 	}
 	struct front_http f;
-	struct outcome ok = {OUTCOME_OK, 0, 200, "", NULL};
+	struct outcome ok = {OUTCOME_OK, 0, 200, "", NULL, 0, 0};
 	front_http_init(&f, ACCESS_ALLOW, 1080, "test");
 	CHECK_EQ_INT(front_http_reply(&f, &ok, "a:1"), 200);
 	CHECK(front_http_out_len(&f) == 39 && out_starts(&f, "HTTP/1.1 200 Connection established\r\n\r\n"));
-	struct outcome down = {OUTCOME_UNREACHABLE, 0, 0, "", "proxy-unreachable"};
+	struct outcome down = {OUTCOME_UNREACHABLE, 0, 0, "", "proxy-unreachable", 0, 0};
 	front_http_init(&f, ACCESS_ALLOW, 1080, "test");
 	CHECK_EQ_INT(front_http_reply(&f, &down, "a:1"), 502);
 	CHECK(out_starts(&f, "HTTP/1.1 502 Bad Gateway\r\n"));

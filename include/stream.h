@@ -28,14 +28,20 @@ struct stream_ops {
 	int (*raw_fd)(const struct stream *s);
 	/* bytes the stream holds that its fd will not signal (a TLS record already read) */
 	size_t (*pending)(const struct stream *s);
+	/* Optional, NULL for plain sockets (which then cost one NULL check): a stream whose
+	 * fd must be watched for something else than what its driver wants (TLS) takes over
+	 * stream_watch and stream_set_cb, and frees its state on stream_release_fd. */
+	void (*watch)(struct ev_loop *loop, struct stream *s, int events);
+	void (*set_cb)(struct stream *s, void (*cb)(struct ev_loop *, ev_io *, int), void *data);
+	void (*release)(struct stream *s);
 };
 
 struct stream {
 	const struct stream_ops *ops;
 	int fd;      /* -1 when closed */
 	ev_io io;    /* data is the driver's pointer */
-	int events;  /* what io is started for; 0 when stopped */
-	void *impl;  /* per-kind state (TLS) */
+	int events;  /* what io is started for (the fd's events); 0 when stopped */
+	void *impl;  /* per-kind state (TLS); NULL for a plain socket */
 };
 
 /* Makes s a plain socket stream over fd (owned from now on).  The watcher gets cb. */
@@ -71,10 +77,12 @@ void stream_watch(struct ev_loop *loop, struct stream *s, int events);
  * events it waits for stay too until the new driver calls stream_watch). */
 void stream_set_cb(struct ev_loop *loop, struct stream *s, void (*cb)(struct ev_loop *, ev_io *, int), void *data);
 
-/* Stops the watcher and closes the fd (and any TLS state).  Safe to call twice. */
+/* Stops the watcher and closes the fd (and frees any TLS state: the stream is a plain,
+ * closed one afterwards).  Safe to call twice. */
 void stream_close(struct ev_loop *loop, struct stream *s);
 
-/* Hands the fd out of the stream without closing it (the watcher is stopped); -1 if none. */
+/* Hands the fd out of the stream without closing it (the watcher is stopped, any TLS
+ * state freed); -1 if none. */
 int stream_release_fd(struct ev_loop *loop, struct stream *s);
 
 #endif

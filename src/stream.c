@@ -58,7 +58,7 @@ static size_t plain_pending(const struct stream *s)
 }
 
 static const struct stream_ops plain_ops = {
-	plain_read, plain_writev, plain_shutdown_wr, plain_close, plain_raw_fd, plain_pending,
+	plain_read, plain_writev, plain_shutdown_wr, plain_close, plain_raw_fd, plain_pending, NULL, NULL, NULL,
 };
 
 void stream_init_fd(struct stream *s, int fd, void (*cb)(struct ev_loop *, ev_io *, int), void *data)
@@ -84,6 +84,10 @@ ssize_t stream_write(struct stream *s, const void *buf, size_t len)
 
 void stream_watch(struct ev_loop *loop, struct stream *s, int events)
 {
+	if (s->ops->watch != NULL) {
+		s->ops->watch(loop, s, events);
+		return;
+	}
 	if (s->fd < 0)
 		events = 0;
 	if (s->events == events)
@@ -99,6 +103,10 @@ void stream_watch(struct ev_loop *loop, struct stream *s, int events)
 void stream_set_cb(struct ev_loop *loop, struct stream *s, void (*cb)(struct ev_loop *, ev_io *, int), void *data)
 {
 	(void)loop; /* libev lets an active watcher change hands: no stop, no epoll_ctl */
+	if (s->ops->set_cb != NULL) {
+		s->ops->set_cb(s, cb, data);
+		return;
+	}
 	ev_set_cb(&s->io, cb);
 	s->io.data = data;
 }
@@ -109,12 +117,18 @@ void stream_close(struct ev_loop *loop, struct stream *s)
 	if (s->fd >= 0)
 		s->ops->close(s);
 	s->fd = -1;
+	s->ops = &plain_ops; /* the kind's state is gone */
+	s->impl = NULL;
 }
 
 int stream_release_fd(struct ev_loop *loop, struct stream *s)
 {
 	stream_watch(loop, s, 0);
+	if (s->ops->release != NULL)
+		s->ops->release(s);
 	int fd = s->fd;
 	s->fd = -1;
+	s->ops = &plain_ops;
+	s->impl = NULL;
 	return fd;
 }

@@ -226,7 +226,7 @@ def basic_first(inner=None, realm="fake"):
     inner = inner or ok()
 
     def run(ctx):
-        if not ctx.req.header("Proxy-Authorization"):
+        if not ctx.request.header("Proxy-Authorization"):
             ctx.conn.sendall(b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\""
                              + realm.encode() + b"\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
             return

@@ -300,7 +300,7 @@ def test_digest_without_credentials_is_02(socks2http, authproxy, origin):
 def test_digest_unknown_algorithm_is_02(socks2http, origin):
     """A challenge with only an algorithm we do not know: no answer is attempted."""
     p = AuthProxy(user=USER, password=PASS, offer=(
-        'Digest realm="x", nonce="abc", qop="auth", algorithm=SHA-512-256',), accept=("digest",))
+        'Digest realm="x", nonce="abc", qop="auth", algorithm=SHA3-256',), accept=("digest",))
     try:
         d = socks2http("-x", p.url_with(f"{USER}:{PASS_URL}"))
         assert socks5_code(d, "127.0.0.1", origin.port) == 0x02

@@ -66,11 +66,14 @@ def test_credentials_wanted(binary, fake_proxy):
     assert "wrong" not in out
 
 
-def test_credentials_in_a_scheme_we_do_not_speak(binary, fake_proxy):
+def test_kerberos_wanted_without_a_ticket(binary, fake_proxy, tmp_path):
+    """Only Negotiate offered, no ticket (an empty cache): the advice says kinit."""
     p = fake_proxy(respond(b"HTTP/1.1 407 Auth\r\nProxy-Authenticate: Negotiate\r\n\r\n"))
-    rc, out, _ = check(binary, "example.com:443", "-x", p.url)
+    env = dict(os.environ, KRB5CCNAME=f"FILE:{tmp_path}/none", KRB5_CONFIG=str(tmp_path / "none.conf"))
+    rc, out, _ = check(binary, "example.com:443", "-x", p.url, env=env)
     assert rc == 1
-    assert "advice: the proxy does not offer Basic" in out, out
+    assert "advice: authentication failed: no scheme left to try (negotiate failed)" in out, out
+    assert "kinit" in out, out
 
 
 def test_squid_error_and_5xx(binary, fake_proxy):

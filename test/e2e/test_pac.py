@@ -102,15 +102,18 @@ def test_pac_dead_proxy_then_direct(socks2http, fake_proxy, pac_server, closed_p
     no_requests(a)
 
 
-def test_pac_socks_and_https_entries_skipped(socks2http, fake_proxy, pac_server, acceptor):
+def test_pac_socks_entries_skipped_https_tried(socks2http, fake_proxy, pac_server, acceptor, closed_port):
+    """SOCKS entries are skipped (said once); an HTTPS entry is a proxy spoken to over TLS:
+    tried in its turn (here nothing listens there), then the next entry."""
     a, b = fake_proxy(ok()), fake_proxy(ok())
     sx = acceptor()
     pac = pac_server(returning(f"SOCKS5 127.0.0.1:{sx.port}; SOCKS 127.0.0.1:{sx.port}; "
-                               f"HTTPS 127.0.0.1:{sx.port}; {proxy(b)}"))
+                               f"HTTPS 127.0.0.1:{closed_port}; {proxy(b)}"))
     d = start(socks2http, pac, "-x", a.url)
     goes_to(d, b, "skip.example")
     d.wait_line(r"(?i)(skip\w*.*\bSOCKS|\bSOCKS\S*.*skip)")
-    assert sx.pending() == 0, "a SOCKS/HTTPS entry of the PAC was connected to"
+    d.wait_line(rf"127\.0\.0\.1:{closed_port}.*(refused|connect)")
+    assert sx.pending() == 0, "a SOCKS entry of the PAC was connected to"
     no_requests(a)
 
 

@@ -1,0 +1,598 @@
+/* tls: client TLS streams on OpenSSL 3 (see include/tls.h). */
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "wipe.h"
+
+#define TLS_HOST_MAX 255   /* a DNS name's limit (RFC 1035 §2.3.4) */
+#define TLS_COALESCE 16384 /* small iovs are gathered into one record of at most this */
+
+struct tls_saved {
+	SSL_SESSION *sess; /* our reference */
+	char host[TLS_HOST_MAX + 1];
+};
+
+struct tls_ctx {
+	SSL_CTX *ssl;
+	int insecure;
+	unsigned nsaved;
+	struct tls_saved saved[TLS_SESSIONS]; /* oldest first */
+};
+
+/* The state of one TLS stream (stream.impl). */
+struct tls_conn {
+	SSL *ssl;
+	struct tls_ctx *ctx;
+	void (*cb)(struct ev_loop *, ev_io *, int); /* the driver's */
+	struct ev_loop *loop; /* from stream_watch, to re-arm the fd from read and write */
+	int want;             /* the driver's events: the fd's during the handshake, logical after */
+	uint8_t open;         /* the handshake is done */
+	uint8_t rd_needs;     /* what the last SSL_read waits for (EV_READ or EV_WRITE); 0: nothing */
+	uint8_t wr_needs;     /* ... the last SSL_write */
+	uint8_t shut_pending; /* close_notify waits for room in the socket */
+	uint8_t failed;       /* a fatal error: the session must not be resumed */
+	uint8_t resumed;
+	X509 *vcert;          /* the certificate the verification first failed on (a reference) */
+	int verr;             /* ... and why */
+	char host[TLS_HOST_MAX + 1];
+};
+
+static const struct stream_ops tls_ops;
+
+/* --- the session store: up to TLS_SESSIONS, per host, newest last ------------------ */
+
+static void saved_drop(struct tls_ctx *c, unsigned i)
+{
+	SSL_SESSION_free(c->saved[i].sess);
+	memmove(&c->saved[i], &c->saved[i + 1], (c->nsaved - i - 1) * sizeof(c->saved[0]));
+	c->nsaved--;
+}
+
+static void saved_put(struct tls_ctx *c, const char *host, SSL_SESSION *sess)
+{
+	for (unsigned i = 0; i < c->nsaved; i++)
+		if (c->saved[i].sess == sess) { /* a TLS 1.2 session put back twice */
+			SSL_SESSION_free(sess);
+			return;
+		}
+	if (c->nsaved == TLS_SESSIONS)
+		saved_drop(c, 0);
+	c->saved[c->nsaved].sess = sess;
+	snprintf(c->saved[c->nsaved].host, sizeof(c->saved[0].host), "%s", host);
+	c->nsaved++;
+}
+
+/* Takes out the newest live session for host (our reference), or NULL.  A TLS 1.3 ticket
+ * is used once (RFC 8446 §C.4: reuse lets the connections be linked). */
+static SSL_SESSION *saved_take(struct tls_ctx *c, const char *host)
+{
+	time_t now = time(NULL);
+	for (unsigned i = c->nsaved; i-- > 0;) {
+		SSL_SESSION *s = c->saved[i].sess;
+		if (SSL_SESSION_get_time(s) + SSL_SESSION_get_timeout(s) <= now) {
+			saved_drop(c, i); /* expired */
+			continue;
+		}
+		if (strcmp(c->saved[i].host, host) != 0 || !SSL_SESSION_up_ref(s))
+			continue;
+		saved_drop(c, i); /* the reference it drops is the one just taken */
+		return s;
+	}
+	return NULL;
+}
+
+/* OpenSSL hands over every new session (a TLS 1.3 ticket, or the session of a full TLS 1.2
+ * handshake): keep it (returning 1 keeps the reference). */
+static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
+{
+	struct tls_conn *t = SSL_get_app_data(ssl);
+	if (t == NULL || !SSL_SESSION_is_resumable(sess))
+		return 0;
+	saved_put(t->ctx, t->host, sess);
+	return 1;
+}
+
+/* Notes the first certificate the chain's verification fails on, for the error line. */
+static int verify_cb(int ok, X509_STORE_CTX *x)
+{
+	if (ok)
+		return 1;
+	SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+	struct tls_conn *t = ssl ? SSL_get_app_data(ssl) : NULL;
+	if (t != NULL && t->verr == 0) {
+		t->verr = X509_STORE_CTX_get_error(x);
+		X509 *cert = X509_STORE_CTX_get_current_cert(x);
+		if (cert != NULL && X509_up_ref(cert))
+			t->vcert = cert;
+	}
+	return 0;
+}
+
+/* The reason of OpenSSL's last error, e.g. "wrong version number". */
+static void openssl_reason(char *out, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+	snprintf(out, len, "%s", r ? r : "unknown error");
+}
+
+struct tls_ctx *tls_ctx_new(const char *cafile, int insecure, char *err, size_t errlen)
+{
+	char why[160];
+	struct tls_ctx *c = calloc(1, sizeof(*c));
+	ERR_clear_error();
+	if (c == NULL || (c->ssl = SSL_CTX_new(TLS_client_method())) == NULL) {
+		openssl_reason(why, sizeof(why));
+		snprintf(err, errlen, "cannot make a TLS context: %s", c ? why : "out of memory");
+		free(c);
+		return NULL;
+	}
+	c->insecure = insecure != 0;
+	SSL_CTX_set_min_proto_version(c->ssl, TLS1_2_VERSION);
+	/* the relay retries a write with the same bytes, perhaps moved, perhaps more of them */
+	SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+					 SSL_MODE_RELEASE_BUFFERS);
+	/* a proxy closing without close_notify ends the stream, as a TCP close would; no
+	 * renegotiation (a write that must read, a read that must write, mid-stream) */
+	SSL_CTX_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_session_cache_mode(c->ssl, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(c->ssl, new_session_cb);
+	SSL_CTX_set_verify(c->ssl, c->insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, c->insecure ? NULL : verify_cb);
+	if (c->insecure)
+		return c;
+	if (!(cafile ? SSL_CTX_load_verify_locations(c->ssl, cafile, NULL) : SSL_CTX_set_default_verify_paths(c->ssl))) {
+		openssl_reason(why, sizeof(why));
+		snprintf(err, errlen, "cannot load %s%s: %s", cafile ? "CA file " : "the system's CA certificates",
+			 cafile ? cafile : "", why);
+		ERR_clear_error();
+		tls_ctx_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void tls_ctx_free(struct tls_ctx *c)
+{
+	if (c == NULL)
+		return;
+	while (c->nsaved > 0)
+		saved_drop(c, c->nsaved - 1);
+	SSL_CTX_free(c->ssl);
+	free(c);
+}
+
+/* --- watching: the driver's wishes -> the fd's events ------------------------------- */
+
+static int fd_events(const struct tls_conn *t)
+{
+	if (!t->open)
+		return t->want;
+	int ev = 0;
+	if (t->want & EV_READ)
+		ev |= t->rd_needs ? t->rd_needs : EV_READ;
+	if (t->want & EV_WRITE)
+		ev |= t->wr_needs ? t->wr_needs : EV_WRITE;
+	if (t->shut_pending)
+		ev |= EV_WRITE;
+	return ev;
+}
+
+static void rearm(struct stream *s)
+{
+	struct tls_conn *t = s->impl;
+	int ev = s->fd >= 0 ? fd_events(t) : 0;
+	if (ev == s->events || t->loop == NULL)
+		return;
+	ev_io_stop(t->loop, &s->io);
+	s->events = ev;
+	if (ev) {
+		ev_io_set(&s->io, s->fd, ev);
+		ev_io_start(t->loop, &s->io);
+	}
+}
+
+static void tls_watch(struct ev_loop *loop, struct stream *s, int events)
+{
+	struct tls_conn *t = s->impl;
+	t->loop = loop;
+	t->want = events;
+	rearm(s);
+	/* decrypted bytes the fd will not announce (libev merges this with a pending event) */
+	if ((events & EV_READ) && t->open && SSL_pending(t->ssl) > 0)
+		ev_feed_event(loop, &s->io, EV_READ);
+}
+
+static void tls_set_cb(struct stream *s, void (*cb)(struct ev_loop *, ev_io *, int), void *data)
+{
+	((struct tls_conn *)s->impl)->cb = cb;
+	s->io.data = data;
+}
+
+/* Sets what an operation waits for; the fd is re-armed when that changes what it needs. */
+static void set_needs(struct stream *s, uint8_t *slot, int ev)
+{
+	if (*slot == ev)
+		return;
+	*slot = (uint8_t)ev;
+	rearm(s);
+}
+
+/* The fd's events -> the driver's: a read waiting for the fd to be writable is told
+ * EV_READ when it is, and so on.  The driver is called last: it may close the stream. */
+static void tls_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct stream *s = (struct stream *)(void *)((char *)w - offsetof(struct stream, io));
+	struct tls_conn *t = s->impl;
+
+	if (!t->open) { /* the handshake: the driver calls tls_handshake on the fd's events */
+		t->cb(loop, w, revents);
+		return;
+	}
+	if (t->shut_pending && (revents & EV_WRITE)) {
+		ERR_clear_error();
+		int rc = SSL_shutdown(t->ssl);
+		if (rc >= 0 || SSL_get_error(t->ssl, rc) != SSL_ERROR_WANT_WRITE) {
+			t->shut_pending = 0; /* sent, or given up */
+			ERR_clear_error();
+			rearm(s);
+		}
+	}
+	int ev = 0;
+	if ((t->want & EV_READ) && ((revents & (t->rd_needs ? t->rd_needs : EV_READ)) || SSL_pending(t->ssl) > 0))
+		ev |= EV_READ;
+	if ((t->want & EV_WRITE) && (revents & (t->wr_needs ? t->wr_needs : EV_WRITE)))
+		ev |= EV_WRITE;
+	if (ev)
+		t->cb(loop, w, ev);
+}
+
+/* --- the stream operations ------------------------------------------------------------ */
+
+/* What a failed SSL_read or SSL_write returns; *needs: what it waits for. */
+static ssize_t io_result(struct stream *s, int rc, uint8_t *needs, int reading)
+{
+	struct tls_conn *t = s->impl;
+	int en = errno;
+	int e = SSL_get_error(t->ssl, rc);
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+		set_needs(s, needs, EV_READ);
+		return STREAM_AGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		set_needs(s, needs, EV_WRITE);
+		return STREAM_AGAIN;
+	case SSL_ERROR_ZERO_RETURN: /* close_notify, or the TCP stream's end */
+		set_needs(s, needs, 0);
+		return reading ? 0 : -EPIPE;
+	case SSL_ERROR_SYSCALL:
+		t->failed = 1;
+		ERR_clear_error();
+		return en != 0 && en != EAGAIN ? -en : -EPIPE;
+	default:
+		t->failed = 1;
+		ERR_clear_error();
+		return -EPROTO;
+	}
+}
+
+static ssize_t tls_read(struct stream *s, void *buf, size_t len)
+{
+	struct tls_conn *t = s->impl;
+	if (!t->open)
+		return -ENOTCONN;
+	ERR_clear_error(); /* SSL_get_error reads the thread's queue */
+	int n = SSL_read(t->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+	if (n > 0) {
+		if (t->rd_needs)
+			set_needs(s, &t->rd_needs, 0);
+		return n;
+	}
+	return io_result(s, n, &t->rd_needs, 1);
+}
+
+static ssize_t tls_writev(struct stream *s, const struct iovec *iov, int n)
+{
+	struct tls_conn *t = s->impl;
+	unsigned char gather[TLS_COALESCE];
+	const void *p = NULL;
+	size_t len = 0;
+
+	if (!t->open)
+		return -ENOTCONN;
+	for (; n > 0 && iov[0].iov_len == 0; n--)
+		iov++;
+	if (n == 0)
+		return 0;
+	/* one iov, or a large first one: as it is; else small ones gathered into one record.
+	 * Either way the same bytes give the same choice, and a retry never offers fewer
+	 * bytes than the record OpenSSL holds from the attempt before. */
+	if (n == 1 || iov[0].iov_len >= TLS_COALESCE) {
+		p = iov[0].iov_base;
+		len = iov[0].iov_len > INT_MAX ? INT_MAX : iov[0].iov_len;
+	} else {
+		for (int i = 0; i < n && len < sizeof(gather); i++) {
+			size_t k = iov[i].iov_len < sizeof(gather) - len ? iov[i].iov_len : sizeof(gather) - len;
+			memcpy(gather + len, iov[i].iov_base, k);
+			len += k;
+		}
+		p = gather;
+	}
+	ERR_clear_error();
+	int w = SSL_write(t->ssl, p, (int)len);
+	if (p == gather)
+		wipe(gather, len); /* it may have held a Proxy-Authorization */
+	if (w > 0) {
+		if (t->wr_needs)
+			set_needs(s, &t->wr_needs, 0);
+		return w;
+	}
+	return io_result(s, w, &t->wr_needs, 0);
+}
+
+/* close_notify (RFC 8446 §6.1): our side is done writing; the peer may go on. */
+static int tls_shutdown_wr(struct stream *s)
+{
+	struct tls_conn *t = s->impl;
+	if (!t->open)
+		return -ENOTCONN;
+	ERR_clear_error();
+	int rc = SSL_shutdown(t->ssl);
+	if (rc >= 0)
+		return 0;
+	int e = SSL_get_error(t->ssl, rc);
+	if (e == SSL_ERROR_WANT_WRITE) { /* the alert waits in OpenSSL for room */
+		t->shut_pending = 1;
+		rearm(s);
+		return 0;
+	}
+	ERR_clear_error();
+	return -EPIPE;
+}
+
+static void conn_free(struct stream *s)
+{
+	struct tls_conn *t = s->impl;
+	if (t == NULL)
+		return;
+	/* SSL_free would mark the session (our newest ticket) unusable when no close_notify
+	 * went out; a connection that did not fail leaves it usable */
+	if (t->open && !t->failed)
+		SSL_set_shutdown(t->ssl, SSL_get_shutdown(t->ssl) | SSL_SENT_SHUTDOWN);
+	SSL_free(t->ssl);
+	X509_free(t->vcert);
+	ERR_clear_error();
+	free(t);
+	s->impl = NULL;
+}
+
+static void tls_close(struct stream *s)
+{
+	conn_free(s); /* no close_notify here: that is shutdown_wr's, and nothing waits */
+	close(s->fd);
+}
+
+static int tls_raw_fd(const struct stream *s)
+{
+	(void)s;
+	return -1; /* the socket carries records: the relay must copy */
+}
+
+static size_t tls_pending(const struct stream *s)
+{
+	const struct tls_conn *t = s->impl;
+	int n = t->open ? SSL_pending(t->ssl) : 0;
+	return n > 0 ? (size_t)n : 0;
+}
+
+static const struct stream_ops tls_ops = {
+	tls_read, tls_writev, tls_shutdown_wr, tls_close, tls_raw_fd, tls_pending, tls_watch, tls_set_cb, conn_free,
+};
+
+/* --- start, handshake and its errors -------------------------------------------------- */
+
+/* host without brackets; *is_ip when it is an address literal. */
+static int plain_host(const char *host, char *out, size_t cap, int *is_ip)
+{
+	size_t len = strlen(host);
+	if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+		host++;
+		len -= 2;
+	}
+	if (len == 0 || len >= cap)
+		return -1;
+	memcpy(out, host, len);
+	out[len] = '\0';
+	unsigned char a[16];
+	*is_ip = inet_pton(AF_INET, out, a) == 1 || inet_pton(AF_INET6, out, a) == 1;
+	return 0;
+}
+
+int tls_start(struct stream *s, struct tls_ctx *c, const char *host, char *err, size_t errlen)
+{
+	char why[160];
+	int is_ip = 0;
+	struct tls_conn *t = NULL;
+	if (s->fd < 0 || s->impl != NULL) {
+		snprintf(err, errlen, "TLS needs a connected plain stream");
+		return -1;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL || plain_host(host, t->host, sizeof(t->host), &is_ip) < 0) {
+		snprintf(err, errlen, t ? "bad TLS server name" : "out of memory");
+		free(t);
+		return -1;
+	}
+	ERR_clear_error();
+	t->ctx = c;
+	t->ssl = SSL_new(c->ssl);
+	int ok = t->ssl != NULL && SSL_set_fd(t->ssl, s->fd) == 1 && SSL_set_app_data(t->ssl, t) == 1;
+	/* SNI carries names only (RFC 6066 §3) */
+	if (ok && !is_ip)
+		ok = SSL_set_tlsext_host_name(t->ssl, t->host) == 1;
+	if (ok && !c->insecure)
+		ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), t->host) == 1
+			   : SSL_set1_host(t->ssl, t->host) == 1;
+	if (!ok) {
+		openssl_reason(why, sizeof(why));
+		snprintf(err, errlen, "cannot start TLS: %s", why);
+		SSL_free(t->ssl);
+		free(t);
+		ERR_clear_error();
+		return -1;
+	}
+	SSL_set_connect_state(t->ssl);
+	SSL_SESSION *sess = saved_take(c, t->host);
+	if (sess != NULL) {
+		(void)SSL_set_session(t->ssl, sess); /* else a full handshake */
+		SSL_SESSION_free(sess);
+	}
+	t->cb = s->io.cb;
+	t->want = s->events;
+	s->impl = t;
+	s->ops = &tls_ops;
+	ev_set_cb(&s->io, tls_io_cb);
+	return 0;
+}
+
+/* Appends n bytes of d at out[len], printable ASCII only (it goes to logs); the new length. */
+static size_t put_printable(char *out, size_t cap, size_t len, const ASN1_STRING *v)
+{
+	const unsigned char *d = ASN1_STRING_get0_data(v);
+	for (int j = 0; j < ASN1_STRING_length(v) && len + 1 < cap; j++)
+		out[len++] = d[j] >= 0x20 && d[j] < 0x7f ? (char)d[j] : '?';
+	out[len] = '\0';
+	return len;
+}
+
+/* "C=US, O=x, CN=y" */
+static void name_line(const X509_NAME *name, char *out, size_t cap)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (int i = 0; name && i < X509_NAME_entry_count(name); i++) {
+		const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
+		const char *key = OBJ_nid2sn(OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)));
+		int n = snprintf(out + len, cap - len, "%s%s=", i ? ", " : "", key ? key : "?");
+		if (n < 0 || (size_t)n >= cap - len)
+			break;
+		len = put_printable(out, cap, len + (size_t)n, X509_NAME_ENTRY_get_data(e));
+	}
+}
+
+/* The names a certificate is for: "CN=a (DNS:a, DNS:*.a, IP:10.0.0.1)". */
+static void cert_names(X509 *cert, char *out, size_t cap)
+{
+	char cn[256] = "", alts[256] = "";
+	size_t n = 0;
+	const X509_NAME *subj = X509_get_subject_name(cert);
+	int i = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
+	if (i >= 0) {
+		put_printable(cn, sizeof(cn), 3, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)));
+		memcpy(cn, "CN=", 3);
+	}
+	GENERAL_NAMES *alt = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	for (int k = 0; alt && k < sk_GENERAL_NAME_num(alt); k++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(alt, k);
+		char one[80] = "";
+		int l = g->type == GEN_IPADD ? ASN1_STRING_length(g->d.iPAddress) : 0;
+		if (g->type == GEN_DNS)
+			put_printable(one, sizeof(one), (size_t)snprintf(one, sizeof(one), "DNS:"), g->d.dNSName);
+		else if ((l == 4 || l == 16) && inet_ntop(l == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(g->d.iPAddress),
+							      one + 3, sizeof(one) - 3))
+			memcpy(one, "IP:", 3);
+		int w = one[0] ? snprintf(alts + n, sizeof(alts) - n, "%s%s", n ? ", " : "", one) : 0;
+		if (w < 0 || (size_t)w >= sizeof(alts) - n)
+			break; /* what fits */
+		n += (size_t)w;
+	}
+	GENERAL_NAMES_free(alt);
+	if (cn[0] && alts[0])
+		snprintf(out, cap, "%s (%s)", cn, alts);
+	else
+		snprintf(out, cap, "%s", cn[0] ? cn : alts[0] ? alts : "no name");
+}
+
+static void describe_failure(struct tls_conn *t, int e, int en, char *err, size_t errlen)
+{
+	char why[160], a[300], b[300];
+	long v = SSL_get_verify_result(t->ssl);
+	if (t->verr == 0 && v != X509_V_OK)
+		t->verr = (int)v;
+	if (t->verr == X509_V_ERR_HOSTNAME_MISMATCH || t->verr == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+		X509 *peer = SSL_get0_peer_certificate(t->ssl);
+		if (peer == NULL)
+			peer = t->vcert;
+		if (peer != NULL)
+			cert_names(peer, a, sizeof(a));
+		snprintf(err, errlen, "%s mismatch: certificate for %s, not %s",
+			 t->verr == X509_V_ERR_HOSTNAME_MISMATCH ? "hostname" : "address", peer ? a : "?", t->host);
+	} else if (t->verr != 0) {
+		a[0] = b[0] = '\0';
+		if (t->vcert != NULL) {
+			name_line(X509_get_subject_name(t->vcert), a, sizeof(a));
+			name_line(X509_get_issuer_name(t->vcert), b, sizeof(b));
+		}
+		snprintf(err, errlen, "certificate verify failed: %s (subject %s, issuer %s)",
+			 X509_verify_cert_error_string(t->verr), a, b);
+	} else if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && en == 0) ||
+		   ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+		snprintf(err, errlen, "connection closed during the handshake");
+	} else if (e == SSL_ERROR_SYSCALL) {
+		snprintf(err, errlen, "connection failed during the handshake: %s", strerror(en));
+	} else {
+		openssl_reason(why, sizeof(why));
+		snprintf(err, errlen, "protocol: %s", why);
+	}
+}
+
+int tls_handshake(struct stream *s, int *events, char *err, size_t errlen)
+{
+	struct tls_conn *t = s->ops == &tls_ops ? s->impl : NULL;
+	*events = 0;
+	if (t == NULL) {
+		snprintf(err, errlen, "not a TLS stream");
+		return -1;
+	}
+	if (t->open)
+		return 1;
+	ERR_clear_error();
+	errno = 0;
+	int rc = SSL_do_handshake(t->ssl);
+	if (rc == 1) {
+		t->open = 1;
+		t->resumed = SSL_session_reused(t->ssl) != 0;
+		/* a TLS 1.2 session may be resumed again (only 1.3 tickets are single use) */
+		SSL_SESSION *sess = t->resumed && SSL_version(t->ssl) < TLS1_3_VERSION ? SSL_get1_session(t->ssl) : NULL;
+		if (sess != NULL)
+			saved_put(t->ctx, t->host, sess);
+		return 1;
+	}
+	int en = errno;
+	int e = SSL_get_error(t->ssl, rc);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		*events = e == SSL_ERROR_WANT_READ ? EV_READ : EV_WRITE;
+		return 0;
+	}
+	t->failed = 1;
+	describe_failure(t, e, en, err, errlen);
+	ERR_clear_error();
+	return -1;
+}
+
+int tls_resumed(const struct stream *s)
+{
+	const struct tls_conn *t = s->ops == &tls_ops ? s->impl : NULL;
+	return t != NULL && t->resumed;
+}

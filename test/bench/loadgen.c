@@ -956,7 +956,7 @@ static int cmd_rate(const struct route *rt, int nclients, double secs, pid_t pid
 	for (int i = 0; i < nclients; i++)
 		if (cl_start(&cls[i], rt) < 0)
 			die("rate", errmsg);
-	double start = now_s(), t0 = start + warmup, t1 = t0 + secs, cpu0 = 0, cpu20 = 0;
+	double start = now_s(), t0 = start + warmup, t1 = t0 + secs, cpu0 = 0, cpu20 = 0, self0 = 0;
 	long done = 0, errors = 0, counting = 0;
 	struct epoll_event evs[256];
 	for (;;) {
@@ -966,6 +966,7 @@ static int cmd_rate(const struct route *rt, int nclients, double secs, pid_t pid
 			done = 0;
 			cpu0 = pid ? cpu_seconds(pid) : 0;
 			cpu20 = pid2 ? cpu_seconds(pid2) : 0;
+			self0 = self_cpu();
 			if (usr1)
 				kill(usr1, SIGUSR1); /* the TLS proxy's handshake counters, now */
 			tls_counts_reset();
@@ -995,7 +996,7 @@ static int cmd_rate(const struct route *rt, int nclients, double secs, pid_t pid
 	double elapsed = now_s() - t0;
 	if (usr1)
 		kill(usr1, SIGUSR1); /* and at the end (the tunnels in flight are not counted as done) */
-	double cpu1 = pid ? cpu_seconds(pid) : 0, cpu21 = pid2 ? cpu_seconds(pid2) : 0;
+	double cpu1 = pid ? cpu_seconds(pid) : 0, cpu21 = pid2 ? cpu_seconds(pid2) : 0, self1 = self_cpu();
 	long res, full = tls_counts(&res);
 	for (int i = 0; i < nclients; i++)
 		cl_stop(&cls[i]);
@@ -1004,6 +1005,7 @@ static int cmd_rate(const struct route *rt, int nclients, double secs, pid_t pid
 	       done ? (cpu1 - cpu0) * 1e6 / (double)done : 0.0);
 	if (pid2)
 		printf(" cpu2=%.2f cpu2_us_per_tunnel=%.2f", cpu21 - cpu20, done ? (cpu21 - cpu20) * 1e6 / (double)done : 0.0);
+	printf(" self_cpu=%.2f self_cpu_us_per_tunnel=%.2f", self1 - self0, done ? (self1 - self0) * 1e6 / (double)done : 0.0);
 	if (rt->mode == M_TLS)
 		printf(" tls_full=%ld tls_resumed=%ld", full, res);
 	printf(" ok=%d\n", errors == 0);

@@ -928,6 +928,7 @@ else
 		M[rate,$n]=$(val rate "$n" "" per_s | med)
 		M[rateus,$n]=$(val rate "$n" "" cpu_us_per_tunnel | med)
 		M[rateus2,$n]=$(val rate "$n" "" cpu2_us_per_tunnel | med)
+		M[rateself,$n]=$(val rate "$n" "" self_cpu_us_per_tunnel | med)
 		for f in full resumed failed; do M[ep_$f,$n]=$(val tlsep "$n" "" "$f" | sum); done
 		M[own_full,$n]=$(val rate "$n" "" tls_full | sum)
 		M[own_res,$n]=$(val rate "$n" "" tls_resumed | sum)
@@ -970,10 +971,14 @@ else
 		"(no target)" "$(pr "$P_tfull")" ""
 	trow "  socks2http CPU us per tunnel" - "$(fmt %.1f "${M[rateus,s2h_tlsfull]}")" "" "" ""
 	trow "  tlsproxy CPU us per tunnel" "$(fmt %.1f "${M[rateus2,tlsfull]}")" "$(fmt %.1f "${M[rateus2,s2h_tlsfull]}")" "" "" ""
+	trow "  the client's own CPU us per tunnel" "$(fmt %.1f "${M[rateself,tlsfull]}")" "$(fmt %.1f "${M[rateself,s2h_tlsfull]}")" \
+		"" "$(ratio "${M[rateus,s2h_tlsfull]}" "${M[rateself,tlsfull]}")" "socks2http's x the TLS client's"
 	trow "new tunnels/s, with resumption" "$(fmt %.0f "${M[rate,tlsres]}")" "$(fmt %.0f "${M[rate,s2h_tlsres]}")" \
 		">= 0.9x client" "$(pr "$P_tres")" "$(verdict "$(first "$P_tres")" ">=" 0.9)"
 	trow "  socks2http CPU us per tunnel" - "$(fmt %.1f "${M[rateus,s2h_tlsres]}")" "" "" ""
 	trow "  tlsproxy CPU us per tunnel" "$(fmt %.1f "${M[rateus2,tlsres]}")" "$(fmt %.1f "${M[rateus2,s2h_tlsres]}")" "" "" ""
+	trow "  the client's own CPU us per tunnel" "$(fmt %.1f "${M[rateself,tlsres]}")" "$(fmt %.1f "${M[rateself,s2h_tlsres]}")" \
+		"" "$(ratio "${M[rateus,s2h_tlsres]}" "${M[rateself,tlsres]}")" "socks2http's x the TLS client's"
 	trow "  resumption's gain (x full handshakes)" "$(fmt %.2f "$(ratio "${M[rate,tlsres]}" "${M[rate,tlsfull]}")")" \
 		"$(fmt %.2f "$(ratio "${M[rate,s2h_tlsres]}" "${M[rate,s2h_tlsfull]}")")" "" "" ""
 	echo "tlsproxy's handshakes while counting (all reps; the first 0.25 s of each run, not counted, fills the session stores):"
@@ -989,6 +994,8 @@ else
 	echo "  ('failed': handshakes cut short, e.g. the clients still in flight when a run ends)"
 	echo "TLS CPU per GiB: socks2http's over tlsproxy's in the TLS client's runs (tlsproxy: a TLS<->TCP relay, the same"
 	echo "  work as the bridge's, one thread); the client's own: the load generator's CPU (TLS, the stream's hash, copies)."
+	echo "CPU per tunnel: socks2http's (SOCKS5 in, TLS and CONNECT out) against the TLS client's own (the load generator,"
+	echo "  TLS and CONNECT for 64 clients: the same client-side work without the SOCKS side)."
 	echo "Full handshakes: both clients against a tlsproxy that refuses resumption (no tickets, no session cache)."
 fi
 fails=$(grep -c '^fail' "$RAW")

@@ -37,7 +37,8 @@
  * TLS routes add tls_full= and tls_resumed= (the client's own handshakes in the measured
  * part) to bulk and rate lines.  bulk and rate take --pid2 PID (a second process's CPU, e.g.
  * the TLS proxy's: cpu2=, cpu2_per_gib= or cpu2_us_per_tunnel=); rate takes --usr1 PID (sent
- * SIGUSR1 when counting starts and when it ends: the TLS proxy prints its handshake counters).
+ * SIGUSR1 when counting starts and when it ends: the TLS proxy prints its handshake counters)
+ * and --warmup SECS (0.25: the time before counting starts).
  * --pid PID: the bridge whose CPU time (utime+stime+cutime+cstime from /proc/PID/stat) or memory
  * (VmRSS from /proc/PID/status) is measured, summed over PID and its descendants. */
 #include "bench.h"
@@ -948,9 +949,8 @@ static int cl_event(struct cl *c)
 	return rc;
 }
 
-static int cmd_rate(const struct route *rt, int nclients, double secs, pid_t pid, pid_t pid2, pid_t usr1)
+static int cmd_rate(const struct route *rt, int nclients, double secs, pid_t pid, pid_t pid2, pid_t usr1, double warmup)
 {
-	const double warmup = 0.25;
 	struct cl *cls = calloc((size_t)nclients, sizeof(*cls));
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	for (int i = 0; i < nclients; i++)
@@ -1242,7 +1242,7 @@ static int usage(void)
 			"       loadgen junk ROUTE COUNT CLIENTS close|garbage --pid PID [--abandon SECS]\n"
 			"       loadgen freeport | cpu PID\n"
 			"ROUTE: connect|socks5|socks5h|socks4|socks4a|raw|relay|tls@ADDR:PORT\n"
-			"bulk, rate: --pid2 PID (a second process's CPU); rate: --usr1 PID\n"
+			"bulk, rate: --pid2 PID (a second process's CPU); rate: --usr1 PID, --warmup SECS (0.25)\n"
 			"route tls: --tls-ca FILE (the proxy's certificate or CA), --tls-sessions N (64; 0: no resumption)\n");
 	return 2;
 }
@@ -1305,10 +1305,14 @@ int main(int argc, char **argv)
 		return samples > 0 ? cmd_lat(rts, nr, samples) : usage();
 	}
 	if (strcmp(cmd, "rate") == 0 && argc >= 6) {
+		double warmup = 0.25; /* not counted: the first tunnels, and a TLS client's session pool filling */
+		for (int i = 6; i + 1 < argc; i++)
+			if (strcmp(argv[i], "--warmup") == 0)
+				warmup = atof(argv[i + 1]);
 		rt.name = argv[2];
 		parse_route(&rt, argv[2], argv[3], 1);
 		return cmd_rate(&rt, atoi(argv[4]), atof(argv[5]), opt_pid(argc, argv, 6), opt_named(argc, argv, 6, "--pid2"),
-				opt_named(argc, argv, 6, "--usr1"));
+				opt_named(argc, argv, 6, "--usr1"), warmup);
 	}
 	if (strcmp(cmd, "idle") == 0 && argc >= 5) {
 		pid_t pid = opt_pid(argc, argv, 5);

@@ -49,7 +49,8 @@
 # BENCH_DATA_FEW (1000), BENCH_HELD_REPS (3), BENCH_LIMIT (600: seconds before the run is stopped),
 # BENCH_TLS (1; 0 leaves the TLS rows out), BENCH_TLS_KEY (p256, rsa2048 or rsa4096),
 # BENCH_TLS_BYTES (256 MiB per transfer), BENCH_TLS_BULK_REPS (3), BENCH_TLS_RATE_REPS (3),
-# BENCH_TLS_SESSIONS (64: the TLS client's session pool), BENCH_ONLY (tls: only the TLS rows,
+# BENCH_TLS_SESSIONS (64: the TLS client's session pool), BENCH_TLS_WARMUP (1: seconds of each TLS
+# rate run before counting, while the clients' session stores fill), BENCH_ONLY (tls: only the TLS rows,
 # after the routes' check transfers; about a minute).
 set -u
 T_START=$(date +%s.%N)
@@ -86,6 +87,7 @@ TLS_BYTES=${BENCH_TLS_BYTES:-268435456}
 TLS_BULK_REPS=${BENCH_TLS_BULK_REPS:-3}
 TLS_RATE_REPS=${BENCH_TLS_RATE_REPS:-3}
 TLS_SESSIONS=${BENCH_TLS_SESSIONS:-64}
+TLS_WARMUP=${BENCH_TLS_WARMUP:-1}
 ONLY=${BENCH_ONLY:-}
 case $ONLY in
 "") ;;
@@ -571,7 +573,7 @@ tls_counted() {
 	local name=$1 epn=$2 epp=$3 f=$out/$2.out n0 n
 	shift 3
 	n0=$(grep -c '^tls ' "$f")
-	run "$name" "$@" --usr1 "$epp"
+	run "$name" "$@" --usr1 "$epp" --warmup "$TLS_WARMUP"
 	for _ in $(seq 250); do
 		n=$(grep -c '^tls ' "$f")
 		[ "$n" -ge $((n0 + 2)) ] && break
@@ -953,7 +955,7 @@ else
 	echo "TLS to the proxy: $TLS_PROTO, $TLS_KEY certificate (self-signed, checked by both clients); tlsproxy: ours,"
 	echo "  one thread, OpenSSL read-ahead (64 KiB), 256 KiB buffers; the TLS client: loadgen route tls, the same CONNECT"
 	echo "  bytes, a pool of $TLS_SESSIONS sessions, each TLS 1.3 ticket used once; socks2http: -x https://127.0.0.1:PORT --proxy-cacert -q${S2H_ARGS:+ $S2H_ARGS}"
-	echo "  bulk: $(gib "$TLS_BYTES") GiB per transfer, $TLS_BULK_REPS reps; rate: 64 clients, ${RATE_SECS}s x $TLS_RATE_REPS reps per mode"
+	echo "  bulk: $(gib "$TLS_BYTES") GiB per transfer, $TLS_BULK_REPS reps; rate: 64 clients, ${RATE_SECS}s (after ${TLS_WARMUP}s) x $TLS_RATE_REPS reps per mode"
 	echo
 	trow "" "TLS client" socks2http target "s2h/client (range)" ""
 	trow "TLS bulk download, GiB/s" "$(fmt %.3f "${M[tp_down,tls]}")" "$(fmt %.3f "${M[tp_down,s2h_tls]}")" \
@@ -981,7 +983,7 @@ else
 		"" "$(ratio "${M[rateus,s2h_tlsres]}" "${M[rateself,tlsres]}")" "socks2http's x the TLS client's"
 	trow "  resumption's gain (x full handshakes)" "$(fmt %.2f "$(ratio "${M[rate,tlsres]}" "${M[rate,tlsfull]}")")" \
 		"$(fmt %.2f "$(ratio "${M[rate,s2h_tlsres]}" "${M[rate,s2h_tlsfull]}")")" "" "" ""
-	echo "tlsproxy's handshakes while counting (all reps; the first 0.25 s of each run, not counted, fills the session stores):"
+	echo "tlsproxy's handshakes while counting (all reps; the first ${TLS_WARMUP}s of each run, not counted, fills the session stores):"
 	for n in tlsres s2h_tlsres tlsfull s2h_tlsfull; do
 		case $n in
 		tlsres) l="TLS client, resumption" ;; s2h_tlsres) l="socks2http, resumption" ;;

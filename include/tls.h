@@ -18,9 +18,13 @@
  * - writev: SSL_write of one record at most (partial writes on, the buffer may move
  *   between retries, but a retry must start with the same bytes, as the relay does);
  *   small iovs are copied together so that they make one record.
- * - shutdown_wr: close_notify (sent when the socket has room; the fd is not shut down).
- * - close: SSL_free and close(fd) without waiting for anything.
+ * - shutdown_wr: close_notify, once every write has gone out whole (as the relay does);
+ *   sent when the socket has room (the stream watches for it itself); the fd is not shut
+ *   down.  A TLS 1.2 peer may answer it by closing both ways (RFC 5246 §7.2.1).
+ * - close: SSL_free and close(fd) without waiting for anything (a close_notify still
+ *   waiting for room is dropped).
  * - raw_fd: -1 (the relay copies).  pending: SSL_pending.
+ * OpenSSL writes with write(2): SIGPIPE must be ignored (the daemon does).
  *
  * Nothing here logs.  Errors are one line of text in the caller's buffer. */
 #ifndef SOCKS2HTTP_TLS_H
@@ -32,7 +36,8 @@
 
 /* One per https proxy: the SSL_CTX, the verification settings, and up to TLS_SESSIONS
  * sessions to resume (TLS 1.3 tickets are used once: a connection takes one out, the
- * tickets it is sent are put in, the oldest dropped).  Free it after its streams. */
+ * tickets it is sent are put in, the oldest dropped).  Each TLS stream holds a reference:
+ * tls_ctx_free drops the owner's, and the last stream closed frees it. */
 struct tls_ctx;
 
 #define TLS_SESSIONS 8

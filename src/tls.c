@@ -28,6 +28,7 @@ struct tls_saved {
 struct tls_ctx {
 	SSL_CTX *ssl;
 	int insecure;
+	unsigned refs;      /* the owner's and one per stream: a reload may free it before them */
 	unsigned nsaved;
 	struct tls_saved saved[TLS_SESSIONS]; /* oldest first */
 };
@@ -52,8 +53,7 @@ struct tls_conn {
 
 static const struct stream_ops tls_ops;
 
-/* --- the session store: up to TLS_SESSIONS, per host, newest last ------------------ */
-
+/* The session store: up to TLS_SESSIONS, per host, newest last. */
 static void saved_drop(struct tls_ctx *c, unsigned i)
 {
 	SSL_SESSION_free(c->saved[i].sess);
@@ -141,6 +141,7 @@ struct tls_ctx *tls_ctx_new(const char *cafile, int insecure, char *err, size_t 
 		return NULL;
 	}
 	c->insecure = insecure != 0;
+	c->refs = 1;
 	SSL_CTX_set_min_proto_version(c->ssl, TLS1_2_VERSION);
 	/* the relay retries a write with the same bytes, perhaps moved, perhaps more of them */
 	SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
@@ -166,7 +167,7 @@ struct tls_ctx *tls_ctx_new(const char *cafile, int insecure, char *err, size_t 
 
 void tls_ctx_free(struct tls_ctx *c)
 {
-	if (c == NULL)
+	if (c == NULL || --c->refs > 0)
 		return;
 	while (c->nsaved > 0)
 		saved_drop(c, c->nsaved - 1);
@@ -174,8 +175,7 @@ void tls_ctx_free(struct tls_ctx *c)
 	free(c);
 }
 
-/* --- watching: the driver's wishes -> the fd's events ------------------------------- */
-
+/* Watching: the driver's wishes -> the fd's events. */
 static int fd_events(const struct tls_conn *t)
 {
 	if (!t->open)
@@ -258,8 +258,6 @@ static void tls_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (ev)
 		t->cb(loop, w, ev);
 }
-
-/* --- the stream operations ------------------------------------------------------------ */
 
 /* What a failed SSL_read or SSL_write returns; *needs: what it waits for. */
 static ssize_t io_result(struct stream *s, int rc, uint8_t *needs, int reading)
@@ -374,6 +372,7 @@ static void conn_free(struct stream *s)
 	SSL_free(t->ssl);
 	X509_free(t->vcert);
 	ERR_clear_error();
+	tls_ctx_free(t->ctx); /* its reference */
 	free(t);
 	s->impl = NULL;
 }
@@ -400,8 +399,6 @@ static size_t tls_pending(const struct stream *s)
 static const struct stream_ops tls_ops = {
 	tls_read, tls_writev, tls_shutdown_wr, tls_close, tls_raw_fd, tls_pending, tls_watch, tls_set_cb, conn_free,
 };
-
-/* --- start, handshake and its errors -------------------------------------------------- */
 
 /* host without brackets; *is_ip when it is an address literal. */
 static int plain_host(const char *host, char *out, size_t cap, int *is_ip)
@@ -460,6 +457,7 @@ int tls_start(struct stream *s, struct tls_ctx *c, const char *host, char *err, 
 	}
 	t->cb = s->io.cb;
 	t->want = s->events;
+	c->refs++;
 	s->impl = t;
 	s->ops = &tls_ops;
 	ev_set_cb(&s->io, tls_io_cb);

@@ -68,6 +68,7 @@ class Daemon:
             env = clean_env(XDG_RUNTIME_DIR=self.rundir)
         self.env = env
         self.lines = []
+        self.skip_tunnels = 0  # tunnel lines before this many are ignored (forget_tunnels)
         self.stdout = b""
         self.cond = threading.Condition()
         self.popen = subprocess.Popen(self.wrapper + self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -162,13 +163,18 @@ class Daemon:
 
     def tunnels(self):
         with self.cond:
-            return [t for t in (parse_tunnel_line(l) for l in self.lines) if t]
+            return [t for t in (parse_tunnel_line(l) for l in self.lines) if t][self.skip_tunnels:]
+
+    def forget_tunnels(self):
+        """Later waits and lists ignore the tunnel lines logged so far (a warm-up's)."""
+        with self.cond:
+            self.skip_tunnels = len([l for l in self.lines if parse_tunnel_line(l)])
 
     def wait_tunnels(self, n=1, timeout=10.0, **match):
         """Waits for n tunnel lines whose fields equal **match (e.g. target='x:1')."""
 
         def pred(lines):
-            ts = [t for t in (parse_tunnel_line(l) for l in lines) if t]
+            ts = [t for t in (parse_tunnel_line(l) for l in lines) if t][self.skip_tunnels:]
             ts = [t for t in ts if all(t.get(k) == str(v) for k, v in match.items())]
             return ts if len(ts) >= n else None
 

@@ -34,6 +34,19 @@ def baseline_fds(d):
     return fd_count(d.pid)
 
 
+def greeted_fds(d):
+    """fd count once a first client has been accepted (the owner lookup's netlink socket is
+    opened then, and kept), for tests whose proxy never serves a tunnel."""
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=5)
+    s.sendall(b"\x05\x01\x00")
+    assert recv_exact(s, 2, timeout=5) == b"\x05\x00"
+    s.close()
+    d.wait_tunnel()  # its summary line, which the test's own waits then skip
+    d.forget_tunnels()
+    time.sleep(0.05)
+    return fd_count(d.pid)
+
+
 def eof_or_reset(s, timeout):
     """Reads until EOF or reset; returns (bytes, seconds)."""
     t0 = time.monotonic()
@@ -94,7 +107,7 @@ def test_upstream_killed_mid_transfer(socks2http, fake_proxy, how):
     s.close()
     d.wait_tunnel(target="warmup.example:443")
     time.sleep(0.1)
-    base = fd_count(d.pid)
+    base = greeted_fds(d)
 
     s = socks5_tunnel(d.port, "victim.example", 443)
     payload = random.Random(1).randbytes(4 << 20)
@@ -147,7 +160,7 @@ def test_upstream_sends_then_closes_client_gets_everything(socks2http, fake_prox
 def test_upstream_never_answers_reply_timeout(socks2http, fake_proxy, version):
     fp = fake_proxy(silent())
     d = socks2http("-x", fp.url, "--reply-timeout", "1")
-    base = fd_count(d.pid)
+    base = greeted_fds(d)
     t0 = time.monotonic()
     if version == 5:
         s, rep = socks5_open(d.port, "example.com", 443, timeout=6)
@@ -166,7 +179,7 @@ def test_upstream_never_answers_reply_timeout(socks2http, fake_proxy, version):
 
 def test_connect_timeout_single_proxy(socks2http, blackhole):
     d = socks2http("-x", f"http://127.0.0.1:{blackhole}", "--connect-timeout", "1")
-    base = fd_count(d.pid)
+    base = greeted_fds(d)
     t0 = time.monotonic()
     s, rep = socks5_open(d.port, "example.com", 443, timeout=6)
     took = time.monotonic() - t0
@@ -249,7 +262,7 @@ def test_dns_answer_cached_then_expires(socks2http, fake_proxy, fakedns):
 def test_dns_silent_prompt_failure(socks2http, fakedns):
     dns = fakedns("silent")
     d = socks2http("-x", "http://proxy.test:3128", *dns_args(dns))
-    base = fd_count(d.pid)
+    base = greeted_fds(d)
     t0 = time.monotonic()
     s, rep = socks5_open(d.port, "example.com", 443, timeout=10)
     took = time.monotonic() - t0
@@ -401,7 +414,7 @@ def test_proxy_garbage_answer(socks2http, fake_proxy, name):
     head, then = GARBAGE[name]
     fp = fake_proxy(respond(head, then=then))
     d = socks2http("-x", fp.url, "--reply-timeout", "3")
-    base = fd_count(d.pid)
+    base = greeted_fds(d)
     t0 = time.monotonic()
     s, rep = socks5_open(d.port, "example.com", 443, timeout=6)
     assert rep.rep == 0x01, f"{name}: SOCKS5 reply {rep!r}"
@@ -469,7 +482,7 @@ def test_client_reset_while_waiting_for_proxy(socks2http, fake_proxy):
     events = []
     fp = fake_proxy(hold_noting(events))
     d = socks2http("-x", fp.url, "--reply-timeout", "30")
-    base = fd_count(d.pid)
+    base = greeted_fds(d)
     for i in range(10):
         c = connect(d.port)
         c.sendall(socks5_greeting() + socks5_request("example.com", 443))

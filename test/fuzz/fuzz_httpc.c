@@ -106,13 +106,47 @@ static void check_base64(const uint8_t *data, size_t size)
 			    c == '/' || (c == '=' && i + 2 >= want));
 	}
 	FUZZ_ASSERT(httpc_base64(out, want, data, size) == -1);
+	/* and back: decoding gives the input again */
+	uint8_t *back = malloc(size + 1);
+	FUZZ_ASSERT(back != NULL);
+	FUZZ_ASSERT(httpc_base64_decode(back, size, out, want) == (int)size);
+	FUZZ_ASSERT(memcmp(back, data, size) == 0);
+	free(back);
 	free(out);
+}
+
+/* Any bytes as base64: a count within the room, or -1. */
+static void check_base64_decode(const uint8_t *data, size_t size)
+{
+	char *in = malloc(size + 1); /* exact size: ASan sees a read past it */
+	uint8_t out[64];
+	FUZZ_ASSERT(in != NULL);
+	memcpy(in, data, size);
+	int n = httpc_base64_decode(out, sizeof(out), in, size);
+	FUZZ_ASSERT(n >= -1 && n <= (int)sizeof(out));
+	free(in);
+}
+
+/* Every Proxy-Authenticate value of a header lies inside it, trimmed, in order. */
+static void check_values(const char *hdr, size_t len)
+{
+	const char *v, *prev = hdr;
+	size_t vlen;
+	for (unsigned i = 0; httpc_header_value(hdr, len, "Proxy-Authenticate", i, &v, &vlen); i++) {
+		FUZZ_ASSERT(v >= prev && v + vlen <= hdr + len);
+		FUZZ_ASSERT(vlen == 0 || (v[0] != ' ' && v[0] != '\t' && v[vlen - 1] != ' ' && v[vlen - 1] != '\t'));
+		prev = v + vlen;
+		FUZZ_ASSERT(i < len);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *buf = (const char *)data;
 	size_t scan = 0, at;
+
+	check_base64_decode(data, size);
+	check_values(buf, size);
 
 	/* in one go, then in reads of 1, 2, 3, 7 and 64 bytes */
 	long whole = httpc_header_end(buf, size, 65536, &scan);

@@ -4,6 +4,11 @@
  *   socks4    SOCKS4                           socks4a  SOCKS4a, the target as a name
  *   raw       no proxy: straight to TARGET (ADDR is ignored): the loopback's own limit
  *   relay     no handshake, to ADDR: a protocol-free relay in front of TARGET
+ *   tls       HTTP CONNECT over TLS to ADDR (a TLS proxy; OpenSSL, the same CONNECT bytes):
+ *             the certificate checked against --tls-ca FILE and ADDR's IP address; TLS
+ *             sessions resumed from a pool of the newest --tls-sessions N (64; 0: no
+ *             resumption), each TLS 1.3 ticket used once, as OpenSSL 3.0 allows; read-ahead
+ *             with a 64 KiB buffer.  Only in a loadgen built with -DBENCH_TLS -lssl -lcrypto.
  * and TARGET is the sink's ADDR:PORT (see sink.c for its protocol).
  *
  *   loadgen bulk ROUTE TARGET down|up BYTES [--pid PID]
@@ -29,6 +34,11 @@
  *   loadgen cpu PID                   (CPU seconds of PID and its descendants, waited-for included)
  * Each prints one "key=value ..." line per result on stdout and exits 1 on any failure:
  * every bulk transfer's length and stream hash are checked, every tunnel's echo byte too.
+ * TLS routes add tls_full= and tls_resumed= (the client's own handshakes in the measured
+ * part) to bulk and rate lines.  bulk and rate take --pid2 PID (a second process's CPU, e.g.
+ * the TLS proxy's: cpu2=, cpu2_per_gib= or cpu2_us_per_tunnel=); rate takes --usr1 PID (sent
+ * SIGUSR1 when counting starts and when it ends: the TLS proxy prints its handshake counters)
+ * and --warmup SECS (0.25: the time before counting starts).
  * --pid PID: the bridge whose CPU time (utime+stime+cutime+cstime from /proc/PID/stat) or memory
  * (VmRSS from /proc/PID/status) is measured, summed over PID and its descendants. */
 #include "bench.h"
@@ -39,12 +49,19 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+#ifdef BENCH_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#endif
 
 #define CHUNK (256u * 1024u)
 #define IO_TIMEOUT_S 20
 
-enum { M_CONNECT, M_SOCKS5, M_SOCKS5H, M_SOCKS4, M_SOCKS4A, M_RAW, M_RELAY };
+enum { M_CONNECT, M_SOCKS5, M_SOCKS5H, M_SOCKS4, M_SOCKS4A, M_RAW, M_RELAY, M_TLS };
 enum {
 	OP_SEND,
 	OP_RECV_HTTP,
@@ -54,7 +71,8 @@ enum {
 	OP_RECV_ECHO,
 	OP_RECV_EOF,
 	OP_SEND_PAT, /* len bytes of the stream */
-	OP_RECV_PAT  /* len bytes, checked against the stream */
+	OP_RECV_PAT, /* len bytes, checked against the stream */
+	OP_TLS_HS    /* the TLS handshake (route tls) */
 };
 
 struct op {
@@ -73,6 +91,7 @@ struct route {
 	int nops; /* handshake + echo (+ the server's FIN for a closing route), or + data */
 	unsigned char req1[320], req2[320];
 	unsigned char dhdr[9]; /* the sink's 'I' header (route_data) */
+	char host[INET6_ADDRSTRLEN]; /* ADDR, for the certificate check (route tls) */
 };
 
 struct cl {
@@ -85,6 +104,8 @@ struct cl {
 	int connecting;
 	uint32_t want, watched;
 	const struct route *rt;
+	void *ssl;        /* SSL *, route tls */
+	uint32_t tlswant; /* what the last SSL call that could not go on waits for */
 };
 
 static const char *errmsg = "";
@@ -103,14 +124,22 @@ static void die(const char *what, const char *detail)
  * that FIN), else 'E' (the tunnel stays open). */
 static void parse_route(struct route *rt, const char *spec, const char *target, int closing)
 {
-	static const char *names[] = {"connect", "socks5", "socks5h", "socks4", "socks4a", "raw", "relay"};
+	static const char *names[] = {"connect", "socks5", "socks5h", "socks4", "socks4a", "raw", "relay", "tls"};
 	const char *at = strchr(spec, '@');
 	rt->mode = -1;
-	for (int m = 0; at && m < 7; m++)
+	for (int m = 0; at && m < 8; m++)
 		if ((size_t)(at - spec) == strlen(names[m]) && strncmp(spec, names[m], strlen(names[m])) == 0)
 			rt->mode = m;
 	if (rt->mode < 0 || (rt->alen = parse_addr(at + 1, &rt->addr)) == 0)
 		die("bad route (MODE@ADDR:PORT)", spec);
+	if (rt->addr.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&rt->addr)->sin6_addr, rt->host, sizeof(rt->host));
+	else
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&rt->addr)->sin_addr, rt->host, sizeof(rt->host));
+#ifndef BENCH_TLS
+	if (rt->mode == M_TLS)
+		die("route tls: this loadgen was built without OpenSSL (-DBENCH_TLS -lssl -lcrypto)", spec);
+#endif
 
 	struct sockaddr_storage t;
 	if (parse_addr(target, &t) == 0 || t.ss_family != AF_INET)
@@ -132,12 +161,17 @@ static void parse_route(struct route *rt, const char *spec, const char *target, 
 		rt->nhs = 0;
 		break;
 	case M_CONNECT:
+	case M_TLS: { /* the same CONNECT bytes, through TLS for a TLS proxy */
+		int k = 0;
+		if (rt->mode == M_TLS)
+			rt->ops[k++] = (struct op){OP_TLS_HS, NULL, 0};
 		n = snprintf((char *)rt->req1, sizeof(rt->req1), "CONNECT %s:%u HTTP/1.1\r\nHost: %s:%u\r\n\r\n", host, port,
 			     host, port);
-		rt->ops[0] = (struct op){OP_SEND, rt->req1, (size_t)n};
-		rt->ops[1] = (struct op){OP_RECV_HTTP, NULL, 0};
-		rt->nhs = 2;
+		rt->ops[k++] = (struct op){OP_SEND, rt->req1, (size_t)n};
+		rt->ops[k++] = (struct op){OP_RECV_HTTP, NULL, 0};
+		rt->nhs = k;
 		break;
+	}
 	case M_SOCKS5:
 	case M_SOCKS5H:
 		*q++ = 5, *q++ = 1, *q++ = 0;
@@ -258,6 +292,201 @@ static int check(const struct cl *c, const struct op *o)
 	return 0;
 }
 
+/* ---- the client's I/O: plain sockets, or OpenSSL on route tls ---- */
+
+#ifdef BENCH_TLS
+static SSL_CTX *tls_ctx;
+static const char *tls_ca;
+static int tls_pool_cap = 64; /* --tls-sessions: 0, no resumption */
+static SSL_SESSION **tls_pool; /* oldest first */
+static int tls_npool;
+static long tls_full, tls_resumed; /* handshakes, since the last reset */
+
+/* a new session (a TLS 1.3 ticket): into the pool, the oldest out when it is full */
+static int tls_new_session(SSL *ssl, SSL_SESSION *sess)
+{
+	(void)ssl;
+	if (tls_pool_cap <= 0)
+		return 0;
+	if (tls_npool == tls_pool_cap) {
+		SSL_SESSION_free(tls_pool[0]);
+		memmove(tls_pool, tls_pool + 1, (size_t)(tls_npool - 1) * sizeof(*tls_pool));
+		tls_npool--;
+	}
+	tls_pool[tls_npool++] = sess;
+	return 1; /* the reference is ours */
+}
+
+/* the newest resumable session, out of the pool (each ticket is used once), or NULL */
+static SSL_SESSION *tls_take(void)
+{
+	while (tls_npool > 0) {
+		SSL_SESSION *s = tls_pool[--tls_npool];
+		if (SSL_SESSION_is_resumable(s))
+			return s;
+		SSL_SESSION_free(s);
+	}
+	return NULL;
+}
+
+static void tls_init(void)
+{
+	if (tls_ctx)
+		return;
+	tls_ctx = SSL_CTX_new(TLS_client_method());
+	if (tls_ctx == NULL)
+		die("tls", "SSL_CTX_new failed");
+	SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION);
+	SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	SSL_CTX_set_options(tls_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_read_ahead(tls_ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(tls_ctx, 65536);
+	if (tls_ca == NULL)
+		die("tls", "--tls-ca FILE is needed (the proxy's certificate or its CA)");
+	if (SSL_CTX_load_verify_locations(tls_ctx, tls_ca, NULL) != 1)
+		die("tls: cannot load", tls_ca);
+	SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_PEER, NULL);
+	SSL_CTX_set_session_cache_mode(tls_ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+	SSL_CTX_sess_set_new_cb(tls_ctx, tls_new_session);
+	tls_pool = calloc((size_t)(tls_pool_cap > 0 ? tls_pool_cap : 1), sizeof(*tls_pool));
+}
+
+/* an SSL call's failure: -1 with errno EAGAIN (c->tlswant set), 0 at the end of the stream,
+ * or -1 with errno EPROTO (errmsg says why) */
+static ssize_t tls_status(struct cl *c, int r)
+{
+	int saved = errno;
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		c->tlswant = EPOLLIN;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_WANT_WRITE:
+		c->tlswant = EPOLLOUT;
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		if (saved == 0)
+			return 0;
+		errno = saved == EAGAIN ? EAGAIN : saved; /* a blocking socket's timeout */
+		c->tlswant = EPOLLIN;
+		return -1;
+	default: {
+		char e[200];
+		ERR_error_string_n(ERR_get_error(), e, sizeof(e));
+		fail("TLS", 0);
+		snprintf(errbuf, sizeof(errbuf), "TLS: %s", e);
+		errno = EPROTO;
+		return -1;
+	}
+	}
+}
+
+/* the handshake: 1 done, 0 wait (c->want), -1 failed */
+static int tls_handshake(struct cl *c)
+{
+	if (c->ssl == NULL) {
+		tls_init();
+		SSL *ssl = SSL_new(tls_ctx);
+		SSL_set_fd(ssl, c->fd);
+		/* an IP address is checked against the certificate's IP SANs (no SNI for it) */
+		if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), c->rt->host) != 1) {
+			SSL_set_tlsext_host_name(ssl, c->rt->host);
+			SSL_set1_host(ssl, c->rt->host);
+		}
+		SSL_SESSION *sess = tls_pool_cap > 0 ? tls_take() : NULL;
+		if (sess) {
+			SSL_set_session(ssl, sess);
+			SSL_SESSION_free(sess); /* the SSL holds it now */
+		}
+		c->ssl = ssl;
+	}
+	ERR_clear_error();
+	errno = 0;
+	int r = SSL_connect(c->ssl);
+	if (r == 1) {
+		if (SSL_session_reused(c->ssl))
+			tls_resumed++;
+		else
+			tls_full++;
+		return 1;
+	}
+	ssize_t st = tls_status(c, r);
+	if (st < 0 && errno == EAGAIN && !c->blocking) {
+		c->want = c->tlswant;
+		return 0;
+	}
+	long v = SSL_get_verify_result(c->ssl);
+	if (v != X509_V_OK)
+		return fail(X509_verify_cert_error_string(v), 0);
+	if (st == 0)
+		return fail("connection closed during the TLS handshake", 0);
+	if (errno == EPROTO)
+		return -1;
+	return fail("TLS handshake", errno == EAGAIN ? ETIMEDOUT : errno);
+}
+#endif
+
+static ssize_t io_send(struct cl *c, const void *p, size_t len)
+{
+#ifdef BENCH_TLS
+	if (c->ssl) {
+		size_t n;
+		ERR_clear_error();
+		errno = 0;
+		int r = SSL_write_ex(c->ssl, p, len, &n);
+		if (r == 1)
+			return (ssize_t)n;
+		ssize_t s = tls_status(c, r);
+		if (s == 0)
+			errno = EPIPE;
+		return -1;
+	}
+#endif
+	return send(c->fd, p, len, MSG_NOSIGNAL);
+}
+
+static ssize_t io_recv(struct cl *c, void *p, size_t len)
+{
+#ifdef BENCH_TLS
+	if (c->ssl) {
+		size_t n;
+		ERR_clear_error();
+		errno = 0;
+		int r = SSL_read_ex(c->ssl, p, len, &n);
+		if (r == 1)
+			return (ssize_t)n;
+		return tls_status(c, r);
+	}
+#endif
+	return recv(c->fd, p, len, 0);
+}
+
+/* what to wait for after EAGAIN: the plain direction, or what OpenSSL asked for */
+static uint32_t io_want(const struct cl *c, uint32_t plain)
+{
+	return c->ssl ? c->tlswant : plain;
+}
+
+/* the end of a client: close_notify (best effort, so that the session stays good), then close */
+static void cl_close(struct cl *c)
+{
+#ifdef BENCH_TLS
+	if (c->ssl) {
+		ERR_clear_error();
+		if (SSL_is_init_finished((SSL *)c->ssl))
+			(void)SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+#endif
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
 /* OP_SEND_PAT, OP_RECV_PAT: c->off bytes done so far.  Returns 1 when done, 0 when it must
  * wait for c->want, -1 on an error. */
 static int cl_data(struct cl *c, const struct op *o)
@@ -266,12 +495,12 @@ static int cl_data(struct cl *c, const struct op *o)
 	while (c->off < o->len) {
 		size_t len = o->len - c->off;
 		const unsigned char *p = pattern_at(pat, c->off, &len);
-		ssize_t n = o->kind == OP_SEND_PAT ? send(c->fd, p, len, MSG_NOSIGNAL)
-						   : recv(c->fd, buf, len < sizeof(buf) ? len : sizeof(buf), 0);
+		ssize_t n = o->kind == OP_SEND_PAT ? io_send(c, p, len)
+						   : io_recv(c, buf, len < sizeof(buf) ? len : sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN && !c->blocking) {
-			c->want = o->kind == OP_SEND_PAT ? EPOLLOUT : EPOLLIN;
+			c->want = io_want(c, o->kind == OP_SEND_PAT ? EPOLLOUT : EPOLLIN);
 			return 0;
 		}
 		if (n < 0)
@@ -295,13 +524,19 @@ static int cl_run(struct cl *c, int nops)
 			int rc = cl_data(c, o);
 			if (rc <= 0)
 				return rc;
+#ifdef BENCH_TLS
+		} else if (o->kind == OP_TLS_HS) {
+			int rc = tls_handshake(c);
+			if (rc <= 0)
+				return rc;
+#endif
 		} else if (o->kind == OP_SEND) {
 			while (c->off < o->len) {
-				ssize_t w = send(c->fd, o->data + c->off, o->len - c->off, MSG_NOSIGNAL);
+				ssize_t w = io_send(c, o->data + c->off, o->len - c->off);
 				if (w < 0 && errno == EINTR)
 					continue;
 				if (w < 0 && errno == EAGAIN && !c->blocking) {
-					c->want = EPOLLOUT;
+					c->want = io_want(c, EPOLLOUT);
 					return 0;
 				}
 				if (w < 0)
@@ -311,13 +546,15 @@ static int cl_run(struct cl *c, int nops)
 		} else {
 			size_t n;
 			while ((n = need(c, o->kind)) > 0) {
-				ssize_t r = recv(c->fd, c->in + c->ilen, n, 0);
+				ssize_t r = io_recv(c, c->in + c->ilen, n);
 				if (r < 0 && errno == EINTR)
 					continue;
 				if (r < 0 && errno == EAGAIN && !c->blocking) {
-					c->want = EPOLLIN;
+					c->want = io_want(c, EPOLLIN);
 					return 0;
 				}
+				if (r < 0 && errno == EPROTO && c->ssl)
+					return -1; /* errmsg: the TLS error */
 				if (r < 0)
 					return fail("recv", errno == EAGAIN ? ETIMEDOUT : errno);
 				if (r == 0 && o->kind == OP_RECV_EOF)
@@ -345,28 +582,29 @@ static void set_timeouts(int fd, int secs)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* A blocking tunnel: connected and through the handshake (plus the echo if nops says so).
- * Returns the fd, or -1 (errmsg).  *t0 (if given) is taken just before connect(). */
-static int open_blocking(const struct route *rt, int nops, double *t0)
+/* A blocking tunnel in *c: connected and through the handshake (plus the echo if nops
+ * says so).  Returns 0, or -1 (errmsg).  *t0 (if given) is taken just before connect().
+ * cl_close ends it. */
+static int open_blocking(const struct route *rt, int nops, double *t0, struct cl *c)
 {
-	struct cl c = {.rt = rt, .blocking = 1};
-	c.fd = socket(rt->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (c.fd < 0)
+	*c = (struct cl){.rt = rt, .blocking = 1};
+	c->fd = socket(rt->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
 		return fail("socket", errno);
-	set_nodelay(c.fd);
-	set_timeouts(c.fd, IO_TIMEOUT_S);
+	set_nodelay(c->fd);
+	set_timeouts(c->fd, IO_TIMEOUT_S);
 	if (t0)
 		*t0 = now_s();
-	if (connect(c.fd, (struct sockaddr *)&rt->addr, rt->alen) < 0) {
+	if (connect(c->fd, (struct sockaddr *)&rt->addr, rt->alen) < 0) {
 		fail("connect", errno);
-		close(c.fd);
+		cl_close(c);
 		return -1;
 	}
-	if (cl_run(&c, nops) < 0) {
-		close(c.fd);
+	if (cl_run(c, nops) < 0) {
+		cl_close(c);
 		return -1;
 	}
-	return c.fd;
+	return 0;
 }
 
 /* ---- /proc: CPU seconds and resident memory of a process and its descendants ---- */
@@ -492,10 +730,10 @@ static long fd_count(pid_t root)
 
 /* ---- bulk ---- */
 
-static int send_all(int fd, const void *p, size_t len)
+static int send_all(struct cl *c, const void *p, size_t len)
 {
 	while (len > 0) {
-		ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+		ssize_t w = io_send(c, p, len);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
@@ -506,32 +744,59 @@ static int send_all(int fd, const void *p, size_t len)
 	return 0;
 }
 
-static int cmd_bulk(const struct route *rt, int up, uint64_t bytes, pid_t pid)
+/* the load generator's own CPU seconds (the TLS client's work, on route tls; the stream's
+ * hash and copies on every route) */
+static double self_cpu(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
+static long tls_counts(long *resumed)
+{
+#ifdef BENCH_TLS
+	*resumed = tls_resumed;
+	return tls_full;
+#else
+	*resumed = 0;
+	return 0;
+#endif
+}
+
+static void tls_counts_reset(void)
+{
+#ifdef BENCH_TLS
+	tls_full = tls_resumed = 0;
+#endif
+}
+
+static int cmd_bulk(const struct route *rt, int up, uint64_t bytes, pid_t pid, pid_t pid2)
 {
 	uint64_t expect = pattern_hash(pat, bytes);
 	static unsigned char buf[CHUNK];
-	int fd = open_blocking(rt, rt->nhs, NULL);
-	if (fd < 0)
+	struct cl c;
+	if (open_blocking(rt, rt->nhs, NULL, &c) < 0)
 		die("bulk", errmsg);
 	unsigned char hdr[9] = {up ? 'U' : 'D'};
 	memcpy(hdr + 1, &bytes, 8);
-	double cpu0 = pid ? cpu_seconds(pid) : 0;
+	double cpu0 = pid ? cpu_seconds(pid) : 0, cpu20 = pid2 ? cpu_seconds(pid2) : 0, self0 = self_cpu();
 	double t0 = now_s();
-	if (send_all(fd, hdr, 9) < 0)
+	if (send_all(&c, hdr, 9) < 0)
 		die("bulk", errmsg);
 	uint64_t got = 0, hash = 0;
 	if (up) {
 		for (uint64_t off = 0; off < bytes;) {
 			size_t len = bytes - off < CHUNK ? (size_t)(bytes - off) : CHUNK;
 			const unsigned char *p = pattern_at(pat, off, &len);
-			if (send_all(fd, p, len) < 0)
+			if (send_all(&c, p, len) < 0)
 				die("bulk upload", errmsg);
 			off += len;
 		}
 		uint64_t ans[2];
 		size_t have = 0;
 		while (have < 16) {
-			ssize_t r = recv(fd, (char *)ans + have, 16 - have, 0);
+			ssize_t r = io_recv(&c, (char *)ans + have, 16 - have);
 			if (r <= 0)
 				die("bulk upload: no answer from the sink", r == 0 ? "closed" : strerror(errno));
 			have += (size_t)r;
@@ -542,7 +807,7 @@ static int cmd_bulk(const struct route *rt, int up, uint64_t bytes, pid_t pid)
 		struct h64 h;
 		h64_init(&h);
 		while (got < bytes) {
-			ssize_t r = recv(fd, buf, sizeof(buf), 0);
+			ssize_t r = io_recv(&c, buf, sizeof(buf));
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0)
@@ -553,15 +818,15 @@ static int cmd_bulk(const struct route *rt, int up, uint64_t bytes, pid_t pid)
 		hash = h64_final(&h);
 	}
 	double t1 = now_s();
-	double cpu1 = pid ? cpu_seconds(pid) : 0;
+	double cpu1 = pid ? cpu_seconds(pid) : 0, cpu21 = pid2 ? cpu_seconds(pid2) : 0, self1 = self_cpu();
 	if (!up && got == bytes) { /* then the sink's FIN, passed on by every hop */
-		set_timeouts(fd, 5);
-		ssize_t r = recv(fd, buf, 1, 0);
+		set_timeouts(c.fd, 5);
+		ssize_t r = io_recv(&c, buf, 1);
 		if (r != 0)
 			die("bulk download: after the last byte",
 			    r > 0 ? "more bytes than were asked for" : r < 0 && errno == EAGAIN ? "no FIN within 5 s" : strerror(errno));
 	}
-	close(fd);
+	cl_close(&c);
 	if (got != bytes || hash != expect) {
 		fprintf(stderr, "loadgen: bulk %s: got %llu of %llu bytes, hash %016llx, expected %016llx\n",
 			up ? "upload" : "download", (unsigned long long)got, (unsigned long long)bytes,
@@ -569,9 +834,17 @@ static int cmd_bulk(const struct route *rt, int up, uint64_t bytes, pid_t pid)
 		return 1;
 	}
 	double secs = t1 - t0, gib = (double)bytes / (1 << 30);
-	printf("bulk route=%s dir=%s bytes=%llu secs=%.4f gibps=%.4f cpu=%.2f cpu_per_gib=%.4f hash=%016llx ok=1\n",
+	printf("bulk route=%s dir=%s bytes=%llu secs=%.4f gibps=%.4f cpu=%.2f cpu_per_gib=%.4f hash=%016llx",
 	       rt->name, up ? "up" : "down", (unsigned long long)bytes, secs, gib / secs, cpu1 - cpu0,
 	       (cpu1 - cpu0) / gib, (unsigned long long)hash);
+	if (pid2)
+		printf(" cpu2=%.2f cpu2_per_gib=%.4f", cpu21 - cpu20, (cpu21 - cpu20) / gib);
+	printf(" self_cpu=%.2f self_cpu_per_gib=%.4f", self1 - self0, (self1 - self0) / gib);
+	if (rt->mode == M_TLS) {
+		long res, full = tls_counts(&res);
+		printf(" tls_full=%ld tls_resumed=%ld", full, res);
+	}
+	printf(" ok=1\n");
 	return 0;
 }
 
@@ -597,16 +870,17 @@ static int cmd_lat(struct route *rts, int nr, int samples)
 		for (int j = 0; j < nr; j++) {
 			int r = (s + j) % nr; /* rotate the order so no route always goes first */
 			double t0;
-			int fd = open_blocking(&rts[r], rts[r].nhs + 2, &t0); /* through the echo */
+			struct cl c;
+			int rc = open_blocking(&rts[r], rts[r].nhs + 2, &t0, &c); /* through the echo */
 			double t1 = now_s();
 			char b;
-			if (fd >= 0 && recv(fd, &b, 1, 0) != 0) /* then the tunnel's end, not timed */
-				fail("no FIN after the echo", 0), close(fd), fd = -1;
-			if (fd < 0) {
+			if (rc == 0 && io_recv(&c, &b, 1) != 0) /* then the tunnel's end, not timed */
+				fail("no FIN after the echo", 0), cl_close(&c), rc = -1;
+			if (rc < 0) {
 				fprintf(stderr, "loadgen: lat %s sample %d: %s\n", rts[r].name, s, errmsg);
 				return 1;
 			}
-			close(fd);
+			cl_close(&c);
 			v[(size_t)r * (size_t)samples + (size_t)s] = (t1 - t0) * 1e6;
 		}
 	}
@@ -655,9 +929,7 @@ static int cl_start(struct cl *c, const struct route *rt)
 
 static void cl_stop(struct cl *c)
 {
-	if (c->fd >= 0)
-		close(c->fd); /* also leaves the epoll set */
-	c->fd = -1;
+	cl_close(c); /* the close also leaves the epoll set */
 }
 
 /* Advances c after an event: 1 when the tunnel is through its echo, 0 waiting, -1 error. */
@@ -677,15 +949,14 @@ static int cl_event(struct cl *c)
 	return rc;
 }
 
-static int cmd_rate(const struct route *rt, int nclients, double secs, pid_t pid)
+static int cmd_rate(const struct route *rt, int nclients, double secs, pid_t pid, pid_t pid2, pid_t usr1, double warmup)
 {
-	const double warmup = 0.25;
 	struct cl *cls = calloc((size_t)nclients, sizeof(*cls));
 	ep = epoll_create1(EPOLL_CLOEXEC);
 	for (int i = 0; i < nclients; i++)
 		if (cl_start(&cls[i], rt) < 0)
 			die("rate", errmsg);
-	double start = now_s(), t0 = start + warmup, t1 = t0 + secs, cpu0 = 0;
+	double start = now_s(), t0 = start + warmup, t1 = t0 + secs, cpu0 = 0, cpu20 = 0, self0 = 0;
 	long done = 0, errors = 0, counting = 0;
 	struct epoll_event evs[256];
 	for (;;) {
@@ -694,6 +965,11 @@ static int cmd_rate(const struct route *rt, int nclients, double secs, pid_t pid
 			counting = 1;
 			done = 0;
 			cpu0 = pid ? cpu_seconds(pid) : 0;
+			cpu20 = pid2 ? cpu_seconds(pid2) : 0;
+			self0 = self_cpu();
+			if (usr1)
+				kill(usr1, SIGUSR1); /* the TLS proxy's handshake counters, now */
+			tls_counts_reset();
 			t0 = now_s();
 		}
 		if (now >= t1)
@@ -718,12 +994,21 @@ static int cmd_rate(const struct route *rt, int nclients, double secs, pid_t pid
 			die("rate", "too many errors");
 	}
 	double elapsed = now_s() - t0;
-	double cpu1 = pid ? cpu_seconds(pid) : 0;
+	if (usr1)
+		kill(usr1, SIGUSR1); /* and at the end (the tunnels in flight are not counted as done) */
+	double cpu1 = pid ? cpu_seconds(pid) : 0, cpu21 = pid2 ? cpu_seconds(pid2) : 0, self1 = self_cpu();
+	long res, full = tls_counts(&res);
 	for (int i = 0; i < nclients; i++)
 		cl_stop(&cls[i]);
-	printf("rate route=%s clients=%d tunnels=%ld secs=%.3f per_s=%.1f errors=%ld cpu=%.2f cpu_us_per_tunnel=%.2f ok=%d\n",
+	printf("rate route=%s clients=%d tunnels=%ld secs=%.3f per_s=%.1f errors=%ld cpu=%.2f cpu_us_per_tunnel=%.2f",
 	       rt->name, nclients, done, elapsed, (double)done / elapsed, errors, cpu1 - cpu0,
-	       done ? (cpu1 - cpu0) * 1e6 / (double)done : 0.0, errors == 0);
+	       done ? (cpu1 - cpu0) * 1e6 / (double)done : 0.0);
+	if (pid2)
+		printf(" cpu2=%.2f cpu2_us_per_tunnel=%.2f", cpu21 - cpu20, done ? (cpu21 - cpu20) * 1e6 / (double)done : 0.0);
+	printf(" self_cpu=%.2f self_cpu_us_per_tunnel=%.2f", self1 - self0, done ? (self1 - self0) * 1e6 / (double)done : 0.0);
+	if (rt->mode == M_TLS)
+		printf(" tls_full=%ld tls_resumed=%ld", full, res);
+	printf(" ok=%d\n", errors == 0);
 	return errors != 0;
 }
 
@@ -744,10 +1029,10 @@ static int cmd_idle(const struct route *rt, int count, pid_t pid, int hold)
 	ep = epoll_create1(EPOLL_CLOEXEC);
 
 	/* warm-up: one tunnel through and closed, so one-time set-up is not counted */
-	int wfd = open_blocking(rt, rt->nops, NULL);
-	if (wfd < 0)
+	struct cl wc;
+	if (open_blocking(rt, rt->nops, NULL, &wc) < 0)
 		die("idle: warm-up", errmsg);
-	close(wfd);
+	cl_close(&wc);
 	usleep(300000);
 	long rss0 = mem_kb(pid, "status", "VmRSS:"), sm0 = mem_kb(pid, "smaps_rollup", "Pss:"), slab0 = slab_kb();
 	long fds0 = fd_count(pid);
@@ -935,12 +1220,17 @@ static int cmd_junk(const struct route *rt, int count, int nclients, int garbage
 	return timeouts != 0 || started != count;
 }
 
-static pid_t opt_pid(int argc, char **argv, int from)
+static pid_t opt_named(int argc, char **argv, int from, const char *name)
 {
 	for (int i = from; i + 1 < argc; i++)
-		if (strcmp(argv[i], "--pid") == 0)
+		if (strcmp(argv[i], name) == 0)
 			return (pid_t)atoi(argv[i + 1]);
 	return 0;
+}
+
+static pid_t opt_pid(int argc, char **argv, int from)
+{
+	return opt_named(argc, argv, from, "--pid");
 }
 
 static int usage(void)
@@ -951,13 +1241,34 @@ static int usage(void)
 			"       loadgen idle ROUTE TARGET COUNT --pid PID [--data DOWN UP] [--hold]\n"
 			"       loadgen junk ROUTE COUNT CLIENTS close|garbage --pid PID [--abandon SECS]\n"
 			"       loadgen freeport | cpu PID\n"
-			"ROUTE: connect|socks5|socks5h|socks4|socks4a|raw@ADDR:PORT\n");
+			"ROUTE: connect|socks5|socks5h|socks4|socks4a|raw|relay|tls@ADDR:PORT\n"
+			"bulk, rate: --pid2 PID (a second process's CPU); rate: --usr1 PID, --warmup SECS (0.25)\n"
+			"route tls: --tls-ca FILE (the proxy's certificate or CA), --tls-sessions N (64; 0: no resumption)\n");
 	return 2;
 }
 
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
+	/* the TLS client's options, anywhere: taken out of argv */
+	int na = 1;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--tls-ca") == 0 && i + 1 < argc) {
+#ifdef BENCH_TLS
+			tls_ca = argv[i + 1];
+#endif
+			i++;
+		} else if (strcmp(argv[i], "--tls-sessions") == 0 && i + 1 < argc) {
+#ifdef BENCH_TLS
+			tls_pool_cap = atoi(argv[i + 1]);
+#endif
+			i++;
+		} else {
+			argv[na++] = argv[i];
+		}
+	}
+	argc = na;
+	argv[argc] = NULL;
 	if (argc < 2)
 		return usage();
 	const char *cmd = argv[1];
@@ -977,7 +1288,8 @@ int main(int argc, char **argv)
 		pat = pattern_new();
 		rt.name = argv[2];
 		parse_route(&rt, argv[2], argv[3], 0);
-		return cmd_bulk(&rt, strcmp(argv[4], "up") == 0, strtoull(argv[5], NULL, 10), opt_pid(argc, argv, 6));
+		return cmd_bulk(&rt, strcmp(argv[4], "up") == 0, strtoull(argv[5], NULL, 10), opt_pid(argc, argv, 6),
+				opt_named(argc, argv, 6, "--pid2"));
 	}
 	if (strcmp(cmd, "lat") == 0 && argc >= 5) {
 		int nr = argc - 4, samples = atoi(argv[3]);
@@ -993,9 +1305,14 @@ int main(int argc, char **argv)
 		return samples > 0 ? cmd_lat(rts, nr, samples) : usage();
 	}
 	if (strcmp(cmd, "rate") == 0 && argc >= 6) {
+		double warmup = 0.25; /* not counted: the first tunnels, and a TLS client's session pool filling */
+		for (int i = 6; i + 1 < argc; i++)
+			if (strcmp(argv[i], "--warmup") == 0)
+				warmup = atof(argv[i + 1]);
 		rt.name = argv[2];
 		parse_route(&rt, argv[2], argv[3], 1);
-		return cmd_rate(&rt, atoi(argv[4]), atof(argv[5]), opt_pid(argc, argv, 6));
+		return cmd_rate(&rt, atoi(argv[4]), atof(argv[5]), opt_pid(argc, argv, 6), opt_named(argc, argv, 6, "--pid2"),
+				opt_named(argc, argv, 6, "--usr1"), warmup);
 	}
 	if (strcmp(cmd, "idle") == 0 && argc >= 5) {
 		pid_t pid = opt_pid(argc, argv, 5);

@@ -24,6 +24,17 @@
 #            bridge (socks2http with --max-tunnels 10000)
 #            and for a direct route (socks2http --route '* direct', SOCKS5) against a
 #            barerelay pointed at the sink itself (no handshake, no proxy behind either)
+#   tls      TLS to the proxy: tlsproxy (a TLS-terminating CONNECT proxy of our own, with a
+#            fresh self-signed certificate, P-256 unless BENCH_TLS_KEY says otherwise) in front
+#            of the sink; socks2http -x https://... --proxy-cacert against the load generator
+#            speaking TLS to tlsproxy itself (route tls: OpenSSL, the same CONNECT bytes, a
+#            pool of BENCH_TLS_SESSIONS sessions, each TLS 1.3 ticket used once): bulk down
+#            and up (throughput; socks2http's CPU per GiB, and tlsproxy's, a TLS<->TCP relay
+#            like the bridge, as the yardstick), and new tunnels per second with full
+#            handshakes (a tlsproxy that refuses resumption: no tickets, no cache, for both
+#            clients) and with resumption, with tlsproxy's handshake counters (full,
+#            resumed) for every run.  Left out, with a line saying why, when socks2http has
+#            no https:// proxies (no --proxy-cacert in its --help) or OpenSSL is missing.
 # "direct": the load generator speaks CONNECT to the upstream itself; "bare relay": the
 # same CONNECT bytes through barerelay; socks2http: SOCKS5 (and SOCKS4a for latency).
 # Prints a table with the absolute figures, the ratios and the targets; the raw result
@@ -35,7 +46,12 @@
 # (barerelay's F_SETPIPE_SZ, 1048576; 0 = the kernel's default), BENCH_S2H_ARGS (extra socks2http options),
 # BENCH_FAR_MS (20: the far proxy's handshake), BENCH_FAR_SAMPLES (200), BENCH_PREWARM (8),
 # BENCH_JUNK (5000 attempts per kind), BENCH_STRACE (1), BENCH_DATA ("65536 4096": down, up),
-# BENCH_DATA_FEW (1000), BENCH_HELD_REPS (3), BENCH_LIMIT (600: seconds before the run is stopped).
+# BENCH_DATA_FEW (1000), BENCH_HELD_REPS (3), BENCH_LIMIT (600: seconds before the run is stopped),
+# BENCH_TLS (1; 0 leaves the TLS rows out), BENCH_TLS_KEY (p256, rsa2048 or rsa4096),
+# BENCH_TLS_BYTES (256 MiB per transfer), BENCH_TLS_BULK_REPS (3), BENCH_TLS_RATE_REPS (3),
+# BENCH_TLS_SESSIONS (64: the TLS client's session pool), BENCH_TLS_WARMUP (1: seconds of each TLS
+# rate run before counting, while the clients' session stores fill), BENCH_ONLY (tls: only the TLS rows,
+# after the routes' check transfers; about a minute).
 set -u
 T_START=$(date +%s.%N)
 STAT0=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat) # busy and steal jiffies
@@ -65,6 +81,19 @@ STRACE=${BENCH_STRACE:-1}
 DATA=${BENCH_DATA:-65536 4096}
 DATA_FEW=${BENCH_DATA_FEW:-1000}
 HELD_REPS=${BENCH_HELD_REPS:-3}
+TLS=${BENCH_TLS:-1}
+TLS_KEY=${BENCH_TLS_KEY:-p256}
+TLS_BYTES=${BENCH_TLS_BYTES:-268435456}
+TLS_BULK_REPS=${BENCH_TLS_BULK_REPS:-3}
+TLS_RATE_REPS=${BENCH_TLS_RATE_REPS:-3}
+TLS_SESSIONS=${BENCH_TLS_SESSIONS:-64}
+TLS_WARMUP=${BENCH_TLS_WARMUP:-1}
+ONLY=${BENCH_ONLY:-}
+case $ONLY in
+"") ;;
+tls) PEERS=0 TLS=1 ;;
+*) echo "bench: BENCH_ONLY: tls or nothing" >&2; exit 2 ;;
+esac
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -74,9 +103,20 @@ S2H=$build/src/socks2http
 mkdir -p "$bin"
 rm -rf "$out"
 mkdir -p "$out"
-for p in sink upstream barerelay loadgen; do
+for p in sink upstream barerelay; do
 	$CC -std=c11 -O2 -Wall -Wextra -o "$bin/$p" "$top/test/bench/$p.c" || die "cannot build $p"
 done
+# the TLS side (tlsproxy, and loadgen's route tls) needs OpenSSL; without it, a loadgen
+# without TLS, and the TLS rows are left out
+TLS_BUILT=""
+SSL_FLAGS=$(pkg-config --cflags --libs openssl 2>/dev/null || echo "-lssl -lcrypto")
+if [ "$TLS" = 1 ] &&
+	$CC -std=c11 -O2 -Wall -Wextra -DBENCH_TLS -o "$bin/loadgen" "$top/test/bench/loadgen.c" $SSL_FLAGS 2>"$out/build-tls.err" &&
+	$CC -std=c11 -O2 -Wall -Wextra -o "$bin/tlsproxy" "$top/test/bench/tlsproxy.c" $SSL_FLAGS 2>>"$out/build-tls.err"; then
+	TLS_BUILT=1
+else
+	$CC -std=c11 -O2 -Wall -Wextra -o "$bin/loadgen" "$top/test/bench/loadgen.c" || die "cannot build loadgen"
+fi
 LG=$bin/loadgen
 
 # ---- processes: each started one is ended by its own pid ----
@@ -296,6 +336,7 @@ for r in "${routes[@]}"; do set -- $r; names+=("$1"); done
 has() { local n; for n in "${names[@]}"; do [ "$n" = "$1" ] && return 0; done; return 1; }
 
 elapsed() { awk -v a="$T_START" -v b="$(date +%s.%N)" 'BEGIN { printf "%3.0fs", b - a }'; }
+if [ "$ONLY" != tls ]; then # ---- everything but the TLS rows ----
 echo "bench: $(elapsed) bulk ($BULK_REPS x down+up per route: ${names[*]})..." >&2
 # "raw" (loadgen straight to the sink, no proxy) shows what loopback TCP itself does here
 bulk_routes=("raw raw@127.0.0.1:0 - $BYTES" "${routes[@]}")
@@ -493,6 +534,109 @@ sleep 1 # the spares connect
 stop "$FAR0_PID"
 stop "$FARP_PID"
 stop "$FAR_PID"
+fi # ---- the TLS rows from here (BENCH_ONLY=tls: only these) ----
+
+# ---- TLS to the proxy: socks2http -x https://... against a client speaking TLS itself ----
+# tlsproxy (ours, not stunnel in front of the upstream): one hop fewer for both clients, and
+# its handshake counters are exact (SSL_session_reused per connection), where stunnel's log
+# would have to be parsed line by line
+TLS_SKIP="" # why the TLS rows are left out, or ""
+TP_PID="" TN_PID="" ST_PID="" SN_PID="" TLS_PROTO=""
+if [ "$TLS" != 1 ]; then
+	TLS_SKIP="BENCH_TLS=$TLS"
+elif [ -z "$TLS_BUILT" ]; then
+	TLS_SKIP="tlsproxy or the TLS loadgen did not build with OpenSSL ($(head -1 "$out/build-tls.err"))"
+elif ! command -v openssl >/dev/null; then
+	TLS_SKIP="no openssl command to make the certificate with"
+elif ! "$S2H" --help 2>&1 | grep -q -- --proxy-cacert; then
+	TLS_SKIP="this socks2http has no https:// proxies yet (no --proxy-cacert in its --help)"
+fi
+TLS_CERT=$out/tls-cert.pem
+TLS_KEYF=$out/tls-key.pem
+if [ -z "$TLS_SKIP" ]; then
+	case $TLS_KEY in
+	p256) kargs=(-newkey ec -pkeyopt ec_paramgen_curve:P-256) ;;
+	rsa2048) kargs=(-newkey rsa:2048) ;;
+	rsa4096) kargs=(-newkey rsa:4096) ;;
+	*) die "BENCH_TLS_KEY: p256, rsa2048 or rsa4096, not $TLS_KEY" ;;
+	esac
+	# self-signed, for 127.0.0.1 (IP SAN: socks2http and the load generator check the
+	# address against it) and localhost; it is its own CA for --proxy-cacert and --tls-ca
+	openssl req -x509 "${kargs[@]}" -nodes -keyout "$TLS_KEYF" -out "$TLS_CERT" -days 2 -subj /CN=127.0.0.1 \
+		-addext "subjectAltName=IP:127.0.0.1,DNS:localhost" >"$out/tls-cert.err" 2>&1 ||
+		TLS_SKIP="openssl req failed: $(tail -1 "$out/tls-cert.err")"
+fi
+TLSA=(--tls-ca "$TLS_CERT" --tls-sessions "$TLS_SESSIONS")
+# tls_counted NAME EPNAME EPPID LOADGEN-ARGS...: a rate run that has EPPID report its handshake
+# counters when counting starts and ends (--usr1); their difference into $RAW as a "tlsep" line
+tls_counted() {
+	local name=$1 epn=$2 epp=$3 f=$out/$2.out n0 n
+	shift 3
+	n0=$(grep -c '^tls ' "$f")
+	run "$name" "$@" --usr1 "$epp" --warmup "$TLS_WARMUP"
+	for _ in $(seq 250); do
+		n=$(grep -c '^tls ' "$f")
+		[ "$n" -ge $((n0 + 2)) ] && break
+		sleep 0.02
+	done
+	[ "$n" -ge $((n0 + 2)) ] || return 0
+	grep '^tls ' "$f" | sed -n "$((n0 + 1))p;$((n0 + 2))p" | tr '=' ' ' | awk -v n="$name" '
+		NR == 1 { f = $5; r = $7; x = $9 }
+		NR == 2 { printf "tlsep name=%s full=%d resumed=%d failed=%d\n", n, $5 - f, $7 - r, $9 - x }' >>"$RAW"
+}
+if [ -z "$TLS_SKIP" ]; then
+	start tlsproxy "$bin/tlsproxy" --cert "$TLS_CERT" --key "$TLS_KEYF"
+	TP_PID=$LAST_PID
+	TP=$(announced_port tlsproxy)
+	start tlsproxy-noresume "$bin/tlsproxy" --cert "$TLS_CERT" --key "$TLS_KEYF" --no-resume
+	TN_PID=$LAST_PID
+	TN=$(announced_port tlsproxy-noresume)
+	start_s2h_tls() { # NAME PORT: socks2http with an https:// proxy; sets S_PID, S_PORT
+		S_PORT=$(freeport)
+		# shellcheck disable=SC2086
+		start "$1" "$S2H" -l "127.0.0.1:$S_PORT" -x "https://127.0.0.1:$2" --proxy-cacert "$TLS_CERT" -q $S2H_ARGS
+		S_PID=$LAST_PID
+		wait_port "$S_PORT" "$S_PID"
+	}
+	if ! start_s2h_tls socks2http-tls "$TP"; then
+		TLS_SKIP="socks2http -x https://... did not start: $(tail -1 "$out/socks2http-tls.err")"
+	else
+		ST_PID=$S_PID ST=$S_PORT
+		start_s2h_tls socks2http-tls-noresume "$TN" || TLS_SKIP="socks2http (no resumption) did not start"
+		SN_PID=$S_PID SN=$S_PORT
+	fi
+fi
+if [ -z "$TLS_SKIP" ]; then
+	for r in "tls@127.0.0.1:$TP" "socks5@127.0.0.1:$ST" "tls@127.0.0.1:$TN" "socks5@127.0.0.1:$SN"; do
+		if ! "$LG" bulk "$r" "$TARGET" down 1048576 "${TLSA[@]}" >/dev/null 2>>"$out/loadgen.err" ||
+			! "$LG" bulk "$r" "$TARGET" up 1048577 "${TLSA[@]}" >/dev/null 2>>"$out/loadgen.err"; then
+			TLS_SKIP="$r failed the check transfer: $(tail -1 "$out/loadgen.err")"
+			break
+		fi
+	done
+fi
+if [ -z "$TLS_SKIP" ]; then
+	echo "bench: $(elapsed) TLS bulk ($TLS_BULK_REPS x down+up, $(awk -v b="$TLS_BYTES" 'BEGIN { print b / 1048576 }') MiB, TLS client and socks2http, $TLS_KEY)..." >&2
+	for rep in $(seq "$TLS_BULK_REPS"); do
+		for dir in down up; do
+			run tls bulk "tls@127.0.0.1:$TP" "$TARGET" "$dir" "$TLS_BYTES" --pid "$TP_PID" "${TLSA[@]}"
+			run s2h_tls bulk "socks5@127.0.0.1:$ST" "$TARGET" "$dir" "$TLS_BYTES" --pid "$ST_PID" --pid2 "$TP_PID"
+		done
+	done
+	echo "bench: $(elapsed) TLS tunnel rate ($TLS_RATE_REPS x ${RATE_SECS}s per route and mode, 64 clients)..." >&2
+	for rep in $(seq "$TLS_RATE_REPS"); do
+		tls_counted tlsres tlsproxy "$TP_PID" rate "tls@127.0.0.1:$TP" "$TARGET" 64 "$RATE_SECS" --pid2 "$TP_PID" "${TLSA[@]}"
+		tls_counted s2h_tlsres tlsproxy "$TP_PID" rate "socks5@127.0.0.1:$ST" "$TARGET" 64 "$RATE_SECS" \
+			--pid "$ST_PID" --pid2 "$TP_PID"
+		tls_counted tlsfull tlsproxy-noresume "$TN_PID" rate "tls@127.0.0.1:$TN" "$TARGET" 64 "$RATE_SECS" \
+			--pid2 "$TN_PID" --tls-ca "$TLS_CERT" --tls-sessions 0
+		tls_counted s2h_tlsfull tlsproxy-noresume "$TN_PID" rate "socks5@127.0.0.1:$SN" "$TARGET" 64 "$RATE_SECS" \
+			--pid "$SN_PID" --pid2 "$TN_PID"
+	done
+	TLS_PROTO=$(awk '$1 == "proto" { print $2, $3, $4; exit }' "$out/tlsproxy.out")
+fi
+[ -n "$TLS_SKIP" ] && echo "bench: TLS rows left out: $TLS_SKIP" >&2
+for p in $ST_PID $SN_PID $TP_PID $TN_PID; do stop "$p"; done
 
 
 # ---- the table ----
@@ -609,6 +753,7 @@ echo
 echo "socks2http benchmark, $(date -u '+%Y-%m-%d %H:%M UTC'): $("$S2H" -V 2>&1 | head -1) ($REV)"
 echo "machine: nproc=$(nproc), $HOST_CPU, kernel $(uname -r); loopback only; load average $LOAD0 at the start;"
 echo "  $NOISE"
+if [ "$ONLY" != tls ]; then # the main table
 echo "bulk: $(gib "$BYTES") GiB per transfer (peers $(gib "$PEER_BYTES") GiB), $BULK_REPS reps; latency: $LAT_SAMPLES samples x $LAT_REPS reps;" \
 	"rate: 64 clients, ${RATE_SECS}s x $RATE_REPS reps; idle: $IDLE tunnels;"
 echo "  after data: $DATA bytes down, up per tunnel, then idle; failed handshakes: $JUNK attempts per kind, 32 at a time"
@@ -762,6 +907,99 @@ echo "CPU and memory are summed over the bridge's process tree (danted forks; cn
 echo "  shared pages count again in its RSS, not in PSS."
 isnum "${M[lat50,peerdirect]}" && echo "The peers' latency comes from a run of their own (direct there:" \
 	"$(fmt %.1f "${M[lat50,peerdirect]}") us median, $(fmt %.1f "${M[lat99,peerdirect]}") us p99)."
+else
+	echo "BENCH_ONLY=tls: the TLS rows only (the routes' check transfers ran; nothing else was measured)"
+fi
+
+# ---- the TLS table ----
+echo
+if [ -n "$TLS_SKIP" ]; then
+	echo "TLS to the proxy: left out: $TLS_SKIP"
+else
+	for n in tls s2h_tls; do
+		for d in down up; do
+			M[tp_$d,$n]=$(val bulk "$n" "$d" gibps | med)
+			b=$(val bulk "$n" "$d" bytes | sum)
+			for f in cpu cpu2 self_cpu; do
+				c=$(val bulk "$n" "$d" "$f" | sum)
+				[ -n "$c" ] && M[${f}_$d,$n]=$(awk -v c="$c" -v b="$b" 'BEGIN { printf "%.4f", c / (b / 1073741824) }')
+			done
+		done
+	done
+	for n in tlsres s2h_tlsres tlsfull s2h_tlsfull; do
+		M[rate,$n]=$(val rate "$n" "" per_s | med)
+		M[rateus,$n]=$(val rate "$n" "" cpu_us_per_tunnel | med)
+		M[rateus2,$n]=$(val rate "$n" "" cpu2_us_per_tunnel | med)
+		M[rateself,$n]=$(val rate "$n" "" self_cpu_us_per_tunnel | med)
+		for f in full resumed failed; do M[ep_$f,$n]=$(val tlsep "$n" "" "$f" | sum); done
+		M[own_full,$n]=$(val rate "$n" "" tls_full | sum)
+		M[own_res,$n]=$(val rate "$n" "" tls_resumed | sum)
+		M[tun,$n]=$(val rate "$n" "" tunnels | sum)
+	done
+	# the TLS proxy's CPU per GiB: in the TLS client's runs (--pid there) and in socks2http's (--pid2)
+	for d in down up; do
+		M[epcpu_$d,tls]=${M[cpu_$d,tls]}
+		M[epcpu_$d,s2h_tls]=${M[cpu2_$d,s2h_tls]}
+	done
+	P_tdown=$(paired bulk down gibps s2h_tls tls)
+	P_tup=$(paired bulk up gibps s2h_tls tls)
+	P_tres=$(paired rate "" per_s s2h_tlsres tlsres)
+	P_tfull=$(paired rate "" per_s s2h_tlsfull tlsfull)
+	hs() { # NAME: "F full, R resumed (P% resumed)" from the TLS proxy's counters
+		isnum "${M[ep_full,$1]}" || { echo "-"; return; }
+		awk -v f="${M[ep_full,$1]}" -v r="${M[ep_resumed,$1]}" 'BEGIN { printf "%d full, %d resumed (%.1f%%)", f, r, (f + r) ? 100 * r / (f + r) : 0 }'
+	}
+	trow() { # LABEL CLIENT S2H TARGET S2H/CLIENT VERDICT
+		printf "%-44s %15s %15s  %-16s %-21s %s\n" "$@"
+	}
+	echo "TLS to the proxy: $TLS_PROTO, $TLS_KEY certificate (self-signed, checked by both clients); tlsproxy: ours,"
+	echo "  one thread, OpenSSL read-ahead (64 KiB), 256 KiB buffers; the TLS client: loadgen route tls, the same CONNECT"
+	echo "  bytes, a pool of $TLS_SESSIONS sessions, each TLS 1.3 ticket used once; socks2http: -x https://127.0.0.1:PORT --proxy-cacert -q${S2H_ARGS:+ $S2H_ARGS}"
+	echo "  bulk: $(gib "$TLS_BYTES") GiB per transfer, $TLS_BULK_REPS reps; rate: 64 clients, ${RATE_SECS}s (after ${TLS_WARMUP}s) x $TLS_RATE_REPS reps per mode"
+	echo
+	trow "" "TLS client" socks2http target "s2h/client (range)" ""
+	trow "TLS bulk download, GiB/s" "$(fmt %.3f "${M[tp_down,tls]}")" "$(fmt %.3f "${M[tp_down,s2h_tls]}")" \
+		">= 0.9x client" "$(pr "$P_tdown")" "$(verdict "$(first "$P_tdown")" ">=" 0.9)"
+	trow "TLS bulk upload, GiB/s" "$(fmt %.3f "${M[tp_up,tls]}")" "$(fmt %.3f "${M[tp_up,s2h_tls]}")" \
+		">= 0.9x client" "$(pr "$P_tup")" "$(verdict "$(first "$P_tup")" ">=" 0.9)"
+	for d in down up; do
+		case $d in down) l=download ;; up) l=upload ;; esac
+		trow "socks2http CPU s per GiB, $l" - "$(fmt %.3f "${M[cpu_$d,s2h_tls]}")" "(no target)" \
+			"$(ratio "${M[cpu_$d,s2h_tls]}" "${M[epcpu_$d,tls]}")" "x tlsproxy's, below"
+		trow "  tlsproxy CPU s per GiB, $l" "$(fmt %.3f "${M[epcpu_$d,tls]}")" "$(fmt %.3f "${M[epcpu_$d,s2h_tls]}")" "" "" ""
+		trow "  the client's own CPU s per GiB, $l" "$(fmt %.3f "${M[self_cpu_$d,tls]}")" "$(fmt %.3f "${M[self_cpu_$d,s2h_tls]}")" "" "" ""
+	done
+	trow "new tunnels/s, full handshakes" "$(fmt %.0f "${M[rate,tlsfull]}")" "$(fmt %.0f "${M[rate,s2h_tlsfull]}")" \
+		"(no target)" "$(pr "$P_tfull")" ""
+	trow "  socks2http CPU us per tunnel" - "$(fmt %.1f "${M[rateus,s2h_tlsfull]}")" "" "" ""
+	trow "  tlsproxy CPU us per tunnel" "$(fmt %.1f "${M[rateus2,tlsfull]}")" "$(fmt %.1f "${M[rateus2,s2h_tlsfull]}")" "" "" ""
+	trow "  the client's own CPU us per tunnel" "$(fmt %.1f "${M[rateself,tlsfull]}")" "$(fmt %.1f "${M[rateself,s2h_tlsfull]}")" \
+		"" "$(ratio "${M[rateus,s2h_tlsfull]}" "${M[rateself,tlsfull]}")" "socks2http's x the TLS client's"
+	trow "new tunnels/s, with resumption" "$(fmt %.0f "${M[rate,tlsres]}")" "$(fmt %.0f "${M[rate,s2h_tlsres]}")" \
+		">= 0.9x client" "$(pr "$P_tres")" "$(verdict "$(first "$P_tres")" ">=" 0.9)"
+	trow "  socks2http CPU us per tunnel" - "$(fmt %.1f "${M[rateus,s2h_tlsres]}")" "" "" ""
+	trow "  tlsproxy CPU us per tunnel" "$(fmt %.1f "${M[rateus2,tlsres]}")" "$(fmt %.1f "${M[rateus2,s2h_tlsres]}")" "" "" ""
+	trow "  the client's own CPU us per tunnel" "$(fmt %.1f "${M[rateself,tlsres]}")" "$(fmt %.1f "${M[rateself,s2h_tlsres]}")" \
+		"" "$(ratio "${M[rateus,s2h_tlsres]}" "${M[rateself,tlsres]}")" "socks2http's x the TLS client's"
+	trow "  resumption's gain (x full handshakes)" "$(fmt %.2f "$(ratio "${M[rate,tlsres]}" "${M[rate,tlsfull]}")")" \
+		"$(fmt %.2f "$(ratio "${M[rate,s2h_tlsres]}" "${M[rate,s2h_tlsfull]}")")" "" "" ""
+	echo "tlsproxy's handshakes while counting (all reps; the first ${TLS_WARMUP}s of each run, not counted, fills the session stores):"
+	for n in tlsres s2h_tlsres tlsfull s2h_tlsfull; do
+		case $n in
+		tlsres) l="TLS client, resumption" ;; s2h_tlsres) l="socks2http, resumption" ;;
+		tlsfull) l="TLS client, no resumption" ;; s2h_tlsfull) l="socks2http, no resumption" ;;
+		esac
+		own=""
+		isnum "${M[own_full,$n]}" && own="; the client's own count: ${M[own_full,$n]} full, ${M[own_res,$n]} resumed"
+		printf "  %-28s %s, %s failed, for %s tunnels done%s\n" "$l:" "$(hs "$n")" "${M[ep_failed,$n]:--}" "${M[tun,$n]:--}" "$own"
+	done
+	echo "  ('failed': handshakes cut short, e.g. the clients still in flight when a run ends)"
+	echo "TLS CPU per GiB: socks2http's over tlsproxy's in the TLS client's runs (tlsproxy: a TLS<->TCP relay, the same"
+	echo "  work as the bridge's, one thread); the client's own: the load generator's CPU (TLS, the stream's hash, copies)."
+	echo "CPU per tunnel: socks2http's (SOCKS5 in, TLS and CONNECT out) against the TLS client's own (the load generator,"
+	echo "  TLS and CONNECT for 64 clients: the same client-side work without the SOCKS side)."
+	echo "Full handshakes: both clients against a tlsproxy that refuses resumption (no tickets, no session cache)."
+fi
 fails=$(grep -c '^fail' "$RAW")
 ownfails=$(grep '^fail' "$RAW" | grep -vc -e "^fail name=cntlm" -e "^fail name=dante" -e "^fail name=peers")
 echo "raw results: $RAW ($fails failed runs, $((fails - ownfails)) of them the peers');" \

@@ -1,6 +1,8 @@
 /* httpreq: pure request-head parser, rewriter and chunked scanner (see include/httpreq.h). */
 #include "httpreq.h"
+#include "httpc.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -422,44 +424,19 @@ long httpreq_rewrite_response(const char *buf, size_t head_len, int close, char 
 	return (long)o;
 }
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	return c == '+' ? 62 : c == '/' ? 63 : -1;
-}
-
 int httpreq_basic_credentials(const char *value, size_t len, char *user, char *pass, size_t cap)
 {
 	char plain[512];
-	size_t n = 0, i = 6;
-	unsigned acc = 0;
-	int bits = 0;
+	size_t i = 6;
 
 	if (len < 7 || !name_is(value, 5, "Basic") || value[5] != ' ')
 		return -1;
 	while (i < len && value[i] == ' ')
 		i++;
-	for (; i < len && value[i] != '='; i++) {
-		int v = b64val((unsigned char)value[i]);
-		if (v < 0)
-			return -1;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n >= sizeof(plain))
-				return -1;
-			plain[n++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	for (; i < len; i++)
-		if (value[i] != '=')
-			return -1;
+	int dn = httpc_base64_decode((uint8_t *)plain, sizeof(plain), value + i, len - i);
+	if (dn < 0)
+		return -1;
+	size_t n = (size_t)dn;
 	const char *colon = memchr(plain, ':', n);
 	if (colon == NULL || memchr(plain, '\0', n) != NULL)
 		return -1;

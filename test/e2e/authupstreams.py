@@ -29,6 +29,7 @@ import procs
 import upstreams
 from authproxy import AuthProxy
 from clients import curl
+from socksclient import recv_until_eof, socks5_open
 from tlsproxy import TlsFront
 
 DIGEST_USER = "duser"
@@ -37,6 +38,19 @@ DIGEST_REALM = "socks2http-digest"
 NTLM_USER = "nuser"
 NTLM_DOMAIN = "TESTDOM"
 NTLM_PASS = "Nt-s3cret_66"
+
+
+def via(d, url, *extra):
+    """curl through the bridge d (SOCKS5, names resolved by the proxy)."""
+    return curl("--proxy", f"socks5h://127.0.0.1:{d.port}", *extra, url)
+
+
+def socks5_code(d, host, port):
+    s, rep = socks5_open(d.port, host, port, timeout=15)
+    assert recv_until_eof(s, 5) == b""
+    s.close()
+    return rep.rep
+
 
 
 def make_cert(workdir, names=("localhost",), ips=("127.0.0.1",), cn="localhost", prefix="proxy"):
@@ -103,23 +117,7 @@ class AuthUpstream(upstreams.Upstream):
 
 
 def _squid_common(workdir, root):
-    lines = [
-        "visible_hostname localhost",
-        "cache deny all",
-        f"pid_filename {workdir}/squid.pid",
-        f"cache_log {workdir}/cache.log",
-        f"access_log stdio:{workdir}/access.log",
-        "cache_store_log none",
-        f"coredump_dir {workdir}",
-        "netdb_filename none",
-        "pinger_enable off",
-        "shutdown_lifetime 0 seconds",
-        "dns_timeout 5 seconds",
-        "connect_timeout 5 seconds",
-    ]
-    if root:
-        lines.append("cache_effective_user proxy")
-    return lines
+    return ["visible_hostname localhost"] + upstreams.squid_common(workdir)
 
 
 def _start_squid(workdir, name, make_lines, **kw):

@@ -215,20 +215,7 @@ def start_squid_negotiate(kdc, workdir):
             "http_access allow CONNECT authed",
             "http_access allow authed",
             "http_access deny all",
-            "cache deny all",
-            f"pid_filename {workdir}/squid.pid",
-            f"cache_log {workdir}/cache.log",
-            f"access_log stdio:{workdir}/access.log",
-            "cache_store_log none",
-            f"coredump_dir {workdir}",
-            "netdb_filename none",
-            "pinger_enable off",
-            "shutdown_lifetime 0 seconds",
-            "dns_timeout 5 seconds",
-            "connect_timeout 5 seconds",
-        ]
-        if root:
-            lines.append("cache_effective_user proxy")
+        ] + upstreams.squid_common(workdir)
         with open(conf, "w") as f:
             f.write("\n".join(lines) + "\n")
         if root:

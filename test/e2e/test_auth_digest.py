@@ -9,8 +9,8 @@ import socket
 import pytest
 
 from authproxy import AuthProxy, digest_response, parse_auth_params
+from authupstreams import socks5_code, via
 from clients import curl
-from socksclient import recv_until_eof, socks5_open
 
 USER = "dig-user"
 PASS = "Dg pass,\"quoted\"_1"  # a space, a comma and quotes: all must survive
@@ -18,17 +18,6 @@ PASS_URL = "Dg%20pass%2C%22quoted%22_1"
 ALGORITHMS = ["MD5", "MD5-sess", "SHA-256", "SHA-256-sess"]
 
 pytest_plugins = ("authupstreams",)  # its fixtures: squid_tls, authproxy, ...
-
-
-def via(d, url, *extra):
-    return curl("--proxy", f"socks5h://127.0.0.1:{d.port}", *extra, url)
-
-
-def socks5_code(d, host, port):
-    s, rep = socks5_open(d.port, host, port, timeout=15)
-    assert recv_until_eof(s, 5) == b""
-    s.close()
-    return rep.rep
 
 
 def digest_rejections(p):

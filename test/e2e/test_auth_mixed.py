@@ -7,25 +7,14 @@ test_fixture_*: the fixtures proved alone with curl."""
 import pytest
 
 import daemon
+from authupstreams import socks5_code, via
 from clients import curl
-from socksclient import recv_until_eof, socks5_open
 
 USER = "mix-user"
 PASS = "Mx-pass_3"
 DECOYS = ("Negotiate", "NTLM")  # offered, never accepted by AuthProxy
 
 pytest_plugins = ("authupstreams",)  # its fixtures: squid_tls, authproxy, ...
-
-
-def via(d, url, *extra):
-    return curl("--proxy", f"socks5h://127.0.0.1:{d.port}", *extra, url)
-
-
-def socks5_code(d, host, port):
-    s, rep = socks5_open(d.port, host, port, timeout=15)
-    assert recv_until_eof(s, 5) == b""
-    s.close()
-    return rep.rep
 
 
 def sent_schemes(p):

@@ -6,22 +6,10 @@ test_fixture_*: the fixtures proved with curl alone (no socks2http)."""
 import socket
 import ssl
 
-from authupstreams import make_cert
+from authupstreams import make_cert, socks5_code, via
 from clients import curl
-from socksclient import recv_until_eof, socks5_open
 
 pytest_plugins = ("authupstreams",)  # its fixtures: squid_tls, authproxy, ...
-
-
-def via(d, url, *extra):
-    return curl("--proxy", f"socks5h://127.0.0.1:{d.port}", *extra, url)
-
-
-def socks5_code(d, host, port):
-    s, rep = socks5_open(d.port, host, port, timeout=15)
-    assert recv_until_eof(s, 5) == b""
-    s.close()
-    return rep.rep
 
 
 # ---------------------------------------------------------------- fixtures, curl alone

@@ -91,6 +91,27 @@ def start_tinyproxy(workdir, auth=False):
                     TINY_USER if auth else None, TINY_PASS if auth else None)
 
 
+def squid_common(workdir):
+    """A test squid's lines besides its port and access rules: no cache, its files in
+    workdir, short timeouts, and (as root) the proxy user for its workers and helpers."""
+    lines = [
+        "cache deny all",
+        f"pid_filename {workdir}/squid.pid",
+        f"cache_log {workdir}/cache.log",
+        f"access_log stdio:{workdir}/access.log",
+        "cache_store_log none",
+        f"coredump_dir {workdir}",
+        "netdb_filename none",
+        "pinger_enable off",
+        "shutdown_lifetime 0 seconds",
+        "dns_timeout 5 seconds",
+        "connect_timeout 5 seconds",
+    ]
+    if os.geteuid() == 0:
+        lines.append("cache_effective_user proxy")
+    return lines
+
+
 def start_squid(workdir):
     os.makedirs(workdir, exist_ok=True)
     htpasswd = os.path.join(workdir, "htpasswd")
@@ -113,20 +134,7 @@ def start_squid(workdir):
             "http_access allow CONNECT authed",
             "http_access allow authed",
             "http_access deny all",
-            "cache deny all",
-            f"pid_filename {workdir}/squid.pid",
-            f"cache_log {workdir}/cache.log",
-            f"access_log stdio:{workdir}/access.log",
-            "cache_store_log none",
-            f"coredump_dir {workdir}",
-            "netdb_filename none",
-            "pinger_enable off",
-            "shutdown_lifetime 0 seconds",
-            "dns_timeout 5 seconds",
-            "connect_timeout 5 seconds",
-        ]
-        if root:
-            lines.append("cache_effective_user proxy")
+        ] + squid_common(workdir)
         with open(conf, "w") as f:
             f.write("\n".join(lines) + "\n")
         if root:

@@ -1,6 +1,6 @@
-/* prewarm: --prewarm N keeps N spare TCP connections open to the first healthy upstream
+/* prewarm: --prewarm N keeps N spare connections open to the first healthy upstream
  * proxy, so that a new tunnel can send its CONNECT at once instead of paying a TCP
- * handshake to a far proxy first.  A spare that the proxy closes is replaced; spares are
+ * handshake (and for an https:// proxy the TLS one) to a far proxy first.  A spare that the proxy closes is replaced; spares are
  * recycled after PREWARM_MAX_AGE seconds, before a typical proxy's idle timeout.  Each
  * spare is labelled with the proxy it was opened to, chosen once per lookup, so a tunnel
  * never sends one proxy's credentials to another.  The timer runs only when something is
@@ -14,6 +14,7 @@
 #include "config.h"
 #include "resolver.h"
 #include "route.h"
+#include "stream.h"
 #include "upstream.h"
 
 #define PREWARM_MAX_AGE 15.0
@@ -27,7 +28,10 @@ struct prewarm *prewarm_new(struct ev_loop *loop, const struct config *cfg, cons
 /* Closes every spare. */
 void prewarm_free(struct prewarm *pw);
 
-/* A connected spare to proxy proxy_idx (the caller owns the fd), or -1 if none is ready. */
-int prewarm_take(struct prewarm *pw, unsigned proxy_idx);
+/* Moves a ready spare to proxy proxy_idx into the caller's stream (empty), watched by
+ * nobody yet, with cb and data: a connected socket, through the TLS handshake for an
+ * https:// proxy.  0, or -1 if none is ready. */
+int prewarm_take(struct prewarm *pw, unsigned proxy_idx, struct stream *into,
+		 void (*cb)(struct ev_loop *, ev_io *, int), void *data);
 
 #endif

@@ -81,6 +81,11 @@ void stream_set_cb(struct ev_loop *loop, struct stream *s, void (*cb)(struct ev_
  * closed one afterwards).  Safe to call twice. */
 void stream_close(struct ev_loop *loop, struct stream *s);
 
+/* Moves a stream (TLS state and all) to another place, unwatched, with a new driver; from
+ * is left empty. */
+void stream_move(struct ev_loop *loop, struct stream *from, struct stream *to,
+		 void (*cb)(struct ev_loop *, ev_io *, int), void *data);
+
 /* Hands the fd out of the stream without closing it (the watcher is stopped, any TLS
  * state freed); -1 if none. */
 int stream_release_fd(struct ev_loop *loop, struct stream *s);

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "prewarm.h"
 #include "sockets.h"
+#include "tls.h"
 
 #define HE_DELAY 0.25 /* RFC 8305: the next address is tried when the first has not answered */
 
@@ -61,11 +62,12 @@ int dial_next_step(struct dial *d)
 	}
 	if (!d->spare_tried && !d->direct) {
 		d->spare_tried = 1;
-		int fd = prewarm_take(d->gen->prewarm, d->proxy_idx);
-		if (fd >= 0) { /* a connection made ahead of time: CONNECT goes out at once */
+		if (prewarm_take(d->gen->prewarm, d->proxy_idx, d->up, dial_up_cb, d) == 0) {
+			/* a connection made ahead of time (TLS included): CONNECT goes out at once */
 			log_debug("%s: using a spare connection to proxy %s", d->who, dial_cur(d)->display);
-			stream_init_fd(d->up, fd, dial_up_cb, d);
 			d->from_spare = 1;
+			if (dial_cur(d)->tls != NULL)
+				d->tls = tls_resumed(d->up) ? 3 : 2;
 			return dial_connected(d);
 		}
 	}

@@ -9,16 +9,17 @@
 
 #include "log.h"
 #include "sockets.h"
+#include "tls.h"
 
 #define PREWARM_BACKOFF_MAX 30.0
 
-enum { SPARE_FREE = 0, SPARE_CONNECTING, SPARE_READY };
+enum { SPARE_FREE = 0, SPARE_CONNECTING, SPARE_TLS, SPARE_READY };
 
 struct spare {
 	struct prewarm *pw;
-	ev_io io;
-	int fd;
+	struct stream st;   /* a plain socket, or (https:// proxies) TLS once connected */
 	int state;
+	int tls_events;     /* what the TLS handshake waits for */
 	unsigned proxy_idx;
 	ev_tstamp born;
 };
@@ -46,9 +47,7 @@ static void spare_drop(struct spare *s)
 {
 	if (s->state == SPARE_FREE)
 		return;
-	ev_io_stop(s->pw->loop, &s->io);
-	close(s->fd);
-	s->fd = -1;
+	stream_close(s->pw->loop, &s->st);
 	s->state = SPARE_FREE;
 }
 
@@ -61,27 +60,62 @@ static void failed(struct prewarm *pw, const char *what, int err)
 	log_debug("prewarm: %s%s%s; next try in %gs", what, err ? ": " : "", err ? strerror(err) : "", pw->backoff);
 }
 
+/* An https:// proxy's spare goes through the handshake before it is ready. */
+static void spare_tls(struct spare *s)
+{
+	char err[512];
+	int rc = tls_handshake(&s->st, &s->tls_events, err, sizeof(err));
+	if (rc == 0) {
+		stream_watch(s->pw->loop, &s->st, s->tls_events);
+		return;
+	}
+	if (rc < 0) {
+		spare_drop(s);
+		log_debug("prewarm: TLS with proxy %s: %s", s->pw->ups[s->proxy_idx].display, err);
+		failed(s->pw, "TLS handshake", 0);
+		return;
+	}
+	s->state = SPARE_READY;
+	s->pw->backoff = 0;
+	stream_watch(s->pw->loop, &s->st, EV_READ);
+}
+
 static void spare_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct spare *s = (struct spare *)((char *)w - offsetof(struct spare, io));
+	struct spare *s = (struct spare *)(void *)((char *)w - offsetof(struct spare, st) - offsetof(struct stream, io));
+	const struct upstream *u = &s->pw->ups[s->proxy_idx];
+	char err[512];
+	(void)loop;
 	(void)revents;
 	if (s->state == SPARE_CONNECTING) {
-		int err = 0;
-		socklen_t len = sizeof(err);
-		if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-			err = errno;
-		if (err != 0) {
+		int e = 0;
+		socklen_t len = sizeof(e);
+		if (getsockopt(s->st.fd, SOL_SOCKET, SO_ERROR, &e, &len) < 0)
+			e = errno;
+		if (e != 0) {
 			spare_drop(s);
-			failed(s->pw, "connect to the proxy", err);
+			failed(s->pw, "connect to the proxy", e);
+		} else if (u->tls != NULL) {
+			if (tls_start(&s->st, u->tls, u->spec->host, err, sizeof(err)) < 0) {
+				spare_drop(s);
+				failed(s->pw, err, 0);
+			} else {
+				s->state = SPARE_TLS;
+				spare_tls(s);
+			}
 		} else {
 			s->state = SPARE_READY;
 			s->pw->backoff = 0;
-			ev_io_stop(loop, &s->io);
-			ev_io_set(&s->io, s->fd, EV_READ);
-			ev_io_start(loop, &s->io);
+			stream_watch(s->pw->loop, &s->st, EV_READ);
 		}
+	} else if (s->state == SPARE_TLS) {
+		spare_tls(s);
 	} else {
-		spare_drop(s); /* a ready spare has nothing to say: readable means the proxy closed it */
+		/* a ready spare has nothing to say: what a read finds (but a TLS ticket, which the
+		 * read takes in) means the proxy closed it */
+		char sink[64];
+		if (stream_read(&s->st, sink, sizeof(sink)) != STREAM_AGAIN)
+			spare_drop(s);
 	}
 	schedule(s->pw);
 }
@@ -106,12 +140,11 @@ static void fill(struct prewarm *pw, unsigned idx, const struct resolver_result 
 			failed(pw, "connect to the proxy", e);
 			return;
 		}
-		s->fd = fd;
+		stream_init_fd(&s->st, fd, spare_cb, s);
 		s->state = SPARE_CONNECTING;
 		s->proxy_idx = idx;
 		s->born = ev_now(pw->loop);
-		ev_io_set(&s->io, fd, EV_WRITE);
-		ev_io_start(pw->loop, &s->io);
+		stream_watch(pw->loop, &s->st, EV_WRITE);
 	}
 }
 
@@ -138,7 +171,7 @@ static void refresh(struct prewarm *pw)
 		struct spare *s = &pw->spares[i];
 		if (s->state != SPARE_FREE &&
 		    (now - s->born >= PREWARM_MAX_AGE || s->proxy_idx != idx ||
-		     (s->state == SPARE_CONNECTING && now - s->born >= pw->cfg->connect_timeout)))
+		     (s->state != SPARE_READY && now - s->born >= pw->cfg->connect_timeout)))
 			spare_drop(s);
 		missing += s->state == SPARE_FREE;
 	}
@@ -159,7 +192,7 @@ static void schedule(struct prewarm *pw)
 		ev_tstamp t;
 		if (s->state == SPARE_READY)
 			t = s->born + PREWARM_MAX_AGE;
-		else if (s->state == SPARE_CONNECTING)
+		else if (s->state != SPARE_FREE)
 			t = s->born + pw->cfg->connect_timeout;
 		else if (!pw->resolving)
 			t = pw->not_before > now ? pw->not_before : now;
@@ -201,8 +234,7 @@ struct prewarm *prewarm_new(struct ev_loop *loop, const struct config *cfg, cons
 	pw->want = want;
 	for (unsigned i = 0; i < want; i++) {
 		pw->spares[i].pw = pw;
-		pw->spares[i].fd = -1;
-		ev_io_init(&pw->spares[i].io, spare_cb, -1, 0);
+		stream_init_none(&pw->spares[i].st, spare_cb, &pw->spares[i]);
 	}
 	ev_timer_init(&pw->timer, timer_cb, 0, 0);
 	schedule(pw); /* the first fill, at once */
@@ -221,19 +253,19 @@ void prewarm_free(struct prewarm *pw)
 	free(pw);
 }
 
-int prewarm_take(struct prewarm *pw, unsigned proxy_idx)
+int prewarm_take(struct prewarm *pw, unsigned proxy_idx, struct stream *into,
+		 void (*cb)(struct ev_loop *, ev_io *, int), void *data)
 {
 	if (pw == NULL)
 		return -1;
 	for (unsigned i = 0; i < pw->want; i++) {
 		struct spare *s = &pw->spares[i];
 		if (s->state == SPARE_READY && s->proxy_idx == proxy_idx) {
-			int fd = s->fd;
-			ev_io_stop(pw->loop, &s->io);
-			s->fd = -1;
+			stream_move(pw->loop, &s->st, into, cb, data);
+			stream_init_none(&s->st, spare_cb, s);
 			s->state = SPARE_FREE;
 			schedule(pw); /* refill soon */
-			return fd;
+			return 0;
 		}
 	}
 	return -1;

@@ -132,3 +132,17 @@ int stream_release_fd(struct ev_loop *loop, struct stream *s)
 	s->impl = NULL;
 	return fd;
 }
+
+void stream_move(struct ev_loop *loop, struct stream *from, struct stream *to,
+		 void (*cb)(struct ev_loop *, ev_io *, int), void *data)
+{
+	stream_watch(loop, from, 0); /* libev knows the watcher by its address: stopped, it may move */
+	*to = *from;
+	ev_io_init(&to->io, from->io.cb, to->fd, 0);
+	to->io.data = from->io.data;
+	to->events = 0;
+	stream_set_cb(loop, to, cb, data);
+	from->fd = -1;
+	from->ops = &plain_ops;
+	from->impl = NULL;
+}

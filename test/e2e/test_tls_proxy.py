@@ -5,6 +5,7 @@ test_fixture_*: the fixtures proved with curl alone (no socks2http)."""
 
 import socket
 import ssl
+import time
 
 from authupstreams import make_cert, socks5_code, via
 from clients import curl
@@ -143,6 +144,30 @@ def test_https_proxy_resumes_sessions(socks2http, tls_front, tinyproxy, proxy_ce
     assert any(x["tls"] == "resumed" for x in ts[1:]), ts
     assert t.resumed >= 1
     assert set(t.sni) == {"localhost"}
+
+
+def test_https_spares_are_through_the_handshake(socks2http, tls_front, tinyproxy, proxy_cert, origin):
+    """--prewarm with an https:// proxy: the spares finish their TLS handshakes ahead of
+    time, so a tunnel that takes one makes none of its own."""
+    t = tls_front(tinyproxy.port)
+    d = socks2http("-x", f"https://localhost:{t.port}", "--proxy-cacert", proxy_cert[0], "--prewarm", "2", "-v")
+    deadline = time.monotonic() + 10
+    while t.handshakes < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert t.handshakes == 2, t.handshakes
+    time.sleep(0.3)  # the spares read their session tickets
+    before = t.handshakes
+    r = via(d, origin.url())
+    assert r.returncode == 0 and r.stdout == origin.body, r.stderr
+    d.wait_line(r"using a spare connection to proxy localhost:\d+")
+    tun = d.wait_tunnel()
+    assert tun["tls"] in ("full", "resumed") and tun["reply"] == "0x00", tun
+    # the tunnel's own connection was a spare's: only the refill handshakes came since
+    deadline = time.monotonic() + 5
+    while t.handshakes < before + 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert t.handshakes == before + 1, (before, t.handshakes)
+    assert t.resumed >= 1  # the refill resumed a spare's session
 
 
 def test_https_ip_literal_sends_no_sni(socks2http, tls_front, tinyproxy, proxy_cert, origin):

@@ -186,11 +186,13 @@ static void render_text(struct control *ctl, struct jsonw *j)
 		     pp->pipe_fds / 2 - pp->npool, pp->npool, resolver_pending(g->resolver));
 	for (size_t i = 0; i < g->nupstreams; i++) {
 		double left = g->health.down_until[i] - now;
-		jsonw_printf(j, "proxy %s: ", g->upstreams[i].display);
+		const struct upstream *u = &g->upstreams[i];
+		jsonw_printf(j, "proxy %s%s: ", u->display, u->tls ? " (TLS)" : "");
 		if (left > 0)
-			jsonw_printf(j, "down (tried last for %.0fs more)\n", left);
+			jsonw_printf(j, "down (tried last for %.0fs more)", left);
 		else
-			jsonw_printf(j, "healthy\n");
+			jsonw_printf(j, "healthy");
+		jsonw_printf(j, u->mem.scheme ? ", asks for %s\n" : "\n", auth_name(u->mem.scheme));
 	}
 	if (g->cfg->nrules > 0 || g->cfg->noproxy_set)
 		jsonw_printf(j, "routes: %zu rules%s\n", g->cfg->nrules, g->cfg->noproxy_set ? ", a no_proxy list" : "");

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from daemon import clean_env, run_cli
-from fakeproxy import ok
+from fakeproxy import basic_first, ok
 from socksclient import recv_exact, socks5_tunnel
 
 SETPRIV = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
@@ -33,6 +33,25 @@ def status(binary, env, *args):
     r = run_cli(binary, ["status"] + list(args), env=env)
     assert b"Sanitizer" not in r.stderr and b"runtime error" not in r.stderr, r.stderr.decode()
     return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+
+def test_learned_scheme_shown(binary, socks2http, fake_proxy, tmp):
+    """What a proxy asked for is shown once a tunnel has learned it."""
+    p = fake_proxy(basic_first())
+    env = clean_env(XDG_RUNTIME_DIR=tmp)
+    d = socks2http("-x", p.url_with("u:Status-Pw1"), env=env)
+    wait_control(d)
+    rc, out, err = status(binary, env)
+    assert rc == 0 and re.search(r"proxy 127\.0\.0\.1:\d+: healthy\n", out), out
+    s = socks5_tunnel(d.port, "learn.example", 443)
+    s.close()
+    d.wait_tunnel()
+    rc, out, err = status(binary, env)
+    assert re.search(r"proxy 127\.0\.0\.1:\d+: healthy, asks for basic\n", out), out
+    rc, out, err = status(binary, env, "--json")
+    doc = json.loads(out)
+    assert doc["proxies"][0]["auth"] == "basic" and doc["proxies"][0]["tls"] is False
+    assert "Status-Pw1" not in out
 
 
 def test_live_tunnel(binary, socks2http, fake_proxy, tmp):

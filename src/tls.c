@@ -15,6 +15,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "tls_int.h"
 #include "wipe.h"
 
 #define TLS_HOST_MAX 255   /* a DNS name's limit (RFC 1035 §2.3.4) */
@@ -292,16 +293,24 @@ static ssize_t io_result(struct stream *s, int rc, uint8_t *needs, int reading)
 static ssize_t tls_read(struct stream *s, void *buf, size_t len)
 {
 	struct tls_conn *t = s->impl;
+	size_t got = 0;
 	if (!t->open)
 		return -ENOTCONN;
-	ERR_clear_error(); /* SSL_get_error reads the thread's queue */
-	int n = SSL_read(t->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
-	if (n > 0) {
-		if (t->rd_needs)
-			set_needs(s, &t->rd_needs, 0);
-		return n;
-	}
-	return io_result(s, n, &t->rd_needs, 1);
+	/* a record at a time, as long as read-ahead holds more: one read fills the buffer,
+	 * so the relay writes it on in one go */
+	do {
+		ERR_clear_error(); /* SSL_get_error reads the thread's queue */
+		size_t want = len - got > INT_MAX ? INT_MAX : len - got;
+		int n = SSL_read(t->ssl, (char *)buf + got, (int)want);
+		if (n <= 0) {
+			ssize_t r = io_result(s, n, &t->rd_needs, 1);
+			return got > 0 ? (ssize_t)got : r; /* an end or error shows again next time */
+		}
+		got += (size_t)n;
+	} while (got < len && SSL_has_pending(t->ssl));
+	if (t->rd_needs)
+		set_needs(s, &t->rd_needs, 0);
+	return (ssize_t)got;
 }
 
 static ssize_t tls_writev(struct stream *s, const struct iovec *iov, int n)
@@ -468,64 +477,6 @@ int tls_start(struct stream *s, struct tls_ctx *c, const char *host, char *err, 
 	return 0;
 }
 
-/* Appends n bytes of d at out[len], printable ASCII only (it goes to logs); the new length. */
-static size_t put_printable(char *out, size_t cap, size_t len, const ASN1_STRING *v)
-{
-	const unsigned char *d = ASN1_STRING_get0_data(v);
-	for (int j = 0; j < ASN1_STRING_length(v) && len + 1 < cap; j++)
-		out[len++] = d[j] >= 0x20 && d[j] < 0x7f ? (char)d[j] : '?';
-	out[len] = '\0';
-	return len;
-}
-
-/* "C=US, O=x, CN=y" */
-static void name_line(const X509_NAME *name, char *out, size_t cap)
-{
-	size_t len = 0;
-	out[0] = '\0';
-	for (int i = 0; name && i < X509_NAME_entry_count(name); i++) {
-		const X509_NAME_ENTRY *e = X509_NAME_get_entry(name, i);
-		const char *key = OBJ_nid2sn(OBJ_obj2nid(X509_NAME_ENTRY_get_object(e)));
-		int n = snprintf(out + len, cap - len, "%s%s=", i ? ", " : "", key ? key : "?");
-		if (n < 0 || (size_t)n >= cap - len)
-			break;
-		len = put_printable(out, cap, len + (size_t)n, X509_NAME_ENTRY_get_data(e));
-	}
-}
-
-/* The names a certificate is for: "CN=a (DNS:a, DNS:*.a, IP:10.0.0.1)". */
-static void cert_names(X509 *cert, char *out, size_t cap)
-{
-	char cn[256] = "", alts[256] = "";
-	size_t n = 0;
-	const X509_NAME *subj = X509_get_subject_name(cert);
-	int i = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
-	if (i >= 0) {
-		put_printable(cn, sizeof(cn), 3, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)));
-		memcpy(cn, "CN=", 3);
-	}
-	GENERAL_NAMES *alt = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-	for (int k = 0; alt && k < sk_GENERAL_NAME_num(alt); k++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(alt, k);
-		char one[80] = "";
-		int l = g->type == GEN_IPADD ? ASN1_STRING_length(g->d.iPAddress) : 0;
-		if (g->type == GEN_DNS)
-			put_printable(one, sizeof(one), (size_t)snprintf(one, sizeof(one), "DNS:"), g->d.dNSName);
-		else if ((l == 4 || l == 16) && inet_ntop(l == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(g->d.iPAddress),
-							      one + 3, sizeof(one) - 3))
-			memcpy(one, "IP:", 3);
-		int w = one[0] ? snprintf(alts + n, sizeof(alts) - n, "%s%s", n ? ", " : "", one) : 0;
-		if (w < 0 || (size_t)w >= sizeof(alts) - n)
-			break; /* what fits */
-		n += (size_t)w;
-	}
-	GENERAL_NAMES_free(alt);
-	if (cn[0] && alts[0])
-		snprintf(out, cap, "%s (%s)", cn, alts);
-	else
-		snprintf(out, cap, "%s", cn[0] ? cn : alts[0] ? alts : "no name");
-}
-
 static void describe_failure(struct tls_conn *t, int e, int en, char *err, size_t errlen)
 {
 	char why[160], a[300], b[300];
@@ -537,14 +488,14 @@ static void describe_failure(struct tls_conn *t, int e, int en, char *err, size_
 		if (peer == NULL)
 			peer = t->vcert;
 		if (peer != NULL)
-			cert_names(peer, a, sizeof(a));
+			tls_cert_names(peer, a, sizeof(a));
 		snprintf(err, errlen, "%s mismatch: certificate for %s, not %s",
 			 t->verr == X509_V_ERR_HOSTNAME_MISMATCH ? "hostname" : "address", peer ? a : "?", t->host);
 	} else if (t->verr != 0) {
 		a[0] = b[0] = '\0';
 		if (t->vcert != NULL) {
-			name_line(X509_get_subject_name(t->vcert), a, sizeof(a));
-			name_line(X509_get_issuer_name(t->vcert), b, sizeof(b));
+			tls_name_line(X509_get_subject_name(t->vcert), a, sizeof(a));
+			tls_name_line(X509_get_issuer_name(t->vcert), b, sizeof(b));
 		}
 		snprintf(err, errlen, "certificate verify failed: %s (subject %s, issuer %s)",
 			 X509_verify_cert_error_string(t->verr), a, b);

@@ -53,6 +53,7 @@ struct check {
 	const char *target;
 	double t0, last;
 	int connected;           /* the current proxy accepted the TCP connection */
+	int tls_failed;          /* its TLS handshake failed (said in the tls stage) */
 	int ok;                  /* the tunnel worked */
 	int reply_status;
 	unsigned auth_offered;   /* HTTPC_AUTH_* from the last answer */
@@ -168,6 +169,7 @@ static void event_cb(struct dial *d, enum dial_event ev, const void *info)
 		const char *what = info;
 		int ok = strcmp(what, "resumed") == 0 || strcmp(what, "full handshake") == 0;
 		stage(c, "tls", ok, "%s%s", what, ok && c->gen->cfg->proxy_insecure ? " (certificate NOT verified)" : "");
+		c->tls_failed = !ok;
 		if (!ok && (strstr(what, "verif") || strstr(what, "issuer") || strstr(what, "self-signed")))
 			advise(c, "the proxy's certificate is not trusted here: give its CA with --proxy-cacert FILE");
 		else if (!ok && strstr(what, "mismatch"))
@@ -181,6 +183,10 @@ static void event_cb(struct dial *d, enum dial_event ev, const void *info)
 		break;
 	case DIAL_EV_CONNECT_FAILED: {
 		const char *what = info;
+		if (c->tls_failed) { /* the tls stage said it */
+			c->tls_failed = c->connected = 0;
+			break;
+		}
 		if (c->connected) {
 			stage(c, "proxy-reply", 0, "%s %s", cur(c)->display, what);
 			advise(c, "the proxy at %s closed the connection without answering: is it an HTTP proxy?",

@@ -3,6 +3,7 @@ and our TlsFront (Python ssl, session tickets) in front of plain proxies.
 
 test_fixture_*: the fixtures proved with curl alone (no socks2http)."""
 
+import re
 import socket
 import ssl
 import time
@@ -80,6 +81,23 @@ def test_https_proxy_verified(socks2http, squid_tls, origin):
     assert t["tls"] == "full"
     assert t["auth"] == "none"
     assert "tls_verify" not in t
+
+
+def test_check_walks_the_tls_stage(binary, squid_tls, origin):
+    """socks2http check: a tls stage, and what to do when the certificate is not trusted."""
+    from daemon import clean_env, run_cli
+    proxy = f"https://localhost:{squid_tls.port}"
+    target = f"127.0.0.1:{origin.port}"
+    r = run_cli(binary, ["check", target, "-x", proxy, "--proxy-cacert", squid_tls.cafile], env=clean_env())
+    out = r.stdout.decode()
+    assert r.returncode == 0, out + r.stderr.decode()
+    assert re.search(r"ok .* tls +full handshake", out), out
+    r = run_cli(binary, ["check", target, "-x", proxy], env=clean_env())
+    out = r.stdout.decode()
+    assert r.returncode == 1, out
+    assert re.search(r"FAIL .* tls +certificate verify failed: .*\(subject .*, issuer .*\)", out), out
+    assert "advice: the proxy's certificate is not trusted here: give its CA with --proxy-cacert" in out, out
+    assert "proxy-reply" not in out, out
 
 
 def test_https_proxy_ip_literal(socks2http, squid_tls, origin):

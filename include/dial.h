@@ -93,7 +93,7 @@ struct dial {
 	uint8_t conn_lost;      /* the proxy closed the connection while a token was made */
 	uint8_t pending;        /* enum auth_action to take once the 407's body is read */
 	int tls_events;         /* what the handshake waits for */
-	long long body_left;    /* the 407's body still to read; -1 chunked */
+	long long body_left;    /* the 407's body still to read; chunked: -1 less what was read */
 	struct chunked body;
 	struct auth_round ar;
 	char *authv;            /* the next request's Proxy-Authorization (malloc'd, wiped) */

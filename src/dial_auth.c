@@ -97,8 +97,8 @@ int dial_act(struct dial *d, enum auth_action a, const char *why)
 void dial_negotiated(void *data, const char *token_b64, const char *err)
 {
 	struct dial *d = data;
-	const struct upstream *u = dial_cur(d);
-	char why[256];
+	struct upstream *u = &d->gen->upstreams[d->proxy_idx];
+	char why[256] = "";
 	enum auth_action a;
 
 	d->nj = NULL;
@@ -113,8 +113,8 @@ void dial_negotiated(void *data, const char *token_b64, const char *err)
 	} else {
 		log_warn("%s: proxy %s: Negotiate (Kerberos) for HTTP@%s: %s", d->who, u->display, u->spec->host,
 			 err ? err : "token too long");
-		a = auth_negotiate_failed(&d->ar, &d->gen->upstreams[d->proxy_idx].mem, u->spec, d->gen->cfg->proxy_auth, dial_authority(d),
-					  d->authv, AUTH_VALUE_MAX, why, sizeof(why));
+		a = auth_negotiate_failed(&d->ar, &u->mem, u->spec, d->gen->cfg->proxy_auth, dial_authority(d), d->authv,
+					  AUTH_VALUE_MAX, why, sizeof(why));
 	}
 	if (dial_act(d, a, why) == 0)
 		dial_watch(d);
@@ -184,7 +184,8 @@ int dial_skip_body(struct dial *d)
 		size_t used = 0, outlen = 0;
 		int rc = chunked_decode(&d->body, p, n, p, &outlen, n, &used);
 		d->rx.start += (uint32_t)used;
-		if (rc < 0)
+		d->body_left -= (long long)used; /* counts down from -1: the bound holds here too */
+		if (rc < 0 || d->body_left < -(long long)BODY_MAX)
 			return -1;
 		if (rc != CHUNKED_DONE)
 			return 0;

@@ -148,8 +148,10 @@ struct tls_ctx *tls_ctx_new(const char *cafile, int insecure, char *err, size_t 
 	/* the relay retries a write with the same bytes, perhaps moved, perhaps more of them */
 	SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 					 SSL_MODE_RELEASE_BUFFERS);
-	/* read what the socket has, several records at a time: one read, not two per record */
+	/* read what the socket has, several records at a time: one read, not two per record
+	 * (the buffer is released while a connection is idle: RELEASE_BUFFERS) */
 	SSL_CTX_set_read_ahead(c->ssl, 1);
+	SSL_CTX_set_default_read_buffer_len(c->ssl, 64 * 1024);
 	/* a proxy closing without close_notify ends the stream, as a TCP close would; no
 	 * renegotiation (a write that must read, a read that must write, mid-stream) */
 	SSL_CTX_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);

@@ -20,6 +20,7 @@ struct spare {
 	struct stream st;   /* a plain socket, or (https:// proxies) TLS once connected */
 	int state;
 	int tls_events;     /* what the TLS handshake waits for */
+	unsigned addr_i;    /* which of the proxy's addresses it connects to */
 	unsigned proxy_idx;
 	ev_tstamp born;
 };
@@ -36,6 +37,7 @@ struct prewarm {
 	struct resolver_waiter rw;
 	int resolving;
 	unsigned lookup_idx;      /* the proxy the pending lookup is for */
+	unsigned addr_pref;       /* the address to connect to: the next one after a refusal */
 	ev_tstamp not_before;     /* backoff after a failure */
 	double backoff;
 	struct spare spares[];
@@ -94,6 +96,8 @@ static void spare_cb(struct ev_loop *loop, ev_io *w, int revents)
 			e = errno;
 		if (e != 0) {
 			spare_drop(s);
+			if (s->pw->addr_pref == s->addr_i) /* that address refuses: the next one next time */
+				s->pw->addr_pref = s->addr_i + 1;
 			failed(s->pw, "connect to the proxy", e);
 		} else if (u->tls != NULL) {
 			if (tls_start(&s->st, u->tls, u->spec->host, err, sizeof(err)) < 0) {
@@ -127,7 +131,9 @@ static void fill(struct prewarm *pw, unsigned idx, const struct resolver_result 
 		struct spare *s = &pw->spares[i];
 		if (s->state != SPARE_FREE)
 			continue;
-		const struct sockaddr_storage *a = &res->addr[0];
+		pw->addr_pref = res->n > 0 ? pw->addr_pref % res->n : 0;
+		const struct sockaddr_storage *a = &res->addr[pw->addr_pref];
+		s->addr_i = pw->addr_pref;
 		int fd = sockets_stream(a->ss_family);
 		if (fd < 0) {
 			failed(pw, "socket", errno);
@@ -137,6 +143,7 @@ static void fill(struct prewarm *pw, unsigned idx, const struct resolver_result 
 		if (connect(fd, (const struct sockaddr *)a, sockets_addrlen(a)) < 0 && errno != EINPROGRESS) {
 			int e = errno;
 			close(fd);
+			pw->addr_pref++; /* the next address next time */
 			failed(pw, "connect to the proxy", e);
 			return;
 		}

@@ -64,3 +64,18 @@ def test_spare_never_carries_another_proxys_credentials(socks2http, fake_proxy, 
     for req in pa.requests:
         assert bob not in req.header("Proxy-Authorization"), f"proxy A got B's credentials: {req.raw!r}"
     assert len(pb.requests) >= 4
+
+
+def test_spares_try_the_next_address(socks2http, fake_proxy, fakedns):
+    """The proxy's name gives ::1 first, where nothing listens: the spares go to its next
+    address (127.0.0.1) on their next try, instead of knocking at ::1 for ever."""
+    p = fake_proxy(ok(then="echo"))
+    dns = fakedns("answer", {"v6first.test": ["::1", "127.0.0.1"]})
+    d = socks2http("-x", f"http://v6first.test:{p.port}", "--dns-servers", dns.addr, "--prewarm", "2", "-v")
+    d.wait_line(r"prewarm: connect to the proxy: Connection refused")
+    deadline = time.monotonic() + 8
+    while p.silent_connections + len(p.requests) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    s = socks5_tunnel(d.port, "after.example", 443)
+    s.close()
+    d.wait_line(r"using a spare connection to proxy v6first\.test:\d+")

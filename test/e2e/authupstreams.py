@@ -213,7 +213,9 @@ def start_squid_ntlm(workdir, password=NTLM_PASS, keep_alive=True):
         return [
             f"http_port 127.0.0.1:{port}",
             f"auth_param ntlm program {helper}",
-            "auth_param ntlm children 8 startup=2 idle=1",  # stateful: one per handshake in flight
+            # stateful helpers, one per handshake in flight, all started with squid: on a minimal
+            # Debian root one started on demand took 5 s to answer its first handshake
+            "auth_param ntlm children 8 startup=8 idle=1",
             f"auth_param ntlm keep_alive {'on' if keep_alive else 'off'}",
             "acl authed proxy_auth REQUIRED",
             "http_access allow authed",
@@ -260,7 +262,9 @@ def start_squid_multi(workdir, user=NTLM_USER, password=NTLM_PASS):
             f"http_port 127.0.0.1:{port}",
             f"auth_param ntlm program /usr/bin/ntlm_auth --configfile={conf} "
             f"--helper-protocol=squid-2.5-ntlmssp --password={password}",
-            "auth_param ntlm children 8 startup=2 idle=1",  # stateful: one per handshake in flight
+            # stateful helpers, one per handshake in flight, all started with squid: on a minimal
+            # Debian root one started on demand took 5 s to answer its first handshake
+            "auth_param ntlm children 8 startup=8 idle=1",
             "auth_param ntlm keep_alive on",
             f"auth_param digest program /usr/lib/squid/digest_file_auth {pwfile}",
             "auth_param digest children 2 startup=1 idle=1",

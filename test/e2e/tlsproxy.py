@@ -8,6 +8,7 @@ The server issues TLS 1.3 session tickets (Python's default), so a client that k
 them resumes on its next connection: `resumed` counts those (SSLSocket.session_reused).
 """
 
+import select
 import socket
 import ssl
 import threading
@@ -15,22 +16,46 @@ import threading
 from origin import TcpServer
 
 
-def _pipe(src, dst):
-    try:
-        while True:
-            data = src.recv(65536)
-            if not data:
-                break
-            dst.sendall(data)
-    except OSError:
-        pass
-    try:
-        if isinstance(dst, ssl.SSLSocket):
-            dst.unwrap()  # close_notify
-        else:
-            dst.shutdown(socket.SHUT_WR)
-    except (OSError, ValueError):
-        pass
+def _relay(tls, up):
+    """Both directions in one thread: an SSL object must not be read and written from two
+    threads at once (that raced: a tunnel's answer was now and then lost)."""
+    tls_open = up_open = True
+    while tls_open or up_open:
+        ready = [tls] if tls_open and tls.pending() else []
+        if not ready:
+            ready, _, _ = select.select([s for s, o in ((tls, tls_open), (up, up_open)) if o], [], [], 60)
+            if not ready:
+                return
+        if tls in ready:
+            try:
+                data = tls.recv(65536)
+            except ssl.SSLWantReadError:
+                continue
+            except OSError:
+                data = b""
+            if data:
+                up.sendall(data)
+            else:
+                tls_open = False
+                try:
+                    up.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+        if up in ready:
+            try:
+                data = up.recv(65536)
+            except OSError:
+                data = b""
+            if data:
+                tls.sendall(data)
+            else:
+                up_open = False
+                try:
+                    tls.settimeout(2)
+                    tls.unwrap()  # close_notify
+                except (OSError, ValueError):
+                    pass
+                return
 
 
 class TlsFront(TcpServer):
@@ -76,10 +101,7 @@ class TlsFront(TcpServer):
                 self.resumed += 1
         up = socket.create_connection(self.backend, timeout=30)
         try:
-            t = threading.Thread(target=_pipe, args=(up, tls), daemon=True)
-            t.start()
-            _pipe(tls, up)
-            t.join(60)
+            _relay(tls, up)
         finally:
             up.close()
             with self.lock:

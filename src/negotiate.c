@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "httpc.h"
 #include "wipe.h"
 
 #define NEGOTIATE_HOST_MAX 255
@@ -52,32 +53,17 @@ void (*negotiate_test_hook)(const char *host);
 
 /* ---------------------------------------------------------------- the token, on a thread */
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* RFC 4648 §4 base64 with padding: RFC 4559 §4 carries the token as it. */
+/* RFC 4559 §4 carries the token in base64 with padding (httpc's). */
 static char *base64(const unsigned char *in, size_t n, size_t *outlen)
 {
-	size_t len = (n + 2) / 3 * 4;
-	char *out = malloc(len + 1), *o = out;
-	if (!out)
+	size_t cap = (n + 2) / 3 * 4 + 1;
+	char *out = malloc(cap);
+	int len = out ? httpc_base64(out, cap, in, n) : -1;
+	if (len < 0) {
+		free(out);
 		return NULL;
-	size_t i = 0;
-	for (; i + 3 <= n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-		*o++ = b64[v >> 18];
-		*o++ = b64[v >> 12 & 63];
-		*o++ = b64[v >> 6 & 63];
-		*o++ = b64[v & 63];
 	}
-	if (i < n) {
-		uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
-		*o++ = b64[v >> 18];
-		*o++ = b64[v >> 12 & 63];
-		*o++ = i + 1 < n ? b64[v >> 6 & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
-	*outlen = len;
+	*outlen = (size_t)len;
 	return out;
 }
 

@@ -90,7 +90,6 @@ struct dial {
 	uint8_t tls_failed;     /* a proxy failed its TLS handshake (the outcome's reason) */
 	uint8_t skipping;       /* a 407's body is being read before the next round */
 	uint8_t queued;         /* authv is ready for the next request (on a new connection) */
-	uint8_t conn_lost;      /* the proxy closed the connection while a token was made */
 	uint8_t pending;        /* enum auth_action to take once the 407's body is read */
 	int tls_events;         /* what the handshake waits for */
 	long long body_left;    /* the 407's body still to read; chunked: -1 less what was read */

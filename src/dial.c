@@ -338,7 +338,6 @@ void dial_up_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		log_debug("%s: proxy %s closed the connection while the token was made", d->who, dial_cur(d)->display);
 		dial_drop_upstream(d);
-		d->conn_lost = 1;
 		break;
 	}
 	case D_REQUEST:

@@ -30,7 +30,6 @@ void dial_forget_auth(struct dial *d)
 	dial_wipe_authv(d);
 	memset(&d->ar, 0, sizeof(d->ar));
 	d->queued = 0;
-	d->conn_lost = 0;
 }
 
 /* Sends CONNECT with authv (NULL: no credentials), on the connection that is up.  Returns
@@ -87,7 +86,6 @@ int dial_act(struct dial *d, enum auth_action a, const char *why)
 		dial_tell(d, DIAL_EV_AUTH, auth_name(d->ar.sent));
 	if (d->up->fd < 0) { /* the proxy closed the connection: the next round on a new one */
 		d->queued = 1;
-		d->conn_lost = 0;
 		return dial_resolve(d);
 	}
 	return dial_send_now(d);
@@ -164,7 +162,6 @@ int dial_lost_connection(struct dial *d)
 			 dial_cur(d)->display, auth_name(d->ar.sent));
 		return dial_finish_with(d, OUTCOME_BAD_REPLY, EPIPE, "proxy-auth-failed");
 	}
-	d->conn_lost = 1;
 	return dial_act(d, (enum auth_action)d->pending, "");
 }
 

@@ -278,6 +278,11 @@ def test_reload_while_proxy_name_lookups_pending(socks2http, fake_proxy, fakedns
     conf = os.path.join(tmp, "s2h.conf")
     write_conf(conf, f"proxy http://proxy.test:3128\nproxy {fp.url}\ndns-servers {dns.addr}\ndns-timeout 0.5\n")
     d = socks2http("-c", conf)
+    c = connect(d.port)  # a first client: the owner lookup's netlink socket opens now, and stays
+    c.sendall(socks5_greeting())
+    assert recv_exact(c, 2) == b"\x05\x00"
+    c.close()
+    d.wait_tunnel()
     base = fd_count(d.pid)
     waiting = []
     for i in range(6):
@@ -298,7 +303,7 @@ def test_reload_while_proxy_name_lookups_pending(socks2http, fake_proxy, fakedns
     s = socks5_tunnel(d.port, "new.example", 443, timeout=6)
     echo_works(s, b"new")
     s.close()
-    wait_until(lambda: len([l for l in d.log().splitlines() if " reason=" in l]) >= 7, 5, what="7 tunnel lines")
+    wait_until(lambda: len([l for l in d.log().splitlines() if " reason=" in l]) >= 8, 5, what="7 tunnel lines and the first client's")
     wait_fds_back(d.pid, base)
     assert d.alive()
 

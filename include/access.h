@@ -17,6 +17,7 @@ enum access_verdict {
 	ACCESS_ERROR = 3, /* the owner could not be looked up for want of resources (fds,
 			   * memory): SOCKS5 01 / SOCKS4 91, not a verdict on the client */
 	ACCESS_GONE = 4,  /* the client's socket is already closed: nothing to answer */
+	ACCESS_PENDING = 5, /* not looked up yet: a SOCKS5 greeting may be answered, nothing more */
 };
 
 struct peercred;

@@ -75,6 +75,8 @@ void session_reply_outcome(struct session *s, const struct outcome *o);
 /* Starts a dial (target NULL: before the client has named it; plan NULL: the -x list).
  * Returns -1 without memory (nothing started). */
 int session_start_dial(struct session *s, const char *target, const struct route_plan *plan, int connect_only);
+/* After a SOCKS greeting: the dial that needs no target, when the client may use us. */
+void session_dial_early(struct session *s);
 /* Stops a PAC question still open (session_close). */
 void session_route_stop(struct session *s);
 /* Decides the route for s->target and starts the dial (connect_only: for a forwarded

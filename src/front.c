@@ -146,8 +146,8 @@ enum front_event front_feed(struct front *f, const struct config *cfg, const uin
 		else
 			break;
 		*used += step;
-		if (ev != FRONT_MORE || step == 0)
-			return ev;
+		if (ev != FRONT_MORE || step == 0 || f->verdict == ACCESS_PENDING)
+			return ev; /* pending: the request waits for the owner's lookup */
 	}
 	if (*used >= len || f->stage == V5_DONE)
 		return FRONT_MORE;

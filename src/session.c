@@ -421,18 +421,15 @@ int session_handshake(struct session *s)
 	buf_release(&s->host->pool, &s->c2u, 0);
 	switch (ev) {
 	case FRONT_MORE:
-		/* A SOCKS client that may use us and a path that does not depend on the target:
-		 * open it while the client finishes its handshake.  Not at accept: a client
-		 * that closes at once or speaks another protocol makes us open nothing. */
-		if (s->dial == NULL && s->front.version != 0 && s->front.verdict == ACCESS_ALLOW &&
-		    !route_needs_target(s->gen->cfg))
-			(void)session_start_dial(s, NULL, NULL, 0); /* without memory now, the request tries again */
+		/* the method choice first: the client's next message is on its way while the
+		 * proxy's connect (socket, options, SYN) runs below */
 		if (flush_front(s) < 0)
 			return -1;
 		if (s->client_eof) {
 			session_close(s, "client-closed-in-handshake");
 			return -1;
 		}
+		session_dial_early(s);
 		return 0;
 	case FRONT_DROP:
 		session_close(s, reason);
@@ -553,19 +550,11 @@ int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, 
 	s->timer.data = s;
 	if (peer->sa_family != AF_UNIX && !sockets_tune_inherited())
 		sockets_tune(fd);
-	char who[96];
-	enum access_verdict verdict = access_check(h->peercred, s->gen->cfg, fd, local, peer, who, sizeof(who));
-	if (peer->sa_family == AF_UNIX)
-		snprintf(s->client_text, sizeof(s->client_text), "unix(%.32s)", who[0] ? who : "?");
-	else
+	if (peer->sa_family != AF_UNIX)
 		log_addr(peer, s->client_text, sizeof(s->client_text));
-	if (verdict == ACCESS_DENY)
-		log_info("%s: refusing client: %s", s->client_text, who);
-	else if (verdict == ACCESS_GONE) /* it left while waiting in the backlog */
-		log_debug("%s: client gone before it was served: %s", s->client_text, who);
-	else if (verdict == ACCESS_ERROR)
-		h->out_of_fds(h); /* logs, rate-limited */
-	front_init(&s->front, verdict, s->client_text);
+	else
+		snprintf(s->client_text, sizeof(s->client_text), "unix(?)");
+	front_init(&s->front, ACCESS_PENDING, s->client_text);
 
 	s->next = h->sessions;
 	if (h->sessions)
@@ -576,8 +565,30 @@ int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, 
 	session_arm_timer(s, s->gen->cfg->handshake_timeout);
 	/* SOCKS clients speak first, usually in the same breath as connecting: read now
 	 * rather than one loop turn later */
-	if (read_client(s) < 0 || ((buf_len(&s->c2u) > 0 || s->client_eof) && session_handshake(s) < 0))
+	if (read_client(s) < 0)
 		return 0;
+	/* A SOCKS5 greeting needs no verdict unless --socks-auth is on (then none is looked
+	 * up): answered first, the client's request is on its way while the owner is looked
+	 * up.  Front takes nothing past the greeting while the verdict is pending. */
+	const uint8_t *p = (const uint8_t *)s->c2u.data + s->c2u.start;
+	if (buf_len(&s->c2u) > 0 && p[0] == 5 && s->gen->cfg->nauth == 0 && session_handshake(s) < 0)
+		return 0;
+	char who[96];
+	enum access_verdict verdict = access_check(h->peercred, s->gen->cfg, fd, local, peer, who, sizeof(who));
+	if (peer->sa_family == AF_UNIX)
+		snprintf(s->client_text, sizeof(s->client_text), "unix(%.32s)", who[0] ? who : "?");
+	if (verdict == ACCESS_DENY)
+		log_info("%s: refusing client: %s", s->client_text, who);
+	else if (verdict == ACCESS_GONE) /* it left while waiting in the backlog */
+		log_debug("%s: client gone before it was served: %s", s->client_text, who);
+	else if (verdict == ACCESS_ERROR)
+		h->out_of_fds(h); /* logs, rate-limited */
+	s->front.verdict = (uint8_t)verdict;
+	if (s->state == S_HANDSHAKE) {
+		session_dial_early(s); /* after a greeting */
+		if ((buf_len(&s->c2u) > 0 || s->client_eof) && session_handshake(s) < 0)
+			return 0;
+	}
 	session_watch_client(s);
 	return 0;
 }

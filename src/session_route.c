@@ -28,6 +28,16 @@ int session_start_dial(struct session *s, const char *target, const struct route
 	return 0;
 }
 
+/* A SOCKS client that may use us and a path that does not depend on the target: open it
+ * while the client finishes its handshake.  Not at accept: a client that closes at once
+ * or speaks another protocol makes us open nothing. */
+void session_dial_early(struct session *s)
+{
+	if (s->dial == NULL && s->front.version != 0 && s->front.verdict == ACCESS_ALLOW &&
+	    !route_needs_target(s->gen->cfg))
+		(void)session_start_dial(s, NULL, NULL, 0); /* without memory now, the request tries again */
+}
+
 /* The PAC's question for one session, while it is open. */
 struct session_pac {
 	struct pac_waiter w;

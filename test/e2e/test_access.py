@@ -66,6 +66,24 @@ def test_other_user_refused_by_default(socks2http, fake_proxy, version, listen):
 
 
 @pytest.mark.linux_only("sock_diag")
+def test_other_user_greeting_answered_then_refused_without_proxy_connection(socks2http, fake_proxy):
+    """The greeting is answered before the owner is looked up (its answer needs no verdict);
+    the request then waits for the verdict: refused, and no connection to the proxy at all
+    (the early connect starts only for an allowed client)."""
+    fp = fake_proxy(ok())
+    d = socks2http("-x", fp.url)
+    req = socks5_request("example.com", 443)
+    res = as_user(socks5_greeting(), 2, port=d.port, then=req)
+    assert res.get("reply") == "0500", res
+    assert res.get("echo", "")[:4] == "0502", f"SOCKS5 reply to another user: {res}"
+    t = d.wait_tunnel(reason="access-denied")
+    assert t["reply"] == "0x02"
+    assert re.search(r"refusing client: uid 65534", d.log())
+    assert fp.requests == [] and fp.silent_connections == 0, "a refused client made us connect to the proxy"
+    own_user_served(d, fp)
+
+
+@pytest.mark.linux_only("sock_diag")
 def test_other_user_from_other_loopback_address(socks2http, fake_proxy):
     """The peer lookup matches the exact connection: a client from 127.0.0.5 to 127.0.0.1
     is identified like any other (nobody refused, own user served)."""

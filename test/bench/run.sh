@@ -223,8 +223,8 @@ start upstream "$bin/upstream" --pipe-size 1048576
 UP_PID=$LAST_PID
 UP=$(announced_port upstream)
 
-start_bare() { # NAME: a barerelay in front of the upstream; sets B_PID, B_PORT, BARE_PIPE_GOT
-	start "$1" "$bin/barerelay" -u "127.0.0.1:$UP" --pipe-size "$BARE_PIPE"
+start_bare() { # NAME: a barerelay in front of the upstream (BARE_UP: another); sets B_PID, B_PORT, BARE_PIPE_GOT
+	start "$1" "$bin/barerelay" -u "127.0.0.1:${BARE_UP:-$UP}" --pipe-size "$BARE_PIPE"
 	B_PID=$LAST_PID
 	B_PORT=$(announced_port "$1")
 	BARE_PIPE_GOT=$(awk '$1 == "pipe_size" { print $2; exit }' "$out/$1.out")
@@ -471,10 +471,13 @@ fi
 # each bridge with its own upstream (one upstream holding both sets would need 4 fds per
 # tunnel pair, over the open-file limit), both upstreams alike
 echo "bench: $(elapsed) bulk with $IDLE idle tunnels held ($HELD_REPS x down+up, bare and socks2http --max-tunnels 10000)..." >&2
-start upstream-held "$bin/upstream" --pipe-size 1048576 # as the bare relay's upstream: the same conditions
+# (fresh ones: the first upstream has served every route above, the peers' stalled tunnels too)
+start upstream-held "$bin/upstream" --pipe-size 1048576
 UPH_PID=$LAST_PID
 UPH=$(announced_port upstream-held)
-start_bare barerelay-held
+start upstream-held-bare "$bin/upstream" --pipe-size 1048576
+UPHB_PID=$LAST_PID
+BARE_UP=$(announced_port upstream-held-bare) start_bare barerelay-held
 HB_PID=$B_PID HB_PORT=$B_PORT
 S2H_UP=$UPH start_s2h socks2http-held --max-tunnels 10000
 HS_PID=$S_PID HS_PORT=$S_PORT
@@ -504,6 +507,7 @@ done
 stop "$HB_PID"
 stop "$HS_PID"
 stop "$UPH_PID"
+stop "$UPHB_PID"
 
 # ---- scaling and a far proxy ----
 # --workers: the tunnel rate with 1 and 2 worker processes (64 clients, same run)

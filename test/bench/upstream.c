@@ -19,6 +19,7 @@ struct conn {
 	struct relay r; /* first: epoll data points into r.end[] */
 	int state;
 	int dead;
+	ssize_t peeked; /* header bytes seen so far (S_HDR) */
 	double due;
 	struct conn *next; /* delay queue or graveyard */
 };
@@ -108,6 +109,10 @@ static void on_header(struct conn *c)
 	if (e == NULL) {
 		if (n == (ssize_t)sizeof(buf) - 1)
 			answer(c, "HTTP/1.1 431 Request Header Fields Too Large\r\n\r\n");
+		else if (n == c->peeked)
+			kill_conn(c); /* readable, and nothing new: the end of the stream (peeked bytes
+				       * stay in the socket, and would wake us forever) */
+		c->peeked = n;
 		return;
 	}
 	size_t hl = (size_t)(e + 4 - buf);

@@ -570,8 +570,8 @@ int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, 
 	/* A SOCKS5 greeting needs no verdict unless --socks-auth is on (then none is looked
 	 * up): answered first, the client's request is on its way while the owner is looked
 	 * up.  Front takes nothing past the greeting while the verdict is pending. */
-	const uint8_t *p = (const uint8_t *)s->c2u.data + s->c2u.start;
-	if (buf_len(&s->c2u) > 0 && p[0] == 5 && s->gen->cfg->nauth == 0 && session_handshake(s) < 0)
+	if (buf_len(&s->c2u) > 0 && (uint8_t)s->c2u.data[s->c2u.start] == 5 && s->gen->cfg->nauth == 0 &&
+	    session_handshake(s) < 0)
 		return 0;
 	char who[96];
 	enum access_verdict verdict = access_check(h->peercred, s->gen->cfg, fd, local, peer, who, sizeof(who));

@@ -40,8 +40,8 @@
  * SIGUSR1 when counting starts and when it ends: the TLS proxy prints its handshake counters)
  * and --warmup SECS (0.25: the time before counting starts).
  * --pid PID: the bridge whose CPU time (the process CPU clock, clock_getcpuclockid: exact, where
- * utime+stime from /proc/PID/stat come in 10 ms ticks; cutime+cstime for children that ended) or memory (VmRSS from /proc/PID/status) is measured, summed over PID and
- * its descendants. */
+ * utime+stime from /proc/PID/stat come in 10 ms ticks; cutime+cstime for children that ended)
+ * or memory (VmRSS from /proc/PID/status) is measured, summed over PID and its descendants. */
 #include "bench.h"
 
 #include <ctype.h>

@@ -19,7 +19,6 @@ struct conn {
 	struct relay r; /* first: epoll data points into r.end[] */
 	int state;
 	int dead;
-	ssize_t peeked; /* header bytes seen so far (S_HDR) */
 	double due;
 	struct conn *next; /* delay queue or graveyard */
 };
@@ -94,7 +93,12 @@ static int resolve(char *auth, struct sockaddr_storage *ss, socklen_t *sl)
 	return 0;
 }
 
-static void on_header(struct conn *c)
+/* The header is peeked (the bytes after it stay in the socket), so the client's socket is
+ * watched edge-triggered until it is whole: woken by new bytes or the end of the stream,
+ * not by the peeked bytes again and again. */
+#define HDR_EVENTS (EPOLLIN | EPOLLRDHUP | EPOLLET)
+
+static void on_header(struct conn *c, uint32_t events)
 {
 	char buf[4096];
 	int fd = c->r.fd[0];
@@ -109,10 +113,8 @@ static void on_header(struct conn *c)
 	if (e == NULL) {
 		if (n == (ssize_t)sizeof(buf) - 1)
 			answer(c, "HTTP/1.1 431 Request Header Fields Too Large\r\n\r\n");
-		else if (n == c->peeked)
-			kill_conn(c); /* readable, and nothing new: the end of the stream (peeked bytes
-				       * stay in the socket, and would wake us forever) */
-		c->peeked = n;
+		else if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+			kill_conn(c); /* it ended inside the header */
 		return;
 	}
 	size_t hl = (size_t)(e + 4 - buf);
@@ -236,7 +238,7 @@ int main(int argc, char **argv)
 					set_nodelay(fd);
 					struct conn *c = calloc(1, sizeof(*c));
 					relay_init(&c->r, fd, -1);
-					c->r.ev[0] = EPOLLIN;
+					c->r.ev[0] = HDR_EVENTS;
 					if (handshake_s > 0) {
 						c->due = now_s() + handshake_s;
 						c->next = NULL;
@@ -247,7 +249,7 @@ int main(int argc, char **argv)
 						hq_tail = c;
 						continue;
 					}
-					struct epoll_event e = {.events = EPOLLIN, .data.ptr = &c->r.end[0]};
+					struct epoll_event e = {.events = HDR_EVENTS, .data.ptr = &c->r.end[0]};
 					epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e);
 				}
 				continue;
@@ -257,7 +259,7 @@ int main(int argc, char **argv)
 				continue;
 			switch (c->state) {
 			case S_HDR:
-				on_header(c);
+				on_header(c, evs[i].events);
 				break;
 			case S_CONNECTING:
 				if (end->k == 1)
@@ -281,7 +283,7 @@ int main(int argc, char **argv)
 			hq_head = c->next;
 			if (hq_head == NULL)
 				hq_tail = NULL;
-			struct epoll_event e = {.events = EPOLLIN, .data.ptr = &c->r.end[0]};
+			struct epoll_event e = {.events = HDR_EVENTS, .data.ptr = &c->r.end[0]};
 			epoll_ctl(ep, EPOLL_CTL_ADD, c->r.fd[0], &e);
 		}
 		while (dq_head && dq_head->due <= now) {

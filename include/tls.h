@@ -25,6 +25,9 @@
  *   waiting for room is dropped).
  * - raw_fd: -1 (the relay copies).  pending: SSL_pending, or 1 for read-ahead bytes a read may
  *   still turn into data.
+ * - Record buffers (about 85 KiB with read-ahead) are kept while the stream is busy and freed
+ *   once the driver has not waited on it for a second (a timer on the loop of its last
+ *   stream_watch), so an idle tunnel holds none.
  * OpenSSL writes with write(2): SIGPIPE must be ignored (the daemon does).
  *
  * Nothing here logs.  Errors are one line of text in the caller's buffer. */

@@ -3,7 +3,8 @@
  * with a CA file, without one (the system store), a name or address mismatch, an unknown
  * issuer, insecure mode, SNI, session resumption (TLS 1.3 tickets and TLS 1.2), 1 MiB both
  * ways through read and writev with small buffers and small socket buffers, pending bytes
- * announced by the stream, close_notify and a bare EOF, handshake failures; then the real
+ * announced by the stream, close_notify and a bare EOF, handshake failures, record buffers
+ * given back once a connection is quiet; then the real
  * relay (pump) between a plain socket and a TLS stream: 4 MiB both ways with half-close. */
 #include "tls.h"
 
@@ -31,6 +32,47 @@
 #define MiB (1024u * 1024u)
 
 static struct ev_loop *loop;
+
+/* OpenSSL's heap in use, counted through its allocator hooks (a header holds each size) */
+static size_t ossl_in_use;
+#define HDR 16
+static void *count_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	unsigned char *p = malloc(n + HDR);
+	if (p == NULL)
+		return NULL;
+	memcpy(p, &n, sizeof(n));
+	ossl_in_use += n;
+	return p + HDR;
+}
+static void count_free(void *q, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	if (q == NULL)
+		return;
+	unsigned char *p = (unsigned char *)q - HDR;
+	size_t n;
+	memcpy(&n, p, sizeof(n));
+	ossl_in_use -= n;
+	free(p);
+}
+static void *count_realloc(void *q, size_t n, const char *file, int line)
+{
+	if (q == NULL)
+		return count_malloc(n, file, line);
+	unsigned char *p = (unsigned char *)q - HDR;
+	size_t old;
+	memcpy(&old, p, sizeof(old));
+	unsigned char *r = realloc(p, n + HDR);
+	if (r == NULL)
+		return NULL;
+	memcpy(r, &n, sizeof(n));
+	ossl_in_use = ossl_in_use - old + n;
+	return r + HDR;
+}
 static ev_timer tick; /* keeps EVRUN_ONCE from sleeping past a deadline */
 
 static void tick_cb(struct ev_loop *l, ev_timer *w, int revents)
@@ -619,6 +661,51 @@ static void test_pending(void)
 	SSL_CTX_free(sc);
 }
 
+/* A quiet connection gives its record buffers back (read-ahead's 64 KiB and a record's
+ * worth for writing) once it has been quiet for a second, not after every record (which
+ * made every copy into a new buffer slow), and works on afterwards. */
+static void test_trim(void)
+{
+	char err[256];
+	if (OpenSSL_version_num() < 0x300000e0L) { /* RELEASE_BUFFERS there: nothing to see */
+		fprintf(stderr, "idle buffers: skipped (OpenSSL before 3.0.14)\n");
+		return;
+	}
+	SSL_CTX *sc = srv_ctx(cert_local, 0);
+	struct tls_ctx *ctx = tls_ctx_new(ca_local, 0, err, sizeof(err));
+	struct cli c;
+	struct srv s;
+	fprintf(stderr, "idle buffers go after a quiet second, not before\n");
+	CHECK_EQ_INT(connect_one(&c, &s, ctx, sc, "localhost", 0), 1);
+	RUN_UNTIL(s.hs_done, 5);
+	c.seed_out = s.seed_in = 5;
+	c.seed_in = s.seed_out = 6;
+	c.to_send = s.to_send = 64 * KiB;
+	srv_watch(&s);
+	cli_watch(&c);
+	RUN_UNTIL(c.recvd == 64 * KiB && s.recvd == 64 * KiB, 10);
+	CHECK_EQ_INT(c.recvd, 64 * KiB);
+	size_t held = ossl_in_use;
+	RUN_UNTIL(0, 0.5);
+	size_t mid = ossl_in_use;
+	RUN_UNTIL(0, 1.0);
+	size_t after = ossl_in_use;
+	fprintf(stderr, "  OpenSSL's heap: %zu, after 0.5 s %zu, after 1.5 s %zu\n", held, mid, after);
+	CHECK(mid + 16 * KiB > held);    /* still held while the connection may be busy */
+	CHECK(after + 64 * KiB <= held); /* gone once quiet */
+	c.to_send = s.to_send = 128 * KiB;
+	srv_watch(&s);
+	cli_watch(&c);
+	RUN_UNTIL(c.recvd == 128 * KiB && s.recvd == 128 * KiB, 10);
+	CHECK_EQ_INT(c.recvd, 128 * KiB);
+	CHECK_EQ_INT(s.recvd, 128 * KiB);
+	CHECK_EQ_INT(c.bad + s.bad, 0);
+	CHECK_EQ_INT(c.rerr + c.werr + s.err, 0);
+	pair_free(&c, &s);
+	tls_ctx_free(ctx);
+	SSL_CTX_free(sc);
+}
+
 /* The server asks for a key update (RFC 8446 §4.6.3) while the client's writes are
  * blocked: the client's read must send its own KeyUpdate, so it waits for the fd to be
  * writable, and the stream must tell its driver EV_READ when it is. */
@@ -871,6 +958,8 @@ static void test_pump(int order, int max_version)
 
 int main(void)
 {
+	/* before OpenSSL allocates anything */
+	CHECK(CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free) == 1);
 	signal(SIGPIPE, SIG_IGN);
 	log_set_level(LOG_LVL_ERROR);
 	loop = ev_default_loop(0);
@@ -887,6 +976,7 @@ int main(void)
 	test_bulk(0);
 	test_bulk(TLS1_2_VERSION);
 	test_pending();
+	test_trim();
 	test_key_update();
 	test_early();
 	for (int order = 0; order < 3; order++)

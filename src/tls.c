@@ -152,11 +152,11 @@ struct tls_ctx *tls_ctx_new(const char *cafile, int insecure, char *err, size_t 
 	/* the relay retries a write with the same bytes, perhaps moved, perhaps more of them */
 	SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	/* An idle connection holds no record buffers (about 85 KiB).  RELEASE_BUFFERS frees them
-	 * after every record, and so did freeing them at every wait: OpenSSL's copy of each
-	 * record into a new buffer ran about ten times slower (the bridge's CPU per GiB
-	 * uploaded: 1.6 s against 1.15 s when kept).  So they are freed once the connection
-	 * has been quiet for TLS_TRIM_AFTER (trim_cb).  SSL_free_buffers could free a
-	 * half-read record before 3.0.14 (CVE-2024-4741): RELEASE_BUFFERS there. */
+	 * after every record: a malloc and free of each per 16 KiB, and each new buffer
+	 * placed anew (one placed a few bytes past the relay buffer's page offset made
+	 * OpenSSL's copy ten times slower: see bufpool.c).  So they are freed once the
+	 * connection has been quiet for TLS_TRIM_AFTER (trim_cb).  SSL_free_buffers could
+	 * free a half-read record before 3.0.14 (CVE-2024-4741): RELEASE_BUFFERS there. */
 	c->free_idle = OpenSSL_version_num() >= 0x300000e0L;
 	if (!c->free_idle)
 		SSL_CTX_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);

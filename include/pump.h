@@ -4,8 +4,9 @@
  * - Backpressure: what each stream is watched for is derived from the buffers after every
  *   event: read side k while direction k has room and k has not ended; write side k while
  *   the other direction holds bytes for it.
- * - Half-close: end of stream on side k, once direction k has drained, becomes a write
- *   shutdown of the other side; the pump is done when both directions have ended.
+ * - Half-close: end of stream on side k, once direction k has drained (the destination
+ *   stream holding nothing unsent either), becomes a write shutdown of the other side;
+ *   the pump is done when both directions have ended.
  * - Zero copy: a direction whose both ends have a raw fd moves through a splice(2) pipe
  *   from the pipe pool while it has bytes in flight, and gives the pipe back when it
  *   drains; a direction refused a pipe copies through its buffer and asks again later.
@@ -85,7 +86,7 @@ static inline int pump_eof(const struct pump *p, int k)
 	return p->eof[k];
 }
 
-/* Bytes in flight in direction k. */
+/* Bytes in flight in direction k (held here, or taken but not yet sent by the destination). */
 uint64_t pump_pending(const struct pump *p, int k);
 
 /* Does direction k move through a pipe now? */

@@ -6,7 +6,10 @@
  * the relay may splice; -1 otherwise.
  *
  * Read and write return a byte count, 0 for end of stream (read only), STREAM_AGAIN when
- * nothing can move now, or another negative errno.  Nothing here logs. */
+ * nothing can move now, or another negative errno.  A write may take bytes it has not yet
+ * handed to the fd (TLS gathers a write's records into one send): they show in
+ * stream_unsent, go out first on the next write, and a write of nothing sends them.
+ * Nothing here logs. */
 #ifndef SOCKS2HTTP_STREAM_H
 #define SOCKS2HTTP_STREAM_H
 
@@ -34,6 +37,8 @@ struct stream_ops {
 	void (*watch)(struct ev_loop *loop, struct stream *s, int events);
 	void (*set_cb)(struct stream *s, void (*cb)(struct ev_loop *, ev_io *, int), void *data);
 	void (*release)(struct stream *s);
+	/* Optional (NULL: always 0): bytes taken by a write and not yet in the fd. */
+	size_t (*unsent)(const struct stream *s);
 };
 
 struct stream {
@@ -68,6 +73,10 @@ static inline int stream_raw_fd(const struct stream *s)
 static inline size_t stream_pending(const struct stream *s)
 {
 	return s->ops->pending(s);
+}
+static inline size_t stream_unsent(const struct stream *s)
+{
+	return s->ops->unsent != NULL ? s->ops->unsent(s) : 0;
 }
 ssize_t stream_write(struct stream *s, const void *buf, size_t len);
 

@@ -15,9 +15,13 @@
  * - read: SSL_read; 0 at the peer's close_notify or at the end of the TCP stream (a proxy
  *   tunnel carries its own end-to-end protection, and many servers close without
  *   close_notify); STREAM_AGAIN; -EPROTO on a TLS error; -errno from the socket.
- * - writev: SSL_write of one record at most (partial writes on, the buffer may move
- *   between retries, but a retry must start with the same bytes, as the relay does);
- *   small iovs are copied together so that they make one record.
+ * - writev: SSL_write record by record (partial writes on, the buffer may move between
+ *   retries, but a retry must start with the same bytes, as the relay does); small iovs
+ *   are copied together so that they make one record.  A write of more than a record
+ *   gathers up to four and sends them at once (one system call and one wake-up of the
+ *   proxy, not four); what the socket does not take is unsent (stream_unsent): it goes
+ *   first on the next write (which takes nothing new until it has), or by itself once
+ *   the socket has room.
  * - shutdown_wr: close_notify, once every write has gone out whole (as the relay does);
  *   sent when the socket has room (the stream watches for it itself); the fd is not shut
  *   down.  A TLS 1.2 peer may answer it by closing both ways (RFC 5246 §7.2.1).
@@ -25,10 +29,10 @@
  *   waiting for room is dropped).
  * - raw_fd: -1 (the relay copies).  pending: SSL_pending, or 1 for read-ahead bytes a read may
  *   still turn into data.
- * - Record buffers (about 85 KiB with read-ahead) are kept while the stream is busy and freed
- *   once the driver has not waited on it for a second (a timer on the loop of its last
- *   stream_watch), so an idle tunnel holds none.
- * OpenSSL writes with write(2): SIGPIPE must be ignored (the daemon does).
+ * - Record buffers (about 85 KiB with read-ahead, and 66 KiB for gathered records) are
+ *   kept while the stream is busy and freed once the driver has not waited on it for a
+ *   second (a timer on the loop of its last stream_watch), so an idle tunnel holds none.
+ * Writes go out with send(MSG_NOSIGNAL); reads with read(2).
  *
  * Nothing here logs.  Errors are one line of text in the caller's buffer. */
 #ifndef SOCKS2HTTP_TLS_H

@@ -31,7 +31,7 @@ static void pipe_release(struct pump *p, struct pump_dir *d)
 
 uint64_t pump_pending(const struct pump *p, int k)
 {
-	return buf_len(&p->dir[k].buf) + p->dir[k].inpipe;
+	return buf_len(&p->dir[k].buf) + p->dir[k].inpipe + stream_unsent(p->st[1 - k]);
 }
 
 /* May direction k take more bytes in? */
@@ -82,6 +82,16 @@ static int flush(struct pump *p, int k, int *err)
 		p->last_io = ev_now(p->ctx->loop);
 	}
 #endif
+	/* bytes the destination took and still holds (TLS records gathered for one send) */
+	if (stream_unsent(dst) > 0) {
+		ssize_t w = stream_writev(dst, NULL, 0);
+		if (w == STREAM_AGAIN)
+			return 1;
+		if (w < 0) {
+			*err = (int)-w;
+			return MOVE_ERR_DST;
+		}
+	}
 	return 0;
 }
 

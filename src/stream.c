@@ -58,7 +58,7 @@ static size_t plain_pending(const struct stream *s)
 }
 
 static const struct stream_ops plain_ops = {
-	plain_read, plain_writev, plain_shutdown_wr, plain_close, plain_raw_fd, plain_pending, NULL, NULL, NULL,
+	plain_read, plain_writev, plain_shutdown_wr, plain_close, plain_raw_fd, plain_pending, NULL, NULL, NULL, NULL,
 };
 
 void stream_init_fd(struct stream *s, int fd, void (*cb)(struct ev_loop *, ev_io *, int), void *data)

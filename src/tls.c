@@ -18,22 +18,16 @@
 #include "tls_int.h"
 #include "wipe.h"
 
-#define TLS_HOST_MAX 255   /* a DNS name's limit (RFC 1035 §2.3.4) */
 #define TLS_COALESCE 16384 /* small iovs are gathered into one record of at most this */
 #define TLS_TRIM_AFTER 1.0 /* seconds without a wait before an idle connection's buffers go */
 
-struct tls_saved {
-	SSL_SESSION *sess; /* our reference */
-	char host[TLS_HOST_MAX + 1];
-};
-
 struct tls_ctx {
 	SSL_CTX *ssl;
+	BIO_METHOD *wmeth;  /* every connection's write side (tls_out.c) */
 	int insecure;
 	int free_idle;      /* SSL_free_buffers once idle (else RELEASE_BUFFERS: after every record) */
 	unsigned refs;      /* the owner's and one per stream: a reload may free it before them */
-	unsigned nsaved;
-	struct tls_saved saved[TLS_SESSIONS]; /* oldest first */
+	struct tls_store store; /* sessions to resume */
 };
 
 /* The state of one TLS stream (stream.impl). */
@@ -49,7 +43,9 @@ struct tls_conn {
 	uint8_t shut_pending; /* close_notify waits for room in the socket */
 	uint8_t failed;       /* a fatal error: the session must not be resumed */
 	uint8_t resumed;
-	ev_timer trim;        /* frees the record buffers once quiet (free_idle) */
+	struct tls_out out;   /* records a write took and has not yet sent */
+	int out_err;          /* sending out failed: every later write fails with it */
+	ev_timer trim;        /* frees out, and OpenSSL's buffers (free_idle), once quiet */
 	ev_tstamp busy;       /* loop time of the last wait (tls_watch) */
 	X509 *vcert;          /* the certificate the verification first failed on (a reference) */
 	int verr;             /* ... and why */
@@ -59,47 +55,6 @@ struct tls_conn {
 static const struct stream_ops tls_ops;
 static size_t tls_pending(const struct stream *s);
 
-/* The session store: up to TLS_SESSIONS, per host, newest last. */
-static void saved_drop(struct tls_ctx *c, unsigned i)
-{
-	SSL_SESSION_free(c->saved[i].sess);
-	memmove(&c->saved[i], &c->saved[i + 1], (c->nsaved - i - 1) * sizeof(c->saved[0]));
-	c->nsaved--;
-}
-
-static void saved_put(struct tls_ctx *c, const char *host, SSL_SESSION *sess)
-{
-	for (unsigned i = 0; i < c->nsaved; i++)
-		if (c->saved[i].sess == sess) { /* a TLS 1.2 session put back twice */
-			SSL_SESSION_free(sess);
-			return;
-		}
-	if (c->nsaved == TLS_SESSIONS)
-		saved_drop(c, 0);
-	c->saved[c->nsaved].sess = sess;
-	snprintf(c->saved[c->nsaved].host, sizeof(c->saved[0].host), "%s", host);
-	c->nsaved++;
-}
-
-/* Takes out the newest live session for host (our reference), or NULL.  A TLS 1.3 ticket
- * is used once (RFC 8446 §C.4: reuse lets the connections be linked). */
-static SSL_SESSION *saved_take(struct tls_ctx *c, const char *host)
-{
-	time_t now = time(NULL);
-	for (unsigned i = c->nsaved; i-- > 0;) {
-		SSL_SESSION *s = c->saved[i].sess;
-		if (SSL_SESSION_get_time(s) + SSL_SESSION_get_timeout(s) <= now) {
-			saved_drop(c, i); /* expired */
-			continue;
-		}
-		if (strcmp(c->saved[i].host, host) != 0 || !SSL_SESSION_up_ref(s))
-			continue;
-		saved_drop(c, i); /* the reference it drops is the one just taken */
-		return s;
-	}
-	return NULL;
-}
-
 /* OpenSSL hands over every new session (a TLS 1.3 ticket, or the session of a full TLS 1.2
  * handshake): keep it (returning 1 keeps the reference). */
 static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
@@ -107,7 +62,7 @@ static int new_session_cb(SSL *ssl, SSL_SESSION *sess)
 	struct tls_conn *t = SSL_get_app_data(ssl);
 	if (t == NULL || !SSL_SESSION_is_resumable(sess))
 		return 0;
-	saved_put(t->ctx, t->host, sess);
+	tls_store_put(&t->ctx->store, t->host, sess);
 	return 1;
 }
 
@@ -127,13 +82,6 @@ static int verify_cb(int ok, X509_STORE_CTX *x)
 	return 0;
 }
 
-/* The reason of OpenSSL's last error, e.g. "wrong version number". */
-static void openssl_reason(char *out, size_t len)
-{
-	unsigned long e = ERR_peek_last_error();
-	const char *r = e ? ERR_reason_error_string(e) : NULL;
-	snprintf(out, len, "%s", r ? r : "unknown error");
-}
 
 struct tls_ctx *tls_ctx_new(const char *cafile, int insecure, char *err, size_t errlen)
 {
@@ -141,13 +89,18 @@ struct tls_ctx *tls_ctx_new(const char *cafile, int insecure, char *err, size_t 
 	struct tls_ctx *c = calloc(1, sizeof(*c));
 	ERR_clear_error();
 	if (c == NULL || (c->ssl = SSL_CTX_new(TLS_client_method())) == NULL) {
-		openssl_reason(why, sizeof(why));
+		tls_openssl_reason(why, sizeof(why));
 		snprintf(err, errlen, "cannot make a TLS context: %s", c ? why : "out of memory");
 		free(c);
 		return NULL;
 	}
 	c->insecure = insecure != 0;
 	c->refs = 1;
+	if ((c->wmeth = tls_out_method()) == NULL) {
+		snprintf(err, errlen, "cannot make a TLS context: out of memory");
+		tls_ctx_free(c);
+		return NULL;
+	}
 	SSL_CTX_set_min_proto_version(c->ssl, TLS1_2_VERSION);
 	/* the relay retries a write with the same bytes, perhaps moved, perhaps more of them */
 	SSL_CTX_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -172,7 +125,7 @@ struct tls_ctx *tls_ctx_new(const char *cafile, int insecure, char *err, size_t 
 	if (c->insecure)
 		return c;
 	if (!(cafile ? SSL_CTX_load_verify_locations(c->ssl, cafile, NULL) : SSL_CTX_set_default_verify_paths(c->ssl))) {
-		openssl_reason(why, sizeof(why));
+		tls_openssl_reason(why, sizeof(why));
 		snprintf(err, errlen, "cannot load %s%s: %s", cafile ? "CA file " : "the system's CA certificates",
 			 cafile ? cafile : "", why);
 		ERR_clear_error();
@@ -186,9 +139,9 @@ void tls_ctx_free(struct tls_ctx *c)
 {
 	if (c == NULL || --c->refs > 0)
 		return;
-	while (c->nsaved > 0)
-		saved_drop(c, c->nsaved - 1);
+	tls_store_clear(&c->store);
 	SSL_CTX_free(c->ssl);
+	BIO_meth_free(c->wmeth);
 	free(c);
 }
 
@@ -202,7 +155,7 @@ static int fd_events(const struct tls_conn *t)
 		ev |= t->rd_needs ? t->rd_needs : EV_READ;
 	if (t->want & EV_WRITE)
 		ev |= t->wr_needs ? t->wr_needs : EV_WRITE;
-	if (t->shut_pending)
+	if (t->shut_pending || tls_out_unsent(&t->out) > 0)
 		ev |= EV_WRITE;
 	return ev;
 }
@@ -227,8 +180,10 @@ static void trim_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct tls_conn *t = w->data;
 	ev_tstamp left = t->busy + TLS_TRIM_AFTER - ev_now(loop);
 	(void)revents;
-	if (left <= 0 && SSL_free_buffers(t->ssl) == 1)
+	if (left <= 0 && tls_out_unsent(&t->out) == 0 && (!t->ctx->free_idle || SSL_free_buffers(t->ssl) == 1)) {
+		tls_out_free(&t->out);
 		return;
+	}
 	ev_timer_set(w, left > 0 ? left : TLS_TRIM_AFTER, 0.);
 	ev_timer_start(loop, w);
 }
@@ -239,7 +194,7 @@ static void tls_watch(struct ev_loop *loop, struct stream *s, int events)
 	t->loop = loop;
 	t->want = events;
 	rearm(s);
-	if (t->open && t->ctx->free_idle) {
+	if (t->open && (t->ctx->free_idle || t->out.buf != NULL)) {
 		t->busy = ev_now(loop);
 		if (!ev_is_active(&t->trim)) {
 			ev_timer_set(&t->trim, TLS_TRIM_AFTER, 0.);
@@ -276,6 +231,16 @@ static void tls_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	if (!t->open) { /* the handshake: the driver calls tls_handshake on the fd's events */
 		t->cb(loop, w, revents);
 		return;
+	}
+	if (tls_out_unsent(&t->out) > 0 && (revents & EV_WRITE)) { /* what a write took, before all else */
+		ssize_t f = tls_out_flush(&t->out);
+		if (f < 0 && f != STREAM_AGAIN) { /* the next write reports it */
+			t->out_err = (int)-f;
+			t->failed = 1;
+			t->out.off = t->out.len = 0;
+		}
+		if (f != STREAM_AGAIN)
+			rearm(s);
 	}
 	if (t->shut_pending && (revents & EV_WRITE)) {
 		ERR_clear_error();
@@ -354,6 +319,19 @@ static ssize_t tls_writev(struct stream *s, const struct iovec *iov, int n)
 
 	if (!t->open)
 		return -ENOTCONN;
+	if (t->out_err)
+		return -t->out_err;
+	/* what the last write took goes first; a write of nothing only sends that */
+	ssize_t f = tls_out_flush(&t->out);
+	if (f == STREAM_AGAIN) {
+		set_needs(s, &t->wr_needs, EV_WRITE);
+		return STREAM_AGAIN;
+	}
+	if (f < 0) {
+		t->out_err = (int)-f;
+		t->failed = 1;
+		return f;
+	}
 	for (; n > 0 && iov[0].iov_len == 0; n--)
 		iov++;
 	if (n == 0)
@@ -372,14 +350,34 @@ static ssize_t tls_writev(struct stream *s, const struct iovec *iov, int n)
 		}
 		p = gather;
 	}
-	ERR_clear_error();
-	int w = SSL_write(t->ssl, p, (int)len);
+	/* More than a record: record after record into out (OpenSSL writes one per SSL_write:
+	 * partial writes), as many as it has room for, then one send.  A record or less (or
+	 * no memory for out): straight to the socket. */
+	size_t done = 0;
+	int w;
+	t->out.gather = len > TLS_COALESCE && tls_out_alloc(&t->out) == 0;
+	do {
+		ERR_clear_error();
+		w = SSL_write(t->ssl, (const char *)p + done, (int)(len - done));
+		if (w > 0)
+			done += (size_t)w;
+	} while (w > 0 && done < len && t->out.gather && t->out.len + TLS_RECORD_MAX <= TLS_OUT_CAP);
+	t->out.gather = 0;
 	if (p == gather)
 		wipe(gather, len); /* it may have held a Proxy-Authorization */
-	if (w > 0) {
+	f = tls_out_flush(&t->out); /* what does not go now goes first next time, or on EV_WRITE */
+	if (f < 0 && f != STREAM_AGAIN) {
+		t->out_err = (int)-f;
+		t->failed = 1;
+		t->out.off = t->out.len = 0;
+		return done > 0 ? (ssize_t)done : f;
+	}
+	if (done > 0) {
 		if (t->wr_needs)
 			set_needs(s, &t->wr_needs, 0);
-		return w;
+		if (f == STREAM_AGAIN)
+			rearm(s); /* out holds bytes: watched for room */
+		return (ssize_t)done;
 	}
 	return io_result(s, w, &t->wr_needs, 0);
 }
@@ -411,6 +409,7 @@ static void conn_free(struct stream *s)
 		return;
 	if (t->loop != NULL)
 		ev_timer_stop(t->loop, &t->trim);
+	tls_out_free(&t->out); /* what it holds is dropped, as a close drops what OpenSSL holds */
 	/* SSL_free would mark the session (our newest ticket) unusable when no close_notify
 	 * went out; a connection that did not fail leaves it usable */
 	if (t->open && !t->failed)
@@ -435,6 +434,12 @@ static int tls_raw_fd(const struct stream *s)
 	return -1; /* the socket carries records: the relay must copy */
 }
 
+static size_t tls_unsent(const struct stream *s)
+{
+	const struct tls_conn *t = s->impl;
+	return t != NULL ? tls_out_unsent(&t->out) : 0;
+}
+
 static size_t tls_pending(const struct stream *s)
 {
 	const struct tls_conn *t = s->impl;
@@ -445,6 +450,7 @@ static size_t tls_pending(const struct stream *s)
 
 static const struct stream_ops tls_ops = {
 	tls_read, tls_writev, tls_shutdown_wr, tls_close, tls_raw_fd, tls_pending, tls_watch, tls_set_cb, conn_free,
+	tls_unsent,
 };
 
 /* host without brackets; *is_ip when it is an address literal. */
@@ -483,7 +489,18 @@ int tls_start(struct stream *s, struct tls_ctx *c, const char *host, char *err, 
 	ev_init(&t->trim, trim_cb);
 	t->trim.data = t;
 	t->ssl = SSL_new(c->ssl);
-	int ok = t->ssl != NULL && SSL_set_fd(t->ssl, s->fd) == 1 && SSL_set_app_data(t->ssl, t) == 1;
+	t->out.fd = s->fd;
+	BIO *rb = t->ssl != NULL ? BIO_new_socket(s->fd, BIO_NOCLOSE) : NULL;
+	BIO *wb = rb != NULL ? BIO_new(c->wmeth) : NULL;
+	int ok = wb != NULL && SSL_set_app_data(t->ssl, t) == 1;
+	if (ok) {
+		BIO_set_data(wb, &t->out);
+		BIO_set_init(wb, 1);
+		SSL_set_bio(t->ssl, rb, wb); /* the SSL owns both from here */
+	} else {
+		BIO_free(rb);
+		BIO_free(wb);
+	}
 	/* SNI carries names only (RFC 6066 §3) */
 	if (ok && !is_ip)
 		ok = SSL_set_tlsext_host_name(t->ssl, t->host) == 1;
@@ -491,7 +508,7 @@ int tls_start(struct stream *s, struct tls_ctx *c, const char *host, char *err, 
 		ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(t->ssl), t->host) == 1
 			   : SSL_set1_host(t->ssl, t->host) == 1;
 	if (!ok) {
-		openssl_reason(why, sizeof(why));
+		tls_openssl_reason(why, sizeof(why));
 		snprintf(err, errlen, "cannot start TLS: %s", why);
 		SSL_free(t->ssl);
 		free(t);
@@ -499,7 +516,7 @@ int tls_start(struct stream *s, struct tls_ctx *c, const char *host, char *err, 
 		return -1;
 	}
 	SSL_set_connect_state(t->ssl);
-	SSL_SESSION *sess = saved_take(c, t->host);
+	SSL_SESSION *sess = tls_store_take(&c->store, t->host);
 	if (sess != NULL) {
 		(void)SSL_set_session(t->ssl, sess); /* else a full handshake */
 		SSL_SESSION_free(sess);
@@ -511,39 +528,6 @@ int tls_start(struct stream *s, struct tls_ctx *c, const char *host, char *err, 
 	s->ops = &tls_ops;
 	ev_set_cb(&s->io, tls_io_cb);
 	return 0;
-}
-
-static void describe_failure(struct tls_conn *t, int e, int en, char *err, size_t errlen)
-{
-	char why[160], a[300], b[300];
-	long v = SSL_get_verify_result(t->ssl);
-	if (t->verr == 0 && v != X509_V_OK)
-		t->verr = (int)v;
-	if (t->verr == X509_V_ERR_HOSTNAME_MISMATCH || t->verr == X509_V_ERR_IP_ADDRESS_MISMATCH) {
-		X509 *peer = SSL_get0_peer_certificate(t->ssl);
-		if (peer == NULL)
-			peer = t->vcert;
-		if (peer != NULL)
-			tls_cert_names(peer, a, sizeof(a));
-		snprintf(err, errlen, "%s mismatch: certificate for %s, not %s",
-			 t->verr == X509_V_ERR_HOSTNAME_MISMATCH ? "hostname" : "address", peer ? a : "?", t->host);
-	} else if (t->verr != 0) {
-		a[0] = b[0] = '\0';
-		if (t->vcert != NULL) {
-			tls_name_line(X509_get_subject_name(t->vcert), a, sizeof(a));
-			tls_name_line(X509_get_issuer_name(t->vcert), b, sizeof(b));
-		}
-		snprintf(err, errlen, "certificate verify failed: %s (subject %s, issuer %s)",
-			 X509_verify_cert_error_string(t->verr), a, b);
-	} else if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && en == 0) ||
-		   ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
-		snprintf(err, errlen, "connection closed during the handshake");
-	} else if (e == SSL_ERROR_SYSCALL) {
-		snprintf(err, errlen, "connection failed during the handshake: %s", strerror(en));
-	} else {
-		openssl_reason(why, sizeof(why));
-		snprintf(err, errlen, "protocol: %s", why);
-	}
 }
 
 int tls_handshake(struct stream *s, int *events, char *err, size_t errlen)
@@ -565,7 +549,7 @@ int tls_handshake(struct stream *s, int *events, char *err, size_t errlen)
 		/* a TLS 1.2 session may be resumed again (only 1.3 tickets are single use) */
 		SSL_SESSION *sess = t->resumed && SSL_version(t->ssl) < TLS1_3_VERSION ? SSL_get1_session(t->ssl) : NULL;
 		if (sess != NULL)
-			saved_put(t->ctx, t->host, sess);
+			tls_store_put(&t->ctx->store, t->host, sess);
 		return 1;
 	}
 	int en = errno;
@@ -575,7 +559,7 @@ int tls_handshake(struct stream *s, int *events, char *err, size_t errlen)
 		return 0;
 	}
 	t->failed = 1;
-	describe_failure(t, e, en, err, errlen);
+	tls_describe_failure(t->ssl, t->verr, t->vcert, t->host, e, en, err, errlen);
 	ERR_clear_error();
 	return -1;
 }

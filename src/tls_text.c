@@ -1,10 +1,12 @@
-/* tls_text: what a certificate says, as one line for the logs (part of tls). */
+/* tls_text: what a certificate says and why a handshake failed, as one line for the logs
+ * (part of tls). */
 #include "tls_int.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 /* Appends n bytes of d at out[len], printable ASCII only (it goes to logs); the new length. */
@@ -63,4 +65,46 @@ void tls_cert_names(X509 *cert, char *out, size_t cap)
 		snprintf(out, cap, "%s (%s)", cn, alts);
 	else
 		snprintf(out, cap, "%s", cn[0] ? cn : alts[0] ? alts : "no name");
+}
+
+/* The reason of OpenSSL's last error, e.g. "wrong version number". */
+void tls_openssl_reason(char *out, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *r = e ? ERR_reason_error_string(e) : NULL;
+	snprintf(out, len, "%s", r ? r : "unknown error");
+}
+
+void tls_describe_failure(SSL *ssl, int verr, X509 *vcert, const char *host, int e, int en, char *err,
+			  size_t errlen)
+{
+	char why[160], a[300], b[300];
+	long v = SSL_get_verify_result(ssl);
+	if (verr == 0 && v != X509_V_OK)
+		verr = (int)v;
+	if (verr == X509_V_ERR_HOSTNAME_MISMATCH || verr == X509_V_ERR_IP_ADDRESS_MISMATCH) {
+		X509 *peer = SSL_get0_peer_certificate(ssl);
+		if (peer == NULL)
+			peer = vcert;
+		if (peer != NULL)
+			tls_cert_names(peer, a, sizeof(a));
+		snprintf(err, errlen, "%s mismatch: certificate for %s, not %s",
+			 verr == X509_V_ERR_HOSTNAME_MISMATCH ? "hostname" : "address", peer ? a : "?", host);
+	} else if (verr != 0) {
+		a[0] = b[0] = '\0';
+		if (vcert != NULL) {
+			tls_name_line(X509_get_subject_name(vcert), a, sizeof(a));
+			tls_name_line(X509_get_issuer_name(vcert), b, sizeof(b));
+		}
+		snprintf(err, errlen, "certificate verify failed: %s (subject %s, issuer %s)",
+			 X509_verify_cert_error_string(verr), a, b);
+	} else if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && en == 0) ||
+		   ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+		snprintf(err, errlen, "connection closed during the handshake");
+	} else if (e == SSL_ERROR_SYSCALL) {
+		snprintf(err, errlen, "connection failed during the handshake: %s", strerror(en));
+	} else {
+		tls_openssl_reason(why, sizeof(why));
+		snprintf(err, errlen, "protocol: %s", why);
+	}
 }

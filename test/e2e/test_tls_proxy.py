@@ -3,13 +3,16 @@ and our TlsFront (Python ssl, session tickets) in front of plain proxies.
 
 test_fixture_*: the fixtures proved with curl alone (no socks2http)."""
 
+import hashlib
 import re
 import socket
 import ssl
 import time
 
 from authupstreams import make_cert, socks5_code, via
+from bulkdata import MIB, Worker, data64
 from clients import curl
+from socksclient import recv_exact, sha256_recv, socks5_tunnel
 
 pytest_plugins = ("authupstreams",)  # its fixtures: squid_tls, authproxy, ...
 
@@ -81,6 +84,43 @@ def test_https_proxy_verified(socks2http, squid_tls, origin):
     assert t["tls"] == "full"
     assert t["auth"] == "none"
     assert "tls_verify" not in t
+
+
+def test_https_proxy_bulk_both_ways(socks2http, squid_tls, acceptor):
+    """32 MiB up and 32 MiB down at once through squid's TLS port, each checked with sha256:
+    the relay's writes to TLS gather several records per send, and a record the socket
+    did not take goes first later; the close_notify after the last one."""
+    a = acceptor()
+    d = socks2http("-x", f"https://localhost:{squid_tls.port}", "--proxy-cacert", squid_tls.cafile,
+                   "--buffer-size", "65536")
+    up = data64()[: 32 * MIB]
+    down = bytes(reversed(up))
+    s = socks5_tunnel(d.port, "127.0.0.1", a.port)
+    o = a.accept()
+    o.settimeout(90)
+
+    def origin_side():
+        w = Worker(o.sendall, down)
+        w.start()
+        digest = sha256_recv(o, len(up), timeout=90)
+        w.get(60)
+        o.sendall(digest.encode())
+        o.shutdown(socket.SHUT_WR)
+
+    w = Worker(origin_side)
+    w.start()
+    s.settimeout(90)
+    sender = Worker(s.sendall, up)
+    sender.start()
+    assert sha256_recv(s, len(down), timeout=90) == hashlib.sha256(down).hexdigest()
+    sender.get(60)
+    assert recv_exact(s, 64, timeout=90).decode() == hashlib.sha256(up).hexdigest()
+    w.get(10)
+    s.close()
+    o.close()
+    t = d.wait_tunnel(target=f"127.0.0.1:{a.port}")
+    assert t["tls"] == "full"
+    assert t["up"] == str(len(up)) and t["down"] == str(len(down) + 64)
 
 
 def test_check_walks_the_tls_stage(binary, squid_tls, origin):

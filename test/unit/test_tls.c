@@ -706,6 +706,53 @@ static void test_trim(void)
 	SSL_CTX_free(sc);
 }
 
+/* A write of more than a record gathers its records and sends them at once; what the
+ * socket does not take stays unsent (shown by stream_unsent), goes out by itself when the
+ * socket has room though the driver only reads, and goes before the next write's bytes. */
+static void test_gathered(void)
+{
+	char err[256];
+	SSL_CTX *sc = srv_ctx(cert_local, 0);
+	struct tls_ctx *ctx = tls_ctx_new(ca_local, 0, err, sizeof(err));
+	struct cli c;
+	struct srv s;
+	static uint8_t data[80 * KiB];
+	fprintf(stderr, "a write of several records: one send, the rest unsent until room\n");
+	CHECK_EQ_INT(connect_one(&c, &s, ctx, sc, "localhost", 4096), 1);
+	RUN_UNTIL(s.hs_done, 5);
+	s.paused = 1;
+	srv_watch(&s);
+	c.seed_in = s.seed_out = 8;
+	s.seed_in = 7;
+	fill_pat(data, sizeof(data), 7, 0);
+	ssize_t w = stream_write(&c.st, data, sizeof(data));
+	fprintf(stderr, "  took %zd of %zu, unsent %zu\n", w, sizeof(data), stream_unsent(&c.st));
+	CHECK(w > 16 * (ssize_t)KiB && w < (ssize_t)sizeof(data)); /* several records, not all */
+	CHECK(stream_unsent(&c.st) > 0);
+	/* nothing more while bytes wait: the next write says so, and takes nothing */
+	CHECK_EQ_INT(stream_write(&c.st, data + w, sizeof(data) - (size_t)w), STREAM_AGAIN);
+	c.sent = (uint64_t)w;
+	c.to_send = c.sent; /* the driver only reads from now on */
+	cli_watch(&c);
+	s.paused = 0;
+	srv_watch(&s);
+	RUN_UNTIL(s.recvd == c.sent, 10);
+	CHECK_EQ_INT(s.recvd, c.sent);
+	CHECK_EQ_INT(stream_unsent(&c.st), 0);
+	/* the rest, through the driver's writes: in order after the first */
+	c.seed_out = 7;
+	c.to_send = sizeof(data);
+	cli_watch(&c);
+	RUN_UNTIL(s.recvd == sizeof(data), 10);
+	CHECK_EQ_INT(s.recvd, sizeof(data));
+	CHECK_EQ_INT(s.bad, 0);
+	CHECK_EQ_INT(c.werr + s.err, 0);
+	CHECK_EQ_INT(stream_unsent(&c.st), 0);
+	pair_free(&c, &s);
+	tls_ctx_free(ctx);
+	SSL_CTX_free(sc);
+}
+
 /* The server asks for a key update (RFC 8446 §4.6.3) while the client's writes are
  * blocked: the client's read must send its own KeyUpdate, so it waits for the fd to be
  * writable, and the stream must tell its driver EV_READ when it is. */
@@ -875,7 +922,7 @@ static void pump_done_cb(struct pump *p, enum pump_end end, int err)
 
 /* order 0: both ends send at once; 1: the plain end first, the TLS server only after its
  * close_notify came; 2: the TLS server first, the plain end after the end of its stream. */
-static void test_pump(int order, int max_version)
+static void test_pump(int order, int max_version, size_t bufsize, int sockbuf)
 {
 	static const char *const names[] = {"both at once", "plain side first", "TLS side first"};
 	char err[256];
@@ -891,17 +938,18 @@ static void test_pump(int order, int max_version)
 	struct prig r;
 	int a[2];
 
-	fprintf(stderr, "pump between a plain socket and TLS (%s), 4 MiB each way, %s\n",
-		max_version ? "TLS 1.2" : "TLS 1.3", names[order]);
+	fprintf(stderr, "pump between a plain socket and TLS (%s), 4 MiB each way, %s, %zu KiB buffers%s\n",
+		max_version ? "TLS 1.2" : "TLS 1.3", names[order], bufsize / KiB,
+		sockbuf ? ", small socket buffers" : "");
 	SSL_CTX *sc = srv_ctx(cert_local, max_version);
 	struct tls_ctx *ctx = tls_ctx_new(ca_local, 0, err, sizeof(err));
-	CHECK(bufpool_init(&pool, 16 * KiB, 4) == 0);
+	CHECK(bufpool_init(&pool, bufsize, 4) == 0);
 	pipepool_init(&pipes, 64, 0, 16, &ntunnels, 0); /* there, but a TLS side cannot splice */
 	pctx.loop = loop;
 	pctx.pool = &pool;
 	pctx.pipes = &pipes;
 	CHECK(make_pair(a, 0) == 0);
-	CHECK_EQ_INT(connect_one(&c, &s, ctx, sc, "localhost", 0), 1);
+	CHECK_EQ_INT(connect_one(&c, &s, ctx, sc, "localhost", sockbuf), 1);
 	RUN_UNTIL(s.hs_done, 5);
 
 	memset(&ea, 0, sizeof(ea));
@@ -977,11 +1025,16 @@ int main(void)
 	test_bulk(TLS1_2_VERSION);
 	test_pending();
 	test_trim();
+	test_gathered();
 	test_key_update();
 	test_early();
 	for (int order = 0; order < 3; order++)
-		test_pump(order, 0);
-	test_pump(0, TLS1_2_VERSION);
+		test_pump(order, 0, 16 * KiB, 0);
+	test_pump(0, TLS1_2_VERSION, 16 * KiB, 0);
+	/* several records per write, sent while the socket takes only part of them */
+	for (int order = 0; order < 3; order++)
+		test_pump(order, 0, 64 * KiB, 4096);
+	test_pump(0, TLS1_2_VERSION, 64 * KiB, 4096);
 
 	unlink(ca_local);
 	unlink(ca_ca);

@@ -790,6 +790,26 @@ static void tls_counts_reset(void)
 #endif
 }
 
+#ifdef BENCH_TLS
+/* A blocking upload's records go four at a time in one send, as socks2http's TLS streams
+ * send them (src/tls_out.c): the TLS client must not cost more than the bridge for want of
+ * it.  OpenSSL writes one record per SSL_write; a buffering BIO gathers them. */
+static void tls_gather_writes(struct cl *c)
+{
+	SSL *ssl = c->ssl;
+	BIO *sock = SSL_get_wbio(ssl), *fb = BIO_new(BIO_f_buffer());
+	if (fb == NULL || sock == NULL || !BIO_up_ref(sock) || BIO_set_write_buffer_size(fb, 4 * (16384 + 256)) <= 0)
+		die("bulk upload", "cannot gather TLS records");
+	BIO_push(fb, sock);
+	SSL_set0_wbio(ssl, fb); /* drops the SSL's own reference to sock: fb holds one */
+}
+
+static int tls_flush(struct cl *c)
+{
+	return c->ssl != NULL && BIO_flush(SSL_get_wbio(c->ssl)) <= 0 ? fail("send", EIO) : 0;
+}
+#endif
+
 static int cmd_bulk(const struct route *rt, int up, uint64_t bytes, pid_t pid, pid_t pid2)
 {
 	uint64_t expect = pattern_hash(pat, bytes);
@@ -805,11 +825,19 @@ static int cmd_bulk(const struct route *rt, int up, uint64_t bytes, pid_t pid, p
 		die("bulk", errmsg);
 	uint64_t got = 0, hash = 0;
 	if (up) {
+#ifdef BENCH_TLS
+		if (c.ssl != NULL)
+			tls_gather_writes(&c);
+#endif
 		for (uint64_t off = 0; off < bytes;) {
 			size_t len = bytes - off < CHUNK ? (size_t)(bytes - off) : CHUNK;
 			const unsigned char *p = pattern_at(pat, off, &len);
 			if (send_all(&c, p, len) < 0)
 				die("bulk upload", errmsg);
+#ifdef BENCH_TLS
+			if (tls_flush(&c) < 0)
+				die("bulk upload", errmsg);
+#endif
 			off += len;
 		}
 		uint64_t ans[2];

@@ -28,7 +28,8 @@
 #            fresh self-signed certificate, P-256 unless BENCH_TLS_KEY says otherwise) in front
 #            of the sink; socks2http -x https://... --proxy-cacert against the load generator
 #            speaking TLS to tlsproxy itself (route tls: OpenSSL, the same CONNECT bytes, a
-#            pool of BENCH_TLS_SESSIONS sessions, each TLS 1.3 ticket used once): bulk down
+#            pool of BENCH_TLS_SESSIONS sessions, each TLS 1.3 ticket used once, uploads
+#            gathered four records per send as the bridge does): bulk down
 #            and up (throughput; socks2http's CPU per GiB, and tlsproxy's, a TLS<->TCP relay
 #            like the bridge, as the yardstick), and new tunnels per second with full
 #            handshakes (a tlsproxy that refuses resumption: no tickets, no cache, for both
@@ -958,7 +959,8 @@ else
 	}
 	echo "TLS to the proxy: $TLS_PROTO, $TLS_KEY certificate (self-signed, checked by both clients); tlsproxy: ours,"
 	echo "  one thread, OpenSSL read-ahead (64 KiB), 256 KiB buffers; the TLS client: loadgen route tls, the same CONNECT"
-	echo "  bytes, a pool of $TLS_SESSIONS sessions, each TLS 1.3 ticket used once; socks2http: -x https://127.0.0.1:PORT --proxy-cacert -q${S2H_ARGS:+ $S2H_ARGS}"
+	echo "  bytes, a pool of $TLS_SESSIONS sessions, each TLS 1.3 ticket used once, uploads four records per send (as the"
+	echo "  bridge sends them); socks2http: -x https://127.0.0.1:PORT --proxy-cacert -q${S2H_ARGS:+ $S2H_ARGS}"
 	echo "  bulk: $(gib "$TLS_BYTES") GiB per transfer, $TLS_BULK_REPS reps; rate: 64 clients, ${RATE_SECS}s (after ${TLS_WARMUP}s) x $TLS_RATE_REPS reps per mode"
 	echo
 	trow "" "TLS client" socks2http target "s2h/client (range)" ""

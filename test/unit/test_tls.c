@@ -4,8 +4,10 @@
  * issuer, insecure mode, SNI, session resumption (TLS 1.3 tickets and TLS 1.2), 1 MiB both
  * ways through read and writev with small buffers and small socket buffers, pending bytes
  * announced by the stream, close_notify and a bare EOF, handshake failures, record buffers
- * given back once a connection is quiet; then the real
- * relay (pump) between a plain socket and a TLS stream: 4 MiB both ways with half-close. */
+ * given back once a connection is quiet, a write's records gathered into one send (what the
+ * socket did not take goes first, and by itself); then the real relay (pump) between a
+ * plain socket and a TLS stream: 4 MiB both ways with half-close, also with 64 KiB buffers
+ * and small socket buffers. */
 #include "tls.h"
 
 #include <errno.h>

@@ -19,6 +19,12 @@ struct bufpool {
 	size_t in_use;  /* buffers held by tunnels */
 };
 
+/* Memory for bytes copied in and out in bulk: it starts mid-page (see bufpool.c).  NULL
+ * when out of memory; free it with bufpool_mem_free (NULL is fine).  The pool's buffers
+ * are such memory; so is the TLS write side's (tls_out.c). */
+char *bufpool_mem_alloc(size_t size);
+void bufpool_mem_free(void *mem);
+
 int bufpool_init(struct bufpool *p, size_t size, size_t maxfree);
 void bufpool_destroy(struct bufpool *p);
 

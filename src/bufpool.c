@@ -13,7 +13,7 @@
 #define BUF_PAGE 4096
 #define BUF_SKEW 2048
 
-static char *buf_new(size_t size)
+char *bufpool_mem_alloc(size_t size)
 {
 	void *base = NULL;
 	if (posix_memalign(&base, BUF_PAGE, size + BUF_SKEW) != 0)
@@ -21,10 +21,10 @@ static char *buf_new(size_t size)
 	return (char *)base + BUF_SKEW;
 }
 
-static void buf_free(void *data)
+void bufpool_mem_free(void *mem)
 {
-	if (data != NULL)
-		free((char *)data - BUF_SKEW);
+	if (mem != NULL)
+		free((char *)mem - BUF_SKEW);
 }
 
 int bufpool_init(struct bufpool *p, size_t size, size_t maxfree)
@@ -39,7 +39,7 @@ int bufpool_init(struct bufpool *p, size_t size, size_t maxfree)
 void bufpool_destroy(struct bufpool *p)
 {
 	for (size_t i = 0; i < p->nfree; i++)
-		buf_free(p->free[i]);
+		bufpool_mem_free(p->free[i]);
 	free(p->free);
 	p->free = NULL;
 	p->nfree = 0;
@@ -49,7 +49,7 @@ int buf_acquire(struct bufpool *p, struct buf *b)
 {
 	if (b->data != NULL)
 		return 0;
-	b->data = p->nfree > 0 ? p->free[--p->nfree] : buf_new(p->size);
+	b->data = p->nfree > 0 ? p->free[--p->nfree] : bufpool_mem_alloc(p->size);
 	if (b->data == NULL)
 		return -1;
 	b->start = b->end = 0;
@@ -64,7 +64,7 @@ void buf_release(struct bufpool *p, struct buf *b, int force)
 	if (p->nfree < p->maxfree)
 		p->free[p->nfree++] = b->data;
 	else
-		buf_free(b->data);
+		bufpool_mem_free(b->data);
 	b->data = NULL;
 	b->start = b->end = 0;
 	p->in_use--;

@@ -5,37 +5,30 @@
 #include "tls_int.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include "bufpool.h"
 #include "stream.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0 /* SIGPIPE is ignored process-wide */
 #endif
 
-/* The buffer starts mid-page, as the relay's do (bufpool.c): OpenSSL copies each record
- * into it. */
-#define OUT_PAGE 4096
-#define OUT_SKEW 2048
-
+/* OpenSSL copies each record into buf: bufpool's mid-page memory, as the relay's buffers. */
 int tls_out_alloc(struct tls_out *o)
 {
-	void *base = NULL;
 	if (o->buf != NULL)
 		return 0;
-	if (posix_memalign(&base, OUT_PAGE, TLS_OUT_CAP + OUT_SKEW) != 0)
+	if ((o->buf = (unsigned char *)bufpool_mem_alloc(TLS_OUT_CAP)) == NULL)
 		return -1;
-	o->buf = (unsigned char *)base + OUT_SKEW;
 	o->off = o->len = 0;
 	return 0;
 }
 
 void tls_out_free(struct tls_out *o)
 {
-	if (o->buf != NULL)
-		free(o->buf - OUT_SKEW);
+	bufpool_mem_free(o->buf);
 	o->buf = NULL;
 	o->off = o->len = 0;
 }

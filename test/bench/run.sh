@@ -5,7 +5,8 @@
 # On loopback it starts sink (the target), upstream (a splice CONNECT proxy), barerelay (a
 # splice relay with no protocol work: the limit for any bridge), socks2http, and, when
 # installed, cntlm (-O SOCKS5) and danted (route via the upstream, http_v1.0) as peers.
-# Then, interleaving the routes and repeating to fight noise (medians):
+# Then, interleaving the routes (every other rep in reverse order) and repeating to fight
+# noise (medians):
 #   bulk     one tunnel, BENCH_BYTES down and up, every byte's hash checked; the bridge's CPU
 #            seconds per GiB from /proc/PID/stat utime+stime
 #   latency  TCP connect to the first echoed byte, BENCH_LAT_SAMPLES sequential samples
@@ -34,7 +35,8 @@
 #            like the bridge, as the yardstick), and new tunnels per second with full
 #            handshakes (a tlsproxy that refuses resumption: no tickets, no cache, for both
 #            clients) and with resumption, with tlsproxy's handshake counters (full,
-#            resumed) for every run.  Left out, with a line saying why, when socks2http has
+#            resumed) for every run; stunnel (client mode) as a peer when installed, the
+#            load generator speaking CONNECT through it.  Left out, with a line saying why, when socks2http has
 #            no https:// proxies (no --proxy-cacert in its --help) or OpenSSL is missing.
 # "direct": the load generator speaks CONNECT to the upstream itself; "bare relay": the
 # same CONNECT bytes through barerelay; socks2http: SOCKS5 (and SOCKS4a for latency).
@@ -43,7 +45,7 @@
 #
 # Knobs (environment): BENCH_BYTES (1 GiB), BENCH_PEER_BYTES (256 MiB), BENCH_BULK_REPS (5),
 # BENCH_LAT_SAMPLES (2000), BENCH_LAT_REPS (3), BENCH_RATE_SECS (2), BENCH_RATE_REPS (3),
-# BENCH_IDLE (5000), BENCH_PEERS (1; 0 leaves cntlm and danted out), BENCH_BARE_PIPE
+# BENCH_IDLE (5000), BENCH_PEERS (1; 0 leaves cntlm, danted and stunnel out), BENCH_BARE_PIPE
 # (barerelay's F_SETPIPE_SZ, 1048576; 0 = the kernel's default), BENCH_S2H_ARGS (extra socks2http options),
 # BENCH_FAR_MS (20: the far proxy's handshake), BENCH_FAR_SAMPLES (200), BENCH_PREWARM (8),
 # BENCH_JUNK (5000 attempts per kind), BENCH_STRACE (1), BENCH_DATA ("65536 4096": down, up),
@@ -72,6 +74,7 @@ RATE_SECS=${BENCH_RATE_SECS:-2}
 RATE_REPS=${BENCH_RATE_REPS:-3}
 IDLE=${BENCH_IDLE:-5000}
 PEERS=${BENCH_PEERS:-1}
+TLS_PEERS=$PEERS # stunnel, also with BENCH_ONLY=tls
 BARE_PIPE=${BENCH_BARE_PIPE:-1048576}
 S2H_ARGS=${BENCH_S2H_ARGS:-}
 FAR_MS=${BENCH_FAR_MS:-20}
@@ -341,9 +344,14 @@ if [ "$ONLY" != tls ]; then # ---- everything but the TLS rows ----
 echo "bench: $(elapsed) bulk ($BULK_REPS x down+up per route: ${names[*]})..." >&2
 # "raw" (loadgen straight to the sink, no proxy) shows what loopback TCP itself does here
 bulk_routes=("raw raw@127.0.0.1:0 - $BYTES" "${routes[@]}")
+# every other rep in reverse order: no route always runs right after the same other one
+# (in the runs before, socks2http always followed the bare relay)
+rev_routes=()
+for ((i = ${#bulk_routes[@]} - 1; i >= 0; i--)); do rev_routes+=("${bulk_routes[i]}"); done
 for rep in $(seq "$BULK_REPS"); do
 	for dir in down up; do
-		for r in "${bulk_routes[@]}"; do
+		if ((rep % 2)); then order=("${bulk_routes[@]}"); else order=("${rev_routes[@]}"); fi
+		for r in "${order[@]}"; do
 			set -- $r
 			# shellcheck disable=SC2046
 			run "$1" bulk "$2" "$TARGET" "$dir" "$4" $(pidarg "$3")
@@ -492,8 +500,9 @@ HELD_B=$(awk '$1 == "held" { sub(".*tunnels=", ""); print }' "$out/holder-bare.o
 HELD_S=$(awk '$1 == "held" { sub(".*tunnels=", ""); print }' "$out/holder-s2h.out")
 for rep in $(seq "$HELD_REPS"); do
 	for dir in down up; do
-		run bare_h bulk "connect@127.0.0.1:$HB_PORT" "$TARGET" "$dir" "$BYTES" --pid "$HB_PID"
+		((rep % 2)) && run bare_h bulk "connect@127.0.0.1:$HB_PORT" "$TARGET" "$dir" "$BYTES" --pid "$HB_PID"
 		run s2h_h bulk "socks5@127.0.0.1:$HS_PORT" "$TARGET" "$dir" "$BYTES" --pid "$HS_PID"
+		((rep % 2)) || run bare_h bulk "connect@127.0.0.1:$HB_PORT" "$TARGET" "$dir" "$BYTES" --pid "$HB_PID"
 	done
 done
 if [ "$STRACE" = 1 ]; then # how each bridge relays in this condition
@@ -611,6 +620,45 @@ if [ -z "$TLS_SKIP" ]; then
 		SN_PID=$S_PID SN=$S_PORT
 	fi
 fi
+# stunnel, the usual plain-to-TLS relay (client mode, one thread per connection), as a peer:
+# the load generator speaks CONNECT through it to tlsproxy, as it does through the bare relay
+STN="" STF=""
+start_stunnel() { # NAME TLS-PORT: sets X_PID, X_PORT ("" when it does not run)
+	X_PORT="" X_PID=""
+	local port
+	port=$(freeport)
+	cat >"$out/$1.conf" <<-EOC
+		foreground = yes
+		pid =
+		debug = 3
+		[tls]
+		client = yes
+		accept = 127.0.0.1:$port
+		connect = 127.0.0.1:$2
+		verifyPeer = yes
+		CAfile = $TLS_CERT
+		checkIP = 127.0.0.1
+	EOC
+	start "$1" "$STUNNEL" "$out/$1.conf"
+	wait_port "$port" "$LAST_PID" || { echo "bench: $1 did not start (left out)" >&2; return 0; }
+	X_PID=$LAST_PID X_PORT=$port
+}
+STUNNEL=$(command -v stunnel4 || command -v stunnel)
+if [ -z "$TLS_SKIP" ] && [ "$TLS_PEERS" = 1 ] && [ -n "$STUNNEL" ]; then
+	start_stunnel stunnel "$TP"
+	STN_PID=$X_PID STN=$X_PORT
+	[ -n "$STN" ] && start_stunnel stunnel-noresume "$TN"
+	STF_PID=$X_PID STF=$X_PORT
+	for r in "connect@127.0.0.1:$STN" "connect@127.0.0.1:$STF"; do
+		[ -n "$STF" ] || break
+		if ! "$LG" bulk "$r" "$TARGET" down 1048576 >/dev/null 2>>"$out/loadgen.err" ||
+			! "$LG" bulk "$r" "$TARGET" up 1048577 >/dev/null 2>>"$out/loadgen.err"; then
+			echo "bench: stunnel failed the check transfer (left out)" >&2
+			STN="" STF=""
+		fi
+	done
+	[ -n "$STF" ] || STN=""
+fi
 if [ -z "$TLS_SKIP" ]; then
 	for r in "tls@127.0.0.1:$TP" "socks5@127.0.0.1:$ST" "tls@127.0.0.1:$TN" "socks5@127.0.0.1:$SN"; do
 		if ! "$LG" bulk "$r" "$TARGET" down 1048576 "${TLSA[@]}" >/dev/null 2>>"$out/loadgen.err" ||
@@ -624,19 +672,35 @@ if [ -z "$TLS_SKIP" ]; then
 	echo "bench: $(elapsed) TLS bulk ($TLS_BULK_REPS x down+up, $(awk -v b="$TLS_BYTES" 'BEGIN { print b / 1048576 }') MiB, TLS client and socks2http, $TLS_KEY)..." >&2
 	for rep in $(seq "$TLS_BULK_REPS"); do
 		for dir in down up; do
-			run tls bulk "tls@127.0.0.1:$TP" "$TARGET" "$dir" "$TLS_BYTES" --pid "$TP_PID" "${TLSA[@]}"
+			((rep % 2)) && run tls bulk "tls@127.0.0.1:$TP" "$TARGET" "$dir" "$TLS_BYTES" --pid "$TP_PID" "${TLSA[@]}"
 			run s2h_tls bulk "socks5@127.0.0.1:$ST" "$TARGET" "$dir" "$TLS_BYTES" --pid "$ST_PID" --pid2 "$TP_PID"
+			((rep % 2)) || run tls bulk "tls@127.0.0.1:$TP" "$TARGET" "$dir" "$TLS_BYTES" --pid "$TP_PID" "${TLSA[@]}"
+			[ -n "$STN" ] && run stn_tls bulk "connect@127.0.0.1:$STN" "$TARGET" "$dir" "$TLS_BYTES" --pid "$STN_PID" \
+				--pid2 "$TP_PID"
 		done
 	done
 	echo "bench: $(elapsed) TLS tunnel rate ($TLS_RATE_REPS x ${RATE_SECS}s per route and mode, 64 clients)..." >&2
+	tls_rate() { # client|s2h resumed|full
+		case $1-$2 in
+		client-resumed) tls_counted tlsres tlsproxy "$TP_PID" rate "tls@127.0.0.1:$TP" "$TARGET" 64 "$RATE_SECS" \
+			--pid2 "$TP_PID" "${TLSA[@]}" ;;
+		s2h-resumed) tls_counted s2h_tlsres tlsproxy "$TP_PID" rate "socks5@127.0.0.1:$ST" "$TARGET" 64 "$RATE_SECS" \
+			--pid "$ST_PID" --pid2 "$TP_PID" ;;
+		client-full) tls_counted tlsfull tlsproxy-noresume "$TN_PID" rate "tls@127.0.0.1:$TN" "$TARGET" 64 \
+			"$RATE_SECS" --pid2 "$TN_PID" --tls-ca "$TLS_CERT" --tls-sessions 0 ;;
+		s2h-full) tls_counted s2h_tlsfull tlsproxy-noresume "$TN_PID" rate "socks5@127.0.0.1:$SN" "$TARGET" 64 \
+			"$RATE_SECS" --pid "$SN_PID" --pid2 "$TN_PID" ;;
+		stunnel-resumed) tls_counted stn_tlsres tlsproxy "$TP_PID" rate "connect@127.0.0.1:$STN" "$TARGET" 64 \
+			"$RATE_SECS" --pid "$STN_PID" --pid2 "$TP_PID" ;;
+		stunnel-full) tls_counted stn_tlsfull tlsproxy-noresume "$TN_PID" rate "connect@127.0.0.1:$STF" "$TARGET" 64 \
+			"$RATE_SECS" --pid "$STF_PID" --pid2 "$TN_PID" ;;
+		esac
+	}
 	for rep in $(seq "$TLS_RATE_REPS"); do
-		tls_counted tlsres tlsproxy "$TP_PID" rate "tls@127.0.0.1:$TP" "$TARGET" 64 "$RATE_SECS" --pid2 "$TP_PID" "${TLSA[@]}"
-		tls_counted s2h_tlsres tlsproxy "$TP_PID" rate "socks5@127.0.0.1:$ST" "$TARGET" 64 "$RATE_SECS" \
-			--pid "$ST_PID" --pid2 "$TP_PID"
-		tls_counted tlsfull tlsproxy-noresume "$TN_PID" rate "tls@127.0.0.1:$TN" "$TARGET" 64 "$RATE_SECS" \
-			--pid2 "$TN_PID" --tls-ca "$TLS_CERT" --tls-sessions 0
-		tls_counted s2h_tlsfull tlsproxy-noresume "$TN_PID" rate "socks5@127.0.0.1:$SN" "$TARGET" 64 "$RATE_SECS" \
-			--pid "$SN_PID" --pid2 "$TN_PID"
+		for mode in resumed full; do # every other rep socks2http first
+			if ((rep % 2)); then tls_rate client $mode; tls_rate s2h $mode; else tls_rate s2h $mode; tls_rate client $mode; fi
+			[ -n "$STN" ] && tls_rate stunnel $mode
+		done
 	done
 	TLS_PROTO=$(awk '$1 == "proto" { print $2, $3, $4; exit }' "$out/tlsproxy.out")
 fi
@@ -921,7 +985,7 @@ echo
 if [ -n "$TLS_SKIP" ]; then
 	echo "TLS to the proxy: left out: $TLS_SKIP"
 else
-	for n in tls s2h_tls; do
+	for n in tls s2h_tls stn_tls; do
 		for d in down up; do
 			M[tp_$d,$n]=$(val bulk "$n" "$d" gibps | med)
 			b=$(val bulk "$n" "$d" bytes | sum)
@@ -931,7 +995,7 @@ else
 			done
 		done
 	done
-	for n in tlsres s2h_tlsres tlsfull s2h_tlsfull; do
+	for n in tlsres s2h_tlsres stn_tlsres tlsfull s2h_tlsfull stn_tlsfull; do
 		M[rate,$n]=$(val rate "$n" "" per_s | med)
 		M[rateus,$n]=$(val rate "$n" "" cpu_us_per_tunnel | med)
 		M[rateus2,$n]=$(val rate "$n" "" cpu2_us_per_tunnel | med)
@@ -945,6 +1009,7 @@ else
 	for d in down up; do
 		M[epcpu_$d,tls]=${M[cpu_$d,tls]}
 		M[epcpu_$d,s2h_tls]=${M[cpu2_$d,s2h_tls]}
+		M[epcpu_$d,stn_tls]=${M[cpu2_$d,stn_tls]}
 	done
 	P_tdown=$(paired bulk down gibps s2h_tls tls)
 	P_tup=$(paired bulk up gibps s2h_tls tls)
@@ -954,47 +1019,68 @@ else
 		isnum "${M[ep_full,$1]}" || { echo "-"; return; }
 		awk -v f="${M[ep_full,$1]}" -v r="${M[ep_resumed,$1]}" 'BEGIN { printf "%d full, %d resumed (%.1f%%)", f, r, (f + r) ? 100 * r / (f + r) : 0 }'
 	}
-	trow() { # LABEL CLIENT S2H TARGET S2H/CLIENT VERDICT
-		printf "%-44s %15s %15s  %-16s %-21s %s\n" "$@"
+	trow() { # LABEL CLIENT S2H STUNNEL TARGET S2H/CLIENT VERDICT
+		printf "%-44s %11s %11s %11s  %-16s %-21s %s\n" "$@"
 	}
 	echo "TLS to the proxy: $TLS_PROTO, $TLS_KEY certificate (self-signed, checked by both clients); tlsproxy: ours,"
 	echo "  one thread, OpenSSL read-ahead (64 KiB), 256 KiB buffers; the TLS client: loadgen route tls, the same CONNECT"
 	echo "  bytes, a pool of $TLS_SESSIONS sessions, each TLS 1.3 ticket used once, uploads four records per send (as the"
 	echo "  bridge sends them); socks2http: -x https://127.0.0.1:PORT --proxy-cacert -q${S2H_ARGS:+ $S2H_ARGS}"
+	echo "  stunnel (when installed): client mode, verifyPeer with the same CA, the load generator speaking CONNECT"
+	echo "  through it (as through the bare relay), run after the other two in each rep"
 	echo "  bulk: $(gib "$TLS_BYTES") GiB per transfer, $TLS_BULK_REPS reps; rate: 64 clients, ${RATE_SECS}s (after ${TLS_WARMUP}s) x $TLS_RATE_REPS reps per mode"
 	echo
-	trow "" "TLS client" socks2http target "s2h/client (range)" ""
+	trow "" "TLS client" socks2http stunnel target "s2h/client (range)" ""
 	trow "TLS bulk download, GiB/s" "$(fmt %.3f "${M[tp_down,tls]}")" "$(fmt %.3f "${M[tp_down,s2h_tls]}")" \
-		">= 0.9x client" "$(pr "$P_tdown")" "$(verdict "$(first "$P_tdown")" ">=" 0.9)"
+		"$(fmt %.3f "${M[tp_down,stn_tls]}")" ">= 0.9x client" "$(pr "$P_tdown")" "$(verdict "$(first "$P_tdown")" ">=" 0.9)"
 	trow "TLS bulk upload, GiB/s" "$(fmt %.3f "${M[tp_up,tls]}")" "$(fmt %.3f "${M[tp_up,s2h_tls]}")" \
-		">= 0.9x client" "$(pr "$P_tup")" "$(verdict "$(first "$P_tup")" ">=" 0.9)"
+		"$(fmt %.3f "${M[tp_up,stn_tls]}")" ">= 0.9x client" "$(pr "$P_tup")" "$(verdict "$(first "$P_tup")" ">=" 0.9)"
 	for d in down up; do
 		case $d in down) l=download ;; up) l=upload ;; esac
-		trow "socks2http CPU s per GiB, $l" - "$(fmt %.3f "${M[cpu_$d,s2h_tls]}")" "(no target)" \
-			"$(ratio "${M[cpu_$d,s2h_tls]}" "${M[epcpu_$d,tls]}")" "x tlsproxy's, below"
-		trow "  tlsproxy CPU s per GiB, $l" "$(fmt %.3f "${M[epcpu_$d,tls]}")" "$(fmt %.3f "${M[epcpu_$d,s2h_tls]}")" "" "" ""
-		trow "  the client's own CPU s per GiB, $l" "$(fmt %.3f "${M[self_cpu_$d,tls]}")" "$(fmt %.3f "${M[self_cpu_$d,s2h_tls]}")" "" "" ""
+		trow "the bridge's CPU s per GiB, $l" - "$(fmt %.3f "${M[cpu_$d,s2h_tls]}")" "$(fmt %.3f "${M[cpu_$d,stn_tls]}")" \
+			"(no target)" "$(ratio "${M[cpu_$d,s2h_tls]}" "${M[epcpu_$d,tls]}")" "x tlsproxy's, below"
+		trow "  tlsproxy CPU s per GiB, $l" "$(fmt %.3f "${M[epcpu_$d,tls]}")" "$(fmt %.3f "${M[epcpu_$d,s2h_tls]}")" \
+			"$(fmt %.3f "${M[epcpu_$d,stn_tls]}")" "" "" ""
+		trow "  the client's own CPU s per GiB, $l" "$(fmt %.3f "${M[self_cpu_$d,tls]}")" \
+			"$(fmt %.3f "${M[self_cpu_$d,s2h_tls]}")" "$(fmt %.3f "${M[self_cpu_$d,stn_tls]}")" "" "" ""
 	done
 	trow "new tunnels/s, full handshakes" "$(fmt %.0f "${M[rate,tlsfull]}")" "$(fmt %.0f "${M[rate,s2h_tlsfull]}")" \
-		"(no target)" "$(pr "$P_tfull")" ""
-	trow "  socks2http CPU us per tunnel" - "$(fmt %.1f "${M[rateus,s2h_tlsfull]}")" "" "" ""
-	trow "  tlsproxy CPU us per tunnel" "$(fmt %.1f "${M[rateus2,tlsfull]}")" "$(fmt %.1f "${M[rateus2,s2h_tlsfull]}")" "" "" ""
+		"$(fmt %.0f "${M[rate,stn_tlsfull]}")" "(no target)" "$(pr "$P_tfull")" ""
+	trow "  the bridge's CPU us per tunnel" - "$(fmt %.1f "${M[rateus,s2h_tlsfull]}")" "$(fmt %.1f "${M[rateus,stn_tlsfull]}")" \
+		"" "" ""
+	trow "  tlsproxy CPU us per tunnel" "$(fmt %.1f "${M[rateus2,tlsfull]}")" "$(fmt %.1f "${M[rateus2,s2h_tlsfull]}")" \
+		"$(fmt %.1f "${M[rateus2,stn_tlsfull]}")" "" "" ""
 	trow "  the client's own CPU us per tunnel" "$(fmt %.1f "${M[rateself,tlsfull]}")" "$(fmt %.1f "${M[rateself,s2h_tlsfull]}")" \
-		"" "$(ratio "${M[rateus,s2h_tlsfull]}" "${M[rateself,tlsfull]}")" "socks2http's x the TLS client's"
+		"$(fmt %.1f "${M[rateself,stn_tlsfull]}")" "" "$(ratio "${M[rateus,s2h_tlsfull]}" "${M[rateself,tlsfull]}")" \
+		"socks2http's x the TLS client's"
 	trow "new tunnels/s, with resumption" "$(fmt %.0f "${M[rate,tlsres]}")" "$(fmt %.0f "${M[rate,s2h_tlsres]}")" \
-		">= 0.9x client" "$(pr "$P_tres")" "$(verdict "$(first "$P_tres")" ">=" 0.9)"
-	trow "  socks2http CPU us per tunnel" - "$(fmt %.1f "${M[rateus,s2h_tlsres]}")" "" "" ""
-	trow "  tlsproxy CPU us per tunnel" "$(fmt %.1f "${M[rateus2,tlsres]}")" "$(fmt %.1f "${M[rateus2,s2h_tlsres]}")" "" "" ""
+		"$(fmt %.0f "${M[rate,stn_tlsres]}")" ">= 0.9x client" "$(pr "$P_tres")" "$(verdict "$(first "$P_tres")" ">=" 0.9)"
+	trow "  the bridge's CPU us per tunnel" - "$(fmt %.1f "${M[rateus,s2h_tlsres]}")" "$(fmt %.1f "${M[rateus,stn_tlsres]}")" \
+		"" "" ""
+	trow "  tlsproxy CPU us per tunnel" "$(fmt %.1f "${M[rateus2,tlsres]}")" "$(fmt %.1f "${M[rateus2,s2h_tlsres]}")" \
+		"$(fmt %.1f "${M[rateus2,stn_tlsres]}")" "" "" ""
 	trow "  the client's own CPU us per tunnel" "$(fmt %.1f "${M[rateself,tlsres]}")" "$(fmt %.1f "${M[rateself,s2h_tlsres]}")" \
-		"" "$(ratio "${M[rateus,s2h_tlsres]}" "${M[rateself,tlsres]}")" "socks2http's x the TLS client's"
+		"$(fmt %.1f "${M[rateself,stn_tlsres]}")" "" "$(ratio "${M[rateus,s2h_tlsres]}" "${M[rateself,tlsres]}")" \
+		"socks2http's x the TLS client's"
 	trow "  resumption's gain (x full handshakes)" "$(fmt %.2f "$(ratio "${M[rate,tlsres]}" "${M[rate,tlsfull]}")")" \
-		"$(fmt %.2f "$(ratio "${M[rate,s2h_tlsres]}" "${M[rate,s2h_tlsfull]}")")" "" "" ""
+		"$(fmt %.2f "$(ratio "${M[rate,s2h_tlsres]}" "${M[rate,s2h_tlsfull]}")")" \
+		"$(fmt %.2f "$(ratio "${M[rate,stn_tlsres]}" "${M[rate,stn_tlsfull]}")")" "" "" ""
+	if [ -n "$STN" ]; then
+		P_sdown=$(paired bulk down gibps stn_tls tls)
+		P_sup=$(paired bulk up gibps stn_tls tls)
+		P_sres=$(paired rate "" per_s stn_tlsres tlsres)
+		P_sfull=$(paired rate "" per_s stn_tlsfull tlsfull)
+		echo "stunnel x the TLS client (rep by rep, median (range)): bulk down $(pr "$P_sdown"), up $(pr "$P_sup");"
+		echo "  new tunnels/s with resumption $(pr "$P_sres"), full handshakes $(pr "$P_sfull")"
+	fi
 	echo "tlsproxy's handshakes while counting (all reps; the first ${TLS_WARMUP}s of each run, not counted, fills the session stores):"
-	for n in tlsres s2h_tlsres tlsfull s2h_tlsfull; do
+	for n in tlsres s2h_tlsres stn_tlsres tlsfull s2h_tlsfull stn_tlsfull; do
 		case $n in
 		tlsres) l="TLS client, resumption" ;; s2h_tlsres) l="socks2http, resumption" ;;
 		tlsfull) l="TLS client, no resumption" ;; s2h_tlsfull) l="socks2http, no resumption" ;;
+		stn_tlsres) l="stunnel" ;; stn_tlsfull) l="stunnel, no resumption" ;;
 		esac
+		[ -n "${M[tun,$n]}" ] || continue
 		own=""
 		isnum "${M[own_full,$n]}" && own="; the client's own count: ${M[own_full,$n]} full, ${M[own_res,$n]} resumed"
 		printf "  %-28s %s, %s failed, for %s tunnels done%s\n" "$l:" "$(hs "$n")" "${M[ep_failed,$n]:--}" "${M[tun,$n]:--}" "$own"

@@ -10,10 +10,13 @@ int sockets_nonblock(int fd);
 /* A non-blocking, close-on-exec stream socket (one system call where the system allows). */
 int sockets_stream(int family);
 
-/* TCP_NODELAY and keepalive (60 s idle, 10 s interval, 6 probes): tunnels have no idle
- * timeout by default, so keepalive finds dead peers.  Set on a listening socket, Linux
- * passes them on to every accepted socket. */
-void sockets_tune(int fd);
+/* TCP_NODELAY, and with keepalive set TCP keepalive (60 s idle, 10 s interval, 6 probes):
+ * tunnels have no idle timeout by default, so keepalive finds dead peers on other hosts.
+ * Not for a peer on this host (config_addr_is_local): its kernel closes its sockets when it
+ * dies, and no middlebox forgets the flow, so probes would only wake the machine every
+ * minute per idle socket.  Set on a listening socket, Linux passes them on to every
+ * accepted socket. */
+void sockets_tune(int fd, int keepalive);
 
 /* Do accepted sockets inherit sockets_tune from their listener? */
 int sockets_tune_inherited(void);

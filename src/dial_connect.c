@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
 #include "prewarm.h"
 #include "sockets.h"
@@ -150,7 +151,7 @@ static int start_attempt(struct dial *d, struct stream *a, uint8_t *which, ev_ts
 		target_failed(d, e == EAFNOSUPPORT ? ENETUNREACH : e);
 		return 1;
 	}
-	sockets_tune(fd);
+	sockets_tune(fd, !config_addr_is_local((const struct sockaddr *)sa));
 	if (connect(fd, (const struct sockaddr *)sa, sockets_addrlen(sa)) < 0 && errno != EINPROGRESS) {
 		int e = errno;
 		log_warn("%s (%s): connect: %s", dial_label(d, what, sizeof(what)),

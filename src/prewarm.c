@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
 #include "sockets.h"
 #include "tls.h"
@@ -139,7 +140,7 @@ static void fill(struct prewarm *pw, unsigned idx, const struct resolver_result 
 			failed(pw, "socket", errno);
 			return;
 		}
-		sockets_tune(fd);
+		sockets_tune(fd, !config_addr_is_local((const struct sockaddr *)a));
 		if (connect(fd, (const struct sockaddr *)a, sockets_addrlen(a)) < 0 && errno != EINPROGRESS) {
 			int e = errno;
 			close(fd);

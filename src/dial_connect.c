@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <string.h>
 #include <unistd.h>
@@ -134,8 +135,17 @@ int dial_resolve(struct dial *d)
 	return 0;
 }
 
-/* Starts a connect to address addr_idx in attempt a.  Returns 0 when under way, 1 when
- * that address failed at once (logged), -1 when the dial ended. */
+/* A connect to this host completes inside connect() (the kernel runs the whole handshake
+ * there), though it says EINPROGRESS: is fd connected already?  Saves a turn of the loop
+ * (and its latency) per connection to a local proxy; never asked for other hosts. */
+static int connected_at_once(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLOUT, .revents = 0};
+	return poll(&p, 1, 0) == 1 && p.revents == POLLOUT;
+}
+
+/* Starts a connect to address addr_idx in attempt a.  Returns 0 when under way, 2 when
+ * already connected, 1 when that address failed at once (logged), -1 when the dial ended. */
 static int start_attempt(struct dial *d, struct stream *a, uint8_t *which, ev_tstamp *deadline)
 {
 	const struct sockaddr_storage *sa = &d->addrs.addr[d->addr_idx];
@@ -163,7 +173,7 @@ static int start_attempt(struct dial *d, struct stream *a, uint8_t *which, ev_ts
 	}
 	stream_init_fd(a, fd, a->io.cb, d);
 	*deadline = ev_now(d->loop) + d->gen->cfg->connect_timeout;
-	return 0;
+	return config_addr_is_local((const struct sockaddr *)sa) && connected_at_once(fd) ? 2 : 0;
 }
 
 /* Drives the connect attempts to the current step's addresses (RFC 8305): one at a time,
@@ -182,10 +192,13 @@ int dial_connect_step(struct dial *d)
 		}
 		if (!more || active == 2 || (active == 1 && now < d->next_attempt_at))
 			break;
-		int rc = d->up->fd < 0 ? start_attempt(d, d->up, &d->up_addr, &d->up_deadline)
-				      : start_attempt(d, &d->alt, &d->alt_addr, &d->alt_deadline);
+		struct stream *a = d->up->fd < 0 ? d->up : &d->alt;
+		int rc = a == d->up ? start_attempt(d, d->up, &d->up_addr, &d->up_deadline)
+				    : start_attempt(d, &d->alt, &d->alt_addr, &d->alt_deadline);
 		if (rc < 0)
 			return -1;
+		if (rc == 2)
+			return dial_attempt_done(d, a, 0, NULL);
 		if (rc == 0)
 			d->next_attempt_at = now + HE_DELAY;
 	}

@@ -161,7 +161,8 @@ static int start_attempt(struct dial *d, struct stream *a, uint8_t *which, ev_ts
 		target_failed(d, e == EAFNOSUPPORT ? ENETUNREACH : e);
 		return 1;
 	}
-	sockets_tune(fd, !config_addr_is_local((const struct sockaddr *)sa));
+	int local = config_addr_is_local((const struct sockaddr *)sa);
+	sockets_tune(fd, !local);
 	if (connect(fd, (const struct sockaddr *)sa, sockets_addrlen(sa)) < 0 && errno != EINPROGRESS) {
 		int e = errno;
 		log_warn("%s (%s): connect: %s", dial_label(d, what, sizeof(what)),
@@ -173,7 +174,7 @@ static int start_attempt(struct dial *d, struct stream *a, uint8_t *which, ev_ts
 	}
 	stream_init_fd(a, fd, a->io.cb, d);
 	*deadline = ev_now(d->loop) + d->gen->cfg->connect_timeout;
-	return config_addr_is_local((const struct sockaddr *)sa) && connected_at_once(fd) ? 2 : 0;
+	return local && connected_at_once(fd) ? 2 : 0;
 }
 
 /* Drives the connect attempts to the current step's addresses (RFC 8305): one at a time,

@@ -82,7 +82,6 @@ static int verify_cb(int ok, X509_STORE_CTX *x)
 	return 0;
 }
 
-
 struct tls_ctx *tls_ctx_new(const char *cafile, int insecure, char *err, size_t errlen)
 {
 	char why[160];
@@ -174,6 +173,15 @@ static void rearm(struct stream *s)
 	}
 }
 
+/* Sending what out holds failed: its bytes are dropped, the session is not resumed, and
+ * every later write fails with err. */
+static void out_failed(struct tls_conn *t, int err)
+{
+	t->out_err = err;
+	t->failed = 1;
+	t->out.off = t->out.len = 0;
+}
+
 /* Quiet for TLS_TRIM_AFTER: the buffers go, unless they hold bytes (then later). */
 static void trim_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
@@ -234,11 +242,8 @@ static void tls_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	if (tls_out_unsent(&t->out) > 0 && (revents & EV_WRITE)) { /* what a write took, before all else */
 		ssize_t f = tls_out_flush(&t->out);
-		if (f < 0 && f != STREAM_AGAIN) { /* the next write reports it */
-			t->out_err = (int)-f;
-			t->failed = 1;
-			t->out.off = t->out.len = 0;
-		}
+		if (f < 0 && f != STREAM_AGAIN) /* the next write reports it */
+			out_failed(t, (int)-f);
 		if (f != STREAM_AGAIN)
 			rearm(s);
 	}
@@ -328,8 +333,7 @@ static ssize_t tls_writev(struct stream *s, const struct iovec *iov, int n)
 		return STREAM_AGAIN;
 	}
 	if (f < 0) {
-		t->out_err = (int)-f;
-		t->failed = 1;
+		out_failed(t, (int)-f);
 		return f;
 	}
 	for (; n > 0 && iov[0].iov_len == 0; n--)
@@ -367,9 +371,7 @@ static ssize_t tls_writev(struct stream *s, const struct iovec *iov, int n)
 		wipe(gather, len); /* it may have held a Proxy-Authorization */
 	f = tls_out_flush(&t->out); /* what does not go now goes first next time, or on EV_WRITE */
 	if (f < 0 && f != STREAM_AGAIN) {
-		t->out_err = (int)-f;
-		t->failed = 1;
-		t->out.off = t->out.len = 0;
+		out_failed(t, (int)-f);
 		return done > 0 ? (ssize_t)done : f;
 	}
 	if (done > 0) {

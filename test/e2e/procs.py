@@ -25,7 +25,8 @@ def free_port(host="127.0.0.1"):
         return s.getsockname()[1]
 
 
-def _socket_inodes(pid):
+def socket_inodes(pid):
+    """The inodes of the sockets pid holds (its /proc/PID/fd links)."""
     inodes = set()
     try:
         fds = os.listdir(f"/proc/{pid}/fd")
@@ -58,7 +59,7 @@ def listening_ports(pid):
     todo = [pid]
     while todo:
         p = todo.pop()
-        inodes |= _socket_inodes(p)
+        inodes |= socket_inodes(p)
         todo += _children(p)
     ports = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):

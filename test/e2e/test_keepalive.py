@@ -11,6 +11,7 @@ import time
 import pytest
 
 from fakeproxy import ok
+from procs import socket_inodes
 from socksclient import recv_exact, socks5_tunnel
 
 ESTABLISHED = "01"
@@ -33,14 +34,7 @@ def _hexaddr(h):
 def daemon_sockets(pid):
     """The daemon's established TCP sockets: [(local, remote, timer, seconds left)], timer as
     /proc/net/tcp gives it (0 none, 1 retransmit, 2 keepalive or delayed ACK, ...)."""
-    inodes = set()
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            link = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if link.startswith("socket:["):
-            inodes.add(link[8:-1])
+    inodes = socket_inodes(pid)
     hz = os.sysconf("SC_CLK_TCK")  # /proc/net/tcp counts in USER_HZ
     out = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):

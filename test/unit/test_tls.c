@@ -425,6 +425,25 @@ static void pair_free(struct cli *c, struct srv *s)
 	srv_free(s);
 }
 
+/* A client and a server over localhost with the test certificate (max_version: the
+ * server's highest TLS version, 0 for any), through the handshake: the context. */
+static struct tls_ctx *open_local(struct cli *c, struct srv *s, SSL_CTX **sc, int max_version, int sockbuf)
+{
+	char err[256];
+	*sc = srv_ctx(cert_local, max_version);
+	struct tls_ctx *ctx = tls_ctx_new(ca_local, 0, err, sizeof(err));
+	CHECK_EQ_INT(connect_one(c, s, ctx, *sc, "localhost", sockbuf), 1);
+	RUN_UNTIL(s->hs_done, 5);
+	return ctx;
+}
+
+static void close_local(struct cli *c, struct srv *s, struct tls_ctx *ctx, SSL_CTX *sc)
+{
+	pair_free(c, s);
+	tls_ctx_free(ctx);
+	SSL_CTX_free(sc);
+}
+
 /* --- the tests ------------------------------------------------------------------------ */
 
 static void expect_fail(struct tls_ctx *ctx, SSL_CTX *sc, const char *host, const char *want)
@@ -577,15 +596,12 @@ static void test_resumption(int max_version)
  * event, the sockets' buffers are small; then close_notify each way. */
 static void test_bulk(int max_version)
 {
-	char err[256];
-	SSL_CTX *sc = srv_ctx(cert_local, max_version);
-	struct tls_ctx *ctx = tls_ctx_new(ca_local, 0, err, sizeof(err));
 	struct cli c;
 	struct srv s;
 	const uint64_t n = MiB;
 	fprintf(stderr, "1 MiB each way, small reads and writes, %s\n", max_version ? "TLS 1.2" : "TLS 1.3");
-	CHECK_EQ_INT(connect_one(&c, &s, ctx, sc, "localhost", 4096), 1);
-	RUN_UNTIL(s.hs_done, 5);
+	SSL_CTX *sc;
+	struct tls_ctx *ctx = open_local(&c, &s, &sc, max_version, 4096);
 	/* before anything is read: nothing pending */
 	CHECK_EQ_INT(stream_pending(&c.st), 0);
 	c.seed_out = s.seed_in = 1;
@@ -606,9 +622,7 @@ static void test_bulk(int max_version)
 	CHECK_EQ_INT(c.werr, 0);
 	CHECK_EQ_INT(s.err, 0);
 	fprintf(stderr, "  %lu client callbacks\n", c.calls);
-	pair_free(&c, &s);
-	tls_ctx_free(ctx);
-	SSL_CTX_free(sc);
+	close_local(&c, &s, ctx, sc);
 }
 
 /* A 16 KiB record read 10 bytes at a time: the rest is pending, and a driver watching for
@@ -616,14 +630,11 @@ static void test_bulk(int max_version)
  * close_notify: the end of the stream all the same. */
 static void test_pending(void)
 {
-	char err[256];
-	SSL_CTX *sc = srv_ctx(cert_local, 0);
-	struct tls_ctx *ctx = tls_ctx_new(ca_local, 0, err, sizeof(err));
 	struct cli c;
 	struct srv s;
 	fprintf(stderr, "pending bytes, then a bare EOF\n");
-	CHECK_EQ_INT(connect_one(&c, &s, ctx, sc, "localhost", 0), 1);
-	RUN_UNTIL(s.hs_done, 5);
+	SSL_CTX *sc;
+	struct tls_ctx *ctx = open_local(&c, &s, &sc, 0, 0);
 	char tiny[10];
 	CHECK_EQ_INT(stream_read(&c.st, tiny, sizeof(tiny)), STREAM_AGAIN);
 	s.seed_out = c.seed_in = 3;
@@ -658,9 +669,7 @@ static void test_pending(void)
 	RUN_UNTIL(c.eof || c.rerr, 5);
 	CHECK(c.eof);
 	CHECK_EQ_INT(c.rerr, 0);
-	pair_free(&c, &s);
-	tls_ctx_free(ctx);
-	SSL_CTX_free(sc);
+	close_local(&c, &s, ctx, sc);
 }
 
 /* A quiet connection gives its record buffers back (read-ahead's 64 KiB and a record's
@@ -668,18 +677,15 @@ static void test_pending(void)
  * made every copy into a new buffer slow), and works on afterwards. */
 static void test_trim(void)
 {
-	char err[256];
 	if (OpenSSL_version_num() < 0x300000e0L) { /* RELEASE_BUFFERS there: nothing to see */
 		fprintf(stderr, "idle buffers: skipped (OpenSSL before 3.0.14)\n");
 		return;
 	}
-	SSL_CTX *sc = srv_ctx(cert_local, 0);
-	struct tls_ctx *ctx = tls_ctx_new(ca_local, 0, err, sizeof(err));
 	struct cli c;
 	struct srv s;
 	fprintf(stderr, "idle buffers go after a quiet second, not before\n");
-	CHECK_EQ_INT(connect_one(&c, &s, ctx, sc, "localhost", 0), 1);
-	RUN_UNTIL(s.hs_done, 5);
+	SSL_CTX *sc;
+	struct tls_ctx *ctx = open_local(&c, &s, &sc, 0, 0);
 	c.seed_out = s.seed_in = 5;
 	c.seed_in = s.seed_out = 6;
 	c.to_send = s.to_send = 64 * KiB;
@@ -703,9 +709,7 @@ static void test_trim(void)
 	CHECK_EQ_INT(s.recvd, 128 * KiB);
 	CHECK_EQ_INT(c.bad + s.bad, 0);
 	CHECK_EQ_INT(c.rerr + c.werr + s.err, 0);
-	pair_free(&c, &s);
-	tls_ctx_free(ctx);
-	SSL_CTX_free(sc);
+	close_local(&c, &s, ctx, sc);
 }
 
 /* A write of more than a record gathers its records and sends them at once; what the
@@ -713,15 +717,12 @@ static void test_trim(void)
  * socket has room though the driver only reads, and goes before the next write's bytes. */
 static void test_gathered(void)
 {
-	char err[256];
-	SSL_CTX *sc = srv_ctx(cert_local, 0);
-	struct tls_ctx *ctx = tls_ctx_new(ca_local, 0, err, sizeof(err));
 	struct cli c;
 	struct srv s;
 	static uint8_t data[80 * KiB];
 	fprintf(stderr, "a write of several records: one send, the rest unsent until room\n");
-	CHECK_EQ_INT(connect_one(&c, &s, ctx, sc, "localhost", 4096), 1);
-	RUN_UNTIL(s.hs_done, 5);
+	SSL_CTX *sc;
+	struct tls_ctx *ctx = open_local(&c, &s, &sc, 0, 4096);
 	s.paused = 1;
 	srv_watch(&s);
 	c.seed_in = s.seed_out = 8;
@@ -750,9 +751,7 @@ static void test_gathered(void)
 	CHECK_EQ_INT(s.bad, 0);
 	CHECK_EQ_INT(c.werr + s.err, 0);
 	CHECK_EQ_INT(stream_unsent(&c.st), 0);
-	pair_free(&c, &s);
-	tls_ctx_free(ctx);
-	SSL_CTX_free(sc);
+	close_local(&c, &s, ctx, sc);
 }
 
 /* The server asks for a key update (RFC 8446 §4.6.3) while the client's writes are
@@ -760,15 +759,12 @@ static void test_gathered(void)
  * writable, and the stream must tell its driver EV_READ when it is. */
 static void test_key_update(void)
 {
-	char err[256];
-	SSL_CTX *sc = srv_ctx(cert_local, 0);
-	struct tls_ctx *ctx = tls_ctx_new(ca_local, 0, err, sizeof(err));
 	struct cli c;
 	struct srv s;
 	const uint64_t n = 256 * KiB;
 	fprintf(stderr, "key update while the client's writes are blocked\n");
-	CHECK_EQ_INT(connect_one(&c, &s, ctx, sc, "localhost", 4096), 1);
-	RUN_UNTIL(s.hs_done, 5);
+	SSL_CTX *sc;
+	struct tls_ctx *ctx = open_local(&c, &s, &sc, 0, 4096);
 	s.paused = 1;
 	srv_watch(&s);
 	c.seed_out = s.seed_in = 5;
@@ -801,9 +797,7 @@ static void test_key_update(void)
 	CHECK_EQ_INT(c.rerr, 0);
 	CHECK_EQ_INT(c.werr, 0);
 	CHECK_EQ_INT(s.err, 0);
-	pair_free(&c, &s);
-	tls_ctx_free(ctx);
-	SSL_CTX_free(sc);
+	close_local(&c, &s, ctx, sc);
 }
 
 /* Before the handshake is done the stream moves no bytes; closing it then, or handing its

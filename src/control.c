@@ -127,8 +127,8 @@ static void render_json(struct control *ctl, struct jsonw *j)
 	jsonw_str(j, f.accepting);
 	jsonw_printf(j, ",\"counters\":{\"accepted\":%llu,\"open\":%u,\"max\":%u},\"relay_buffers\":%zu",
 		     (unsigned long long)h->accepted, h->nsessions, f.max_tunnels, h->pool.in_use);
-	jsonw_printf(j, ",\"pipes\":{\"in_use\":%lu,\"pooled\":%u,\"taken\":%lu,\"refused\":%lu}",
-		     pp->pipe_fds / 2 - pp->npool, pp->npool, pp->taken, pp->refused);
+	jsonw_printf(j, ",\"pipes\":{\"in_use\":%lu,\"pooled\":%u,\"bytes\":%lu,\"taken\":%lu,\"refused\":%lu}",
+		     pp->pipe_fds / 2 - pp->npool, pp->npool, pp->pipe_pages * pp->page, pp->taken, pp->refused);
 	jsonw_printf(j, ",\"dns_pending\":%u,\"proxies\":[", resolver_pending(g->resolver));
 	for (size_t i = 0; i < g->nupstreams; i++) {
 		double left = g->health.down_until[i] - now;
@@ -181,9 +181,10 @@ static void render_text(struct control *ctl, struct jsonw *j)
 
 	ctl->facts(ctl->data, &f);
 	jsonw_printf(j, "socks2http pid %ld, up %.0fs, accepting %s\n", (long)getpid(), now - ctl->started, f.accepting);
-	jsonw_printf(j, "tunnels: %u open (max %u), %llu accepted; relay buffers %zu; pipes %lu in use, %u pooled; "
+	jsonw_printf(j, "tunnels: %u open (max %u), %llu accepted; relay buffers %zu; pipes %lu in use, %u pooled (%s); "
 			"DNS pending %u\n", h->nsessions, f.max_tunnels, (unsigned long long)h->accepted, h->pool.in_use,
-		     pp->pipe_fds / 2 - pp->npool, pp->npool, resolver_pending(g->resolver));
+		     pp->pipe_fds / 2 - pp->npool, pp->npool, human((double)(pp->pipe_pages * pp->page), a, sizeof(a)),
+		     resolver_pending(g->resolver));
 	for (size_t i = 0; i < g->nupstreams; i++) {
 		double left = g->health.down_until[i] - now;
 		const struct upstream *u = &g->upstreams[i];

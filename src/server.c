@@ -392,7 +392,8 @@ int server_init(struct server *s, struct ev_loop *loop, struct config *cfg, int 
 	ev_signal_start(loop, &s->sigusr1);
 	fit_fd_limit(s);
 
-	pipepool_init(&h->pipes, s->fd_limit, FDS_RESERVED, s->max_tunnels, &h->nsessions, PIPE_SIZE);
+	pipepool_init(&h->pipes, s->fd_limit, FDS_RESERVED, s->max_tunnels, &h->nsessions, PIPE_SIZE,
+		      pipepool_user_budget());
 	h->pump_ctx.loop = loop;
 	h->pump_ctx.pool = &h->pool;
 	h->pump_ctx.pipes = cfg->splice ? &h->pipes : NULL;

@@ -4,6 +4,8 @@ right now, buffers for the others, accepting never starved, every byte intact.""
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -92,3 +94,80 @@ def test_idle_after_data_holds_no_pipe(socks2http, fake_proxy):
     assert taken >= 5 and in_use == 0 and refused == 0
     for s in tunnels:
         s.close()
+
+
+# ---------------------------------------------------------------- the user's pipe memory
+
+OTHER_UID = 47123  # a user of its own: the kernel counts pipe memory per user
+
+# Another program of the same user that holds pipes until the kernel's allowance
+# (fs.pipe-user-pages-soft) is used up, i.e. until a new pipe comes out at two pages.
+HOLDER = r"""
+import fcntl, os, sys
+F_SETPIPE_SZ, F_GETPIPE_SZ = 1031, 1032
+pipes = []
+while len(pipes) < 4000:
+    r, w = os.pipe()
+    pipes.append((r, w))
+    try:
+        fcntl.fcntl(r, F_SETPIPE_SZ, 1 << 20)
+    except OSError:
+        pass
+    if fcntl.fcntl(r, F_GETPIPE_SZ) < 65536:
+        break
+print(len(pipes), fcntl.fcntl(r, F_GETPIPE_SZ), flush=True)
+sys.stdin.read()
+"""
+
+
+def echo_through(d, n):
+    data = os.urandom(n)
+    s = socks5_tunnel(d.port, "echo.example", 7)
+    got = bytearray()
+    s.setblocking(False)
+    sent = 0
+    deadline = time.monotonic() + 60
+    while len(got) < n and time.monotonic() < deadline:
+        if sent < n:
+            try:
+                sent += s.send(data[sent:sent + 65536])
+            except BlockingIOError:
+                pass
+        try:
+            got += s.recv(1 << 20)
+        except BlockingIOError:
+            time.sleep(0.001)
+    s.close()
+    return bytes(got) == data
+
+
+@pytest.mark.linux_only("splice")
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run the daemon as another user")
+def test_pipe_memory_of_the_user_used_up(socks2http, fake_proxy):
+    """The daemon runs as an ordinary user whose other programs hold the kernel's pipe
+    allowance: its new pipes would hold 8 KiB, and splicing through them costs several
+    times what copying does.  It copies instead (no pipe handed out), says why once, and
+    splices again once the other program gives its pipes back."""
+    with open("/proc/sys/fs/pipe-user-pages-soft") as f:
+        if int(f.read()) == 0:
+            pytest.skip("no per-user pipe limit on this kernel")
+    fp = fake_proxy(ok(then="echo"))
+    d = socks2http("-x", fp.url, "--allow-users", "0", "--no-control",
+                   prefix=("setpriv", f"--reuid={OTHER_UID}", f"--regid={OTHER_UID}", "--clear-groups", "--"))
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER], user=OTHER_UID, group=OTHER_UID, extra_groups=[],
+                              cwd="/", stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={"PATH": "/usr/bin:/bin"})
+    try:
+        npipes, last = (int(x) for x in holder.stdout.readline().split())
+        assert last < 65536, f"the holder's {npipes} pipes did not use up the allowance"
+        assert echo_through(d, 16 << 20), "a transfer lost bytes"
+        in_use, pooled, taken, refused = status(d)
+        assert taken == 0 and refused >= 1, (in_use, pooled, taken, refused)
+        warn = [l for l in d.log().splitlines() if "splice(2) pipes come out at 8192 bytes" in l]
+        assert len(warn) == 1, d.log()
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=10)
+    time.sleep(1.2)  # the pool asks the kernel again a second after a refusal
+    assert echo_through(d, 16 << 20), "a transfer lost bytes"
+    in_use, pooled, taken, refused = status(d)
+    assert taken >= 1, "no pipe once the allowance was free again"

@@ -62,7 +62,7 @@ def test_live_tunnel(binary, socks2http, fake_proxy, tmp):
     assert recv_exact(s, 1000) == b"x" * 1000
     rc, out, err = status(binary, env)
     assert rc == 0, err
-    assert re.search(r"tunnels: 1 open \(max \d+\), 1 accepted", out), out
+    assert re.search(r"tunnels: 1 open \(max \d+\), 1 accepted.*pipes \d+ in use, \d+ pooled \(\d", out), out
     assert re.search(r"proxy 127\.0\.0\.1:\d+: healthy", out), out
     line = [l for l in out.splitlines() if "live.example:443" in l]
     assert line and re.search(r"\brelay\b.* 1000B +1000B ", line[0]), out
@@ -85,6 +85,9 @@ def test_live_tunnel(binary, socks2http, fake_proxy, tmp):
     time.sleep(0.2)
     doc = json.loads(status(binary, env, "--json")[1])
     assert doc["tunnels"][0]["rate_up"] == 0 and doc["tunnels"][0]["rate_down"] == 0
+    p = doc["pipes"]  # the pipe memory held: each pipe between the kernel's default and 1 MiB
+    n = p["in_use"] + p["pooled"]
+    assert 65536 * n <= p["bytes"] <= (1 << 20) * n, p
     s.close()
     d.signal(signal.SIGUSR1)  # the log report still works beside the socket
     d.wait_for(lambda lines: [l for l in lines if "status:" in l], what="SIGUSR1 report")

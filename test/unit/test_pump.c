@@ -315,7 +315,7 @@ static int rig_init(struct rig *r, enum pair_kind kind, int splice, unsigned lon
 	if (bufpool_init(&r->pool, bufsize, 4) < 0)
 		return -1;
 	r->ntunnels = 1;
-	pipepool_init(&r->pipes, fd_limit, fd_limit ? 100 : 0, 16, &r->ntunnels, 0);
+	pipepool_init(&r->pipes, fd_limit, fd_limit ? 100 : 0, 16, &r->ntunnels, 0, 0);
 	r->ctx.loop = loop;
 	r->ctx.pool = &r->pool;
 	r->ctx.pipes = splice ? &r->pipes : NULL;
@@ -695,6 +695,55 @@ static void test_no_pipe_budget(void)
 	rig_free(&r);
 }
 
+#ifdef HAVE_SPLICE
+/* Bytes a pipe holds (the kernel's figure). */
+static long pipe_cap(int fd)
+{
+	return fcntl(fd, F_GETPIPE_SZ);
+}
+#endif
+
+/* The page budget: enlarged pipes within half of it, the kernel's default size after that,
+ * none past it; pages come back when pipes are closed, not when they are pooled. */
+static void test_pipe_pages(void)
+{
+#ifdef HAVE_SPLICE
+	struct pipepool pp;
+	unsigned n = 1;
+	int fds[40][2];
+	const unsigned long page = (unsigned long)sysconf(_SC_PAGESIZE), big = (1ul << 20) / page,
+			    def = PIPEPOOL_MIN_BYTES / page;
+	const unsigned long budget = 2 * big;
+	const int fit = 1 + (int)((budget - big) / def); /* one enlarged, then default ones */
+	fprintf(stderr, "pipe page budget\n");
+	pipepool_init(&pp, 0, 0, 16, &n, 1u << 20, budget);
+	CHECK(fit + 1 <= 40);
+	for (int i = 0; i < fit; i++) {
+		CHECK_EQ_INT(pipepool_get(&pp, fds[i], 0), 0);
+		CHECK_EQ_INT(pipe_cap(fds[i][0]), i == 0 ? 1l << 20 : PIPEPOOL_MIN_BYTES);
+	}
+	CHECK_EQ_INT(pp.pipe_pages, big + (unsigned long)(fit - 1) * def);
+	CHECK(pp.pipe_pages + def > budget);
+	CHECK_EQ_INT(pipepool_get(&pp, fds[fit], 0), -1); /* full: the tunnel copies */
+	CHECK_EQ_INT(pp.refused, 1);
+	CHECK_EQ_INT(pp.pipe_fds, 2ul * (unsigned long)fit);
+	pipepool_put(&pp, fds[1][0], fds[1][1], 1); /* pooled: its pages still count */
+	CHECK_EQ_INT(pp.pipe_pages, big + (unsigned long)(fit - 1) * def);
+	CHECK_EQ_INT(pipepool_get(&pp, fds[1], 0), 0); /* handed out again */
+	CHECK_EQ_INT(pipepool_get(&pp, fds[fit], 0), -1);
+	pipepool_put(&pp, fds[0][0], fds[0][1], 0);    /* closed: its pages are free */
+	CHECK_EQ_INT(pp.pipe_pages, (unsigned long)(fit - 1) * def);
+	CHECK_EQ_INT(pipepool_get(&pp, fds[0], 0), 0);
+	CHECK_EQ_INT(pipe_cap(fds[0][0]), PIPEPOOL_MIN_BYTES); /* the half is still taken */
+	for (int i = 0; i < fit; i++)
+		pipepool_put(&pp, fds[i][0], fds[i][1], 1);
+	pipepool_drain(&pp);
+	CHECK_EQ_INT(pp.pipe_fds, 0);
+	CHECK_EQ_INT(pp.pipe_pages, 0);
+	CHECK_EQ_INT(pp.taken, (unsigned long)fit + 2);
+#endif
+}
+
 /* A peer resets its connection: the pump reports the side that failed, once. */
 static void test_reset(int splice, int side, int busy)
 {
@@ -779,6 +828,7 @@ int main(void)
 	}
 	test_pipes_returned();
 	test_no_pipe_budget();
+	test_pipe_pages();
 	for (int splice = 0; splice < 2; splice++) {
 		test_reset(splice, 0, 0);
 		test_reset(splice, 1, 0);

@@ -940,7 +940,7 @@ static void test_pump(int order, int max_version, size_t bufsize, int sockbuf)
 	SSL_CTX *sc = srv_ctx(cert_local, max_version);
 	struct tls_ctx *ctx = tls_ctx_new(ca_local, 0, err, sizeof(err));
 	CHECK(bufpool_init(&pool, bufsize, 4) == 0);
-	pipepool_init(&pipes, 64, 0, 16, &ntunnels, 0); /* there, but a TLS side cannot splice */
+	pipepool_init(&pipes, 64, 0, 16, &ntunnels, 0, 0); /* there, but a TLS side cannot splice */
 	pctx.loop = loop;
 	pctx.pool = &pool;
 	pctx.pipes = &pipes;

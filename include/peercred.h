@@ -66,6 +66,9 @@ int peercred_uid(struct peercred *pc, int fd, uid_t *uid);
  * Linux. */
 uid_t peercred_overflow_uid(const struct peercred *pc);
 
+/* Our effective uid, as it was at peercred_open (no system call per client). */
+uid_t peercred_self_uid(const struct peercred *pc);
+
 /* Text for an errno set by peercred_uid(), for log lines. */
 const char *peercred_strerror(int err);
 

@@ -15,8 +15,12 @@ int sockets_stream(int family);
  * Not for a peer on this host (config_addr_is_local): its kernel closes its sockets when it
  * dies, and no middlebox forgets the flow, so probes would only wake the machine every
  * minute per idle socket.  Set on a listening socket, Linux passes them on to every
- * accepted socket. */
+ * accepted socket: listeners get TCP_NODELAY only, and a client from another host gets
+ * keepalive when accepted (a wildcard listener also serves loopback clients). */
 void sockets_tune(int fd, int keepalive);
+
+/* TCP keepalive alone (sockets_tune's). */
+void sockets_keepalive(int fd);
 
 /* Do accepted sockets inherit sockets_tune from their listener? */
 int sockets_tune_inherited(void);

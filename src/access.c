@@ -75,7 +75,7 @@ enum access_verdict access_check(struct peercred *pc, const struct config *cfg, 
 			 : peercred_uid(pc, fd, &uid);
 	if (rc < 0)
 		err = errno != 0 ? errno : EIO; /* never 0: that would vouch for uid */
-	return access_decide(cfg, err, uid, geteuid(), peercred_overflow_uid(pc), who, cap);
+	return access_decide(cfg, err, uid, peercred_self_uid(pc), peercred_overflow_uid(pc), who, cap);
 }
 
 /* Equal strings?  Time depends on the lengths only, not on where they differ. */

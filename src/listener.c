@@ -115,7 +115,7 @@ int listener_open(struct listener *l, struct ev_loop *loop, const struct listen_
 		(void)setsockopt(l->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	/* accepted sockets take the listener's options along where the system allows */
 	if (family != AF_UNIX && sockets_tune_inherited())
-		sockets_tune(l->fd, !config_addr_is_local((const struct sockaddr *)&spec->addr));
+		sockets_tune(l->fd, 0); /* keepalive per client: session_start */
 	int rc = sockets_nonblock(l->fd);
 	if (rc == 0 && path != NULL)
 		rc = clear_unix_path(path, err, errlen);
@@ -178,7 +178,7 @@ int listener_adopt(struct listener *l, struct ev_loop *loop, int fd, char *err, 
 		log_addr((struct sockaddr *)&bound, l->text, sizeof(l->text));
 		l->local_exact = !sockets_is_wildcard(&bound);
 		if (sockets_tune_inherited())
-			sockets_tune(fd, !config_addr_is_local((const struct sockaddr *)&bound));
+			sockets_tune(fd, 0);
 	} else {
 		snprintf(err, errlen, "inherited socket (fd %d): address family %d is not supported", fd, bound.ss_family);
 		return -1;

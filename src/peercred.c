@@ -53,6 +53,7 @@ struct peercred {
 	int nl_err;         /* when nl is -1: the errno TCP lookups fail with */
 	uint32_t seq;       /* of the latest request; the kernel's answer carries it back */
 	uid_t overflow_uid; /* or PEERCRED_NO_OVERFLOW */
+	uid_t self_uid;     /* ours, read once (the daemon never changes it) */
 };
 
 /* An IPv4 or IPv6 endpoint.  IPv4 is held as ::ffff:a.b.c.d so that an AF_INET socket and
@@ -463,6 +464,7 @@ struct peercred *peercred_open(void)
 		return NULL;
 	pc->nl = -1;
 	pc->nl_err = ENOSYS;
+	pc->self_uid = geteuid();
 #ifdef __linux__
 	pc->overflow_uid = overflow_uid();
 #else
@@ -491,6 +493,11 @@ void peercred_close(struct peercred *pc)
 uid_t peercred_overflow_uid(const struct peercred *pc)
 {
 	return pc->overflow_uid;
+}
+
+uid_t peercred_self_uid(const struct peercred *pc)
+{
+	return pc->self_uid;
 }
 
 /* tcp_known: fd is known to be a TCP socket (accepted from a TCP listener). */

@@ -548,8 +548,12 @@ int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, 
 	stream_init_none(&s->up, NULL, NULL);
 	ev_timer_init(&s->timer, timer_cb, 0, 0);
 	s->timer.data = s;
-	if (peer->sa_family != AF_UNIX && !sockets_tune_inherited())
-		sockets_tune(fd, !config_addr_is_local(peer));
+	if (peer->sa_family != AF_UNIX) { /* keepalive toward another host only */
+		if (!sockets_tune_inherited())
+			sockets_tune(fd, !config_addr_is_local(peer));
+		else if (!config_addr_is_local(peer))
+			sockets_keepalive(fd); /* the listener passed on TCP_NODELAY */
+	}
 	if (peer->sa_family != AF_UNIX)
 		log_addr(peer, s->client_text, sizeof(s->client_text));
 	else

@@ -40,8 +40,13 @@ void sockets_tune(int fd, int keepalive)
 	int one = 1;
 	/* Nagle would only add delay: the endpoints do their own batching */
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (!keepalive)
-		return;
+	if (keepalive)
+		sockets_keepalive(fd);
+}
+
+void sockets_keepalive(int fd)
+{
+	int one = 1;
 	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 #ifdef TCP_KEEPIDLE
 	int idle = 60, intvl = 10, cnt = 6;

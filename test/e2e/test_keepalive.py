@@ -106,3 +106,26 @@ def test_keepalive_toward_another_address(socks2http, fake_proxy):
     assert timer == 2 and 30 < left <= 60, f"the proxy's socket: timer {timer}, {left:.0f}s left"
     assert client[0][2] == 0, f"keepalive on the loopback client's socket: {client[0]}"
     s.close()
+
+
+def test_wildcard_listener_keepalive_per_client(socks2http, fake_proxy):
+    """A listener on every address serves loopback clients too: keepalive goes on the
+    socket of a client from another address only."""
+    addr = other_host_address()
+    if addr is None:
+        pytest.skip("no non-loopback IPv4 address on this machine")
+    fp = fake_proxy(ok())
+    d = socks2http("-x", fp.url, "--allow-remote", listen=("0.0.0.0:0",))
+    near = socks5_tunnel(d.port, "near.example", 443)
+    far = socks5_tunnel(d.port, "far.example", 443, listen_host=addr)
+    for s in (near, far):
+        s.sendall(b"ping")
+        assert recv_exact(s, 4) == b"ping"
+    socks = settled(d.pid, 4)  # two clients, two proxy sockets
+    near_port, far_port = near.getsockname()[1], far.getsockname()[1]
+    mine = {r: (t, left) for _, r, t, left in socks}
+    assert mine[("127.0.0.1", near_port)][0] == 0, f"keepalive on a loopback client's socket: {socks}"
+    timer, left = mine[(addr, far_port)]
+    assert timer == 2 and 30 < left <= 60, f"the remote client's socket: timer {timer}, {left:.0f}s left"
+    for s in (near, far):
+        s.close()

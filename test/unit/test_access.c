@@ -54,6 +54,12 @@ uid_t peercred_overflow_uid(const struct peercred *pc)
 	return stub_overflow;
 }
 
+uid_t peercred_self_uid(const struct peercred *pc)
+{
+	(void)pc;
+	return geteuid();
+}
+
 /* ---------------------------------------------------------------- access_decide */
 
 static enum access_verdict decide(int err, uid_t uid, uid_t overflow)

@@ -36,6 +36,7 @@ struct auth_round {
 	uint8_t ntlm_step;  /* 1: NTLM negotiate sent; 2: NTLM authenticate sent */
 	uint8_t same_conn;  /* the value must go out on the connection the 407 came on (NTLM) */
 	uint8_t rounds;     /* 407s answered */
+	uint8_t ahead;      /* the value in flight was sent ahead of any 407 (auth_first) */
 };
 
 enum auth_action {

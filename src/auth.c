@@ -94,6 +94,7 @@ static enum auth_action make(struct auth_round *r, struct auth_memory *m, const 
 	r->sent = scheme;
 	r->ntlm_step = 0;
 	r->same_conn = 0;
+	r->ahead = 0;
 	switch (scheme) {
 	case HTTPC_AUTH_BASIC:
 		if (httpc_basic_auth(value, cap, spec->user, spec->pass) < 0)
@@ -137,7 +138,14 @@ enum auth_action auth_first(struct auth_round *r, struct auth_memory *m, const s
 		r->sent = 0;
 		return AUTH_NONE;
 	}
+	r->ahead = a == AUTH_SEND;
 	return a;
+}
+
+/* A Digest challenge make() can answer (what remember_digest keeps). */
+static int digest_usable(const struct authchal_digest *d)
+{
+	return d->algorithm >= 0 && (!d->qop_given || d->qop_auth);
 }
 
 /* Keeps the first Digest challenge we can answer (the proxy lists its preference first). */
@@ -145,7 +153,7 @@ static void remember_digest(struct auth_memory *m, const struct authchal *ch, si
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct authchal_digest *d = &ch[i].digest;
-		if (ch[i].scheme != HTTPC_AUTH_DIGEST || d->algorithm < 0 || (d->qop_given && !d->qop_auth))
+		if (ch[i].scheme != HTTPC_AUTH_DIGEST || !digest_usable(d))
 			continue;
 		if (m->digest == NULL && (m->digest = calloc(1, sizeof(*m->digest))) == NULL)
 			return;
@@ -247,8 +255,12 @@ enum auth_action auth_answer(struct auth_round *r, struct auth_memory *m, const 
 		}
 	}
 	if (r->sent == HTTPC_AUTH_DIGEST) {
-		for (size_t i = 0; i < n; i++) /* an old nonce: the same credentials, the new nonce */
-			if (ch[i].scheme == HTTPC_AUTH_DIGEST && ch[i].digest.stale && m->digest != NULL)
+		/* an old nonce (stale), or a remembered nonce and count sent ahead that the proxy no
+		 * longer takes (tunnels opened together reach it out of order, and a strict proxy
+		 * refuses a count below one it saw): the same credentials, once, for the new nonce */
+		for (size_t i = 0; i < n; i++)
+			if (ch[i].scheme == HTTPC_AUTH_DIGEST && digest_usable(&ch[i].digest) && m->digest != NULL &&
+			    (ch[i].digest.stale || r->ahead))
 				return make(r, m, spec, HTTPC_AUTH_DIGEST, authority, value, cap, why, whylen);
 	}
 	if (r->sent != 0) {

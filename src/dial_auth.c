@@ -179,7 +179,9 @@ int dial_skip_body(struct dial *d)
 			return 0;
 	} else if (n > 0) {
 		size_t used = 0, outlen = 0;
-		int rc = chunked_decode(&d->body, p, n, p, &outlen, n, &used);
+		/* the data is dropped in place; a chunk may be longer than what came so far
+		 * (BODY_MAX bounds the whole body, below) */
+		int rc = chunked_decode(&d->body, p, n, p, &outlen, BODY_MAX, &used);
 		d->rx.start += (uint32_t)used;
 		d->body_left -= (long long)used; /* counts down from -1: the bound holds here too */
 		if (rc < 0 || d->body_left < -(long long)BODY_MAX)

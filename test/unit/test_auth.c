@@ -224,10 +224,52 @@ static void test_digest_rounds(void)
 	auth_memory_free(&m);
 }
 
+/* A nonce and count sent ahead (the next tunnel's first request) that the proxy refuses
+ * with a fresh challenge: tunnels opened together reach a strict proxy out of order, so
+ * the new challenge is answered once; a refusal of that answer is a wrong password. */
+static void test_digest_ahead(void)
+{
+	struct auth_memory m = {0};
+	struct auth_round r;
+	struct proxy_spec p = spec("Mufasa", "Circle of Life");
+	const char *first = "HTTP/1.1 407 x\r\nProxy-Authenticate: Digest realm=\"r\", qop=\"auth\", nonce=\"abc\"\r\n\r\n";
+
+	memset(&r, 0, sizeof(r));
+	CHECK_EQ_INT(answer(&r, &m, &p, ALL, first), AUTH_SEND);
+	CHECK_EQ_INT(auth_first(&r, &m, &p, ALL, "example.com:443", value, sizeof(value)), AUTH_SEND);
+	CHECK(strstr(value, "nc=00000002") != NULL);
+	CHECK_EQ_INT(answer(&r, &m, &p, ALL,
+			    "HTTP/1.1 407 x\r\nProxy-Authenticate: Digest realm=\"r\", qop=\"auth\", nonce=\"n2\"\r\n\r\n"),
+		     AUTH_SEND);
+	CHECK(strstr(value, "nonce=\"n2\"") != NULL);
+	CHECK(strstr(value, "nc=00000001") != NULL);
+	CHECK_EQ_INT(answer(&r, &m, &p, ALL,
+			    "HTTP/1.1 407 x\r\nProxy-Authenticate: Digest realm=\"r\", qop=\"auth\", nonce=\"n3\"\r\n\r\n"),
+		     AUTH_GIVE_UP);
+	CHECK(strstr(why, "rejected our credentials (digest)") != NULL);
+	/* sent ahead, refused with a challenge we cannot answer: no second try */
+	memset(&r, 0, sizeof(r));
+	CHECK_EQ_INT(answer(&r, &m, &p, ALL, first), AUTH_SEND);
+	CHECK_EQ_INT(auth_first(&r, &m, &p, ALL, "example.com:443", value, sizeof(value)), AUTH_SEND);
+	CHECK_EQ_INT(answer(&r, &m, &p, ALL,
+			    "HTTP/1.1 407 x\r\nProxy-Authenticate: Digest realm=\"r\", qop=\"auth-int\", nonce=\"n4\"\r\n\r\n"),
+		     AUTH_GIVE_UP);
+	/* Basic sent ahead and refused: the password is wrong, whatever comes */
+	struct auth_memory mb = {0};
+	memset(&r, 0, sizeof(r));
+	CHECK_EQ_INT(answer(&r, &mb, &p, ALL, "HTTP/1.1 407 x\r\nProxy-Authenticate: Basic realm=\"r\"\r\n\r\n"), AUTH_SEND);
+	CHECK_EQ_INT(auth_first(&r, &mb, &p, ALL, "example.com:443", value, sizeof(value)), AUTH_SEND);
+	CHECK_EQ_INT(answer(&r, &mb, &p, ALL, "HTTP/1.1 407 x\r\nProxy-Authenticate: Basic realm=\"r\"\r\n\r\n"),
+		     AUTH_GIVE_UP);
+	auth_memory_free(&m);
+	auth_memory_free(&mb);
+}
+
 int main(void)
 {
 	test_basic();
 	test_strongest_wins();
+	test_digest_ahead();
 	test_ntlm_rounds();
 	test_digest_rounds();
 	return check_report();

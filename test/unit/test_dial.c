@@ -1004,10 +1004,28 @@ static void test_auth_rounds(void)
 						       "Proxy-Authenticate: Basic realm=\"p\"\r\nConnection: close\r\n\r\nbody"},
 					     .close_after = 1},
 					    {.act = ACT_REPLY, .parts = {"HTTP/1.1 200 Connection established\r\n\r\n"}}}};
-	const struct script *scripts[2] = {&same, &reconnect};
+	/* a chunk larger than what one read brings: the rest comes later */
+	static char head[200], tail[600];
+	char fill[501];
+	memset(fill, 'x', 500);
+	fill[500] = '\0';
+	snprintf(head, sizeof(head), "HTTP/1.1 407 Proxy Authentication Required\r\n"
+				     "Proxy-Authenticate: Basic realm=\"p\"\r\nTransfer-Encoding: chunked\r\n\r\n3e8\r\n");
+	snprintf(tail, sizeof(tail), "%s\r\n0\r\n\r\n", fill);
+	struct script split = {.nconn = 1,
+			       .conn = {{.act = ACT_REPLY,
+					 .parts = {head, tail, "HTTP/1.1 200 Connection established\r\n\r\n"},
+					 .gap_ms = 150}}};
+	static char first[800];
+	snprintf(first, sizeof(first), "%s%s", head, fill);
+	split.conn[0].parts[0] = first;
+	split.conn[0].parts[1] = tail;
+	const struct script *scripts[3] = {&same, &reconnect, &split};
+	static const char *const names[3] = {"same connection", "new connection", "a chunk over two reads"};
+	static const int conns[3] = {1, 2, 1};
 
-	for (int i = 0; i < 2; i++) {
-		fprintf(stderr, "407 rounds (%s)\n", i ? "new connection" : "same connection");
+	for (int i = 0; i < 3; i++) {
+		fprintf(stderr, "407 rounds (%s)\n", names[i]);
 		if (proxy_start(&px, scripts[i]) < 0) {
 			CHECK(!"proxy");
 			return;
@@ -1048,7 +1066,7 @@ static void test_auth_rounds(void)
 		dial_stop(&d);
 		stream_close(loop, &up_stream);
 		CHECK(proxy_finish(&px));
-		CHECK_EQ_INT(px.nconns, i + 1);
+		CHECK_EQ_INT(px.nconns, conns[i]);
 		if (i == 1)
 			CHECK(has(&px, "\r\nProxy-Authorization: Basic dXNlcjpwYXNz\r\n"));
 		generation_put(g);

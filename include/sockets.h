@@ -22,6 +22,10 @@ void sockets_tune(int fd, int keepalive);
 /* TCP keepalive alone (sockets_tune's). */
 void sockets_keepalive(int fd);
 
+/* An accepted socket: sockets_tune where the listener's options are not inherited, else
+ * keepalive alone for a client on another host (remote). */
+void sockets_tune_accepted(int fd, int remote);
+
 /* Do accepted sockets inherit sockets_tune from their listener? */
 int sockets_tune_inherited(void);
 

@@ -90,6 +90,10 @@ void stream_set_cb(struct ev_loop *loop, struct stream *s, void (*cb)(struct ev_
  * closed one afterwards).  Safe to call twice. */
 void stream_close(struct ev_loop *loop, struct stream *s);
 
+/* Makes the next stream_close reset the connection (RST, SO_LINGER 0) instead of ending it
+ * cleanly: the peer must not take a relay that failed on the other side for a whole one. */
+void stream_abort(struct stream *s);
+
 /* Moves a stream (TLS state and all) to another place, unwatched, with a new driver; from
  * is left empty. */
 void stream_move(struct ev_loop *loop, struct stream *from, struct stream *to,

@@ -182,7 +182,9 @@ static void watch(struct pump *p)
 		int ev = 0;
 		if (!p->eof[k] && has_room(p, k))
 			ev |= EV_READ;
-		if (pump_pending(p, 1 - k) > 0)
+		/* writable: bytes for it, or the end of what comes to it to pass on (settle);
+		 * asked of the stream, so a TLS stream reports it like a socket */
+		if (pump_pending(p, 1 - k) > 0 || (p->eof[1 - k] && !p->shut[k]))
 			ev |= EV_WRITE;
 		stream_watch(p->ctx->loop, p->st[k], ev);
 		/* bytes the stream holds that its fd will not announce */
@@ -274,10 +276,8 @@ void pump_start(struct pump *p, const struct pump_ctx *ctx, struct stream *a, st
 	}
 	p->eof[0] = a_eof != 0;
 	p->eof_told = p->eof[0];
-	/* a direction that already ended and holds nothing is passed on by the first event */
+	/* a direction that already ended is passed on once b is writable (watch asks) */
 	watch(p);
-	if (a_eof && pump_pending(p, 0) == 0)
-		ev_feed_event(ctx->loop, &b->io, EV_WRITE);
 }
 
 void pump_stop(struct pump *p)

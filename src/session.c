@@ -312,6 +312,11 @@ static void pump_done(struct pump *p, enum pump_end end, int err)
 	static const char *const reasons[] = {"closed", "client-error", "upstream-error", "out-of-memory"};
 	if (end != PUMP_CLOSED)
 		log_debug("%s: relay: %s: %s", s->client_text, reasons[end], strerror(err));
+	/* a failed side resets the other: a clean end would pass a cut-off transfer for whole */
+	if (end == PUMP_ERR_A)
+		stream_abort(&s->up);
+	else if (end == PUMP_ERR_B)
+		stream_abort(&s->client);
 	session_close(s, reasons[end]);
 }
 
@@ -548,12 +553,8 @@ int session_accept(struct session_host *h, int fd, const struct sockaddr *peer, 
 	stream_init_none(&s->up, NULL, NULL);
 	ev_timer_init(&s->timer, timer_cb, 0, 0);
 	s->timer.data = s;
-	if (peer->sa_family != AF_UNIX) { /* keepalive toward another host only */
-		if (!sockets_tune_inherited())
-			sockets_tune(fd, !config_addr_is_local(peer));
-		else if (!config_addr_is_local(peer))
-			sockets_keepalive(fd); /* the listener passed on TCP_NODELAY */
-	}
+	if (peer->sa_family != AF_UNIX)
+		sockets_tune_accepted(fd, !config_addr_is_local(peer)); /* keepalive toward other hosts */
 	if (peer->sa_family != AF_UNIX)
 		log_addr(peer, s->client_text, sizeof(s->client_text));
 	else

@@ -56,6 +56,14 @@ void sockets_keepalive(int fd)
 #endif
 }
 
+void sockets_tune_accepted(int fd, int remote)
+{
+	if (!sockets_tune_inherited())
+		sockets_tune(fd, remote);
+	else if (remote)
+		sockets_keepalive(fd); /* the listener passed on TCP_NODELAY */
+}
+
 int sockets_tune_inherited(void)
 {
 #if defined(__linux__) && !defined(S2H_PORTABLE)

@@ -121,6 +121,13 @@ void stream_close(struct ev_loop *loop, struct stream *s)
 	s->impl = NULL;
 }
 
+void stream_abort(struct stream *s)
+{
+	struct linger l = {1, 0};
+	if (s->fd >= 0)
+		(void)setsockopt(s->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+}
+
 int stream_release_fd(struct ev_loop *loop, struct stream *s)
 {
 	stream_watch(loop, s, 0);

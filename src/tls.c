@@ -43,6 +43,7 @@ struct tls_conn {
 	uint8_t shut_pending; /* close_notify waits for room in the socket */
 	uint8_t failed;       /* a fatal error: the session must not be resumed */
 	uint8_t resumed;
+	uint8_t end_behind;   /* a read returned data and then met the end (or an error): next */
 	struct tls_out out;   /* records a write took and has not yet sent */
 	int out_err;          /* sending out failed: every later write fails with it */
 	ev_timer trim;        /* frees out, and OpenSSL's buffers (free_idle), once quiet */
@@ -298,6 +299,7 @@ static ssize_t tls_read(struct stream *s, void *buf, size_t len)
 	size_t got = 0;
 	if (!t->open)
 		return -ENOTCONN;
+	t->end_behind = 0;
 	/* a record at a time, as long as read-ahead holds more: one read fills the buffer,
 	 * so the relay writes it on in one go */
 	do {
@@ -306,7 +308,13 @@ static ssize_t tls_read(struct stream *s, void *buf, size_t len)
 		int n = SSL_read(t->ssl, (char *)buf + got, (int)want);
 		if (n <= 0) {
 			ssize_t r = io_result(s, n, &t->rd_needs, 1);
-			return got > 0 ? (ssize_t)got : r; /* an end or error shows again next time */
+			if (got == 0)
+				return r;
+			/* an end or error behind the data shows again on the next read, which
+			 * tls_pending asks for: the fd may never announce it (a close_notify in the
+			 * segment of the last data, the TCP connection left open) */
+			t->end_behind = r != STREAM_AGAIN;
+			return (ssize_t)got;
 		}
 		got += (size_t)n;
 	} while (got < len && SSL_has_pending(t->ssl));
@@ -445,6 +453,8 @@ static size_t tls_unsent(const struct stream *s)
 static size_t tls_pending(const struct stream *s)
 {
 	const struct tls_conn *t = s->impl;
+	if (t->end_behind)
+		return 1;
 	int n = t->open ? SSL_pending(t->ssl) : 0;
 	/* decrypted bytes, or (read-ahead) raw ones the last read did not find short of a record */
 	return n > 0 ? (size_t)n : t->open && SSL_has_pending(t->ssl) && t->rd_needs == 0 ? 1 : 0;

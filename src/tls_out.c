@@ -54,16 +54,15 @@ static int out_write(BIO *b, const char *data, int len)
 	struct tls_out *o = BIO_get_data(b);
 	ssize_t n;
 	BIO_clear_retry_flags(b);
-	if (o->gather) {
-		if (o->len + (size_t)len <= TLS_OUT_CAP) {
-			memcpy(o->buf + o->len, data, (size_t)len);
-			o->len += (uint32_t)len;
-			return len;
-		}
-		BIO_set_retry_write(b); /* not met: tls_writev leaves room for a whole record */
-		errno = EAGAIN;
-		return -1;
+	if (o->gather && o->len + (size_t)len <= TLS_OUT_CAP) {
+		memcpy(o->buf + o->len, data, (size_t)len);
+		o->len += (uint32_t)len;
+		return len;
 	}
+	/* Not gathering, or more than buf has room for: OpenSSL's multi-block writes (TLS 1.2
+	 * CBC suites, writes of 4 or 8 records' worth) hand over up to 8 records at once, which
+	 * no retry would make fit (a retry of the same bytes spun on the writable socket).
+	 * What buf holds goes first, then this as it is. */
 	if (tls_out_unsent(o) > 0 && tls_out_flush(o) == STREAM_AGAIN) {
 		BIO_set_retry_write(b);
 		errno = EAGAIN;

@@ -83,7 +83,7 @@ if [ -x build/plain/src/socks2http ] && command -v valgrind >/dev/null; then
 		test/e2e/test_curl.py test/e2e/test_clients.py test/e2e/test_replies.py test/e2e/test_tunnel.py \
 		test/e2e/test_failover.py test/e2e/test_hostile.py test/e2e/test_env.py \
 		test/e2e/test_routes.py test/e2e/test_routes_direct.py test/e2e/test_noproxy.py test/e2e/test_pac.py \
-		test/e2e/test_tls_proxy.py test/e2e/test_auth_digest.py test/e2e/test_auth_ntlm.py test/e2e/test_auth_mixed.py \
+		test/e2e/test_tls_proxy.py test/e2e/test_tls_layouts.py test/e2e/test_auth_digest.py test/e2e/test_auth_ntlm.py test/e2e/test_auth_mixed.py \
 		test/e2e/test_auth_negotiate.py
 fi
 

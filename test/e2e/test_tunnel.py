@@ -4,13 +4,14 @@ carry half-closes themselves)."""
 
 import os
 import socket
+import struct
 import threading
 import time
 
 import pytest
 
 from bulkdata import RELAY_MODES
-from fakeproxy import ok, relay
+from fakeproxy import OK, ok, relay
 from socksclient import (connect, read_socks5_reply, recv_exact, recv_until_eof, socks4_open,
                          socks5_greeting, socks5_request, socks5_tunnel)
 
@@ -112,6 +113,61 @@ def test_reset_by_origin_ends_tunnel(path):
         pass
     s.close()
     d.wait_tunnel()
+
+
+@pytest.mark.parametrize("mode", RELAY_MODES)
+def test_proxy_reset_reaches_client_as_reset(socks2http, fake_proxy, mode):
+    """The proxy resets the connection in the middle of a transfer: the client gets a reset
+    too, not a clean end that would pass the cut-off data for all of it."""
+    def run(ctx):
+        ctx.conn.sendall(OK + b"partial body")
+        time.sleep(0.3)
+        ctx.conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        ctx.conn.close()
+
+    fp = fake_proxy(run)
+    d = socks2http("-x", fp.url, *mode)
+    s = socks5_tunnel(d.port, "example.com", 80)
+    got = b""
+    with pytest.raises(ConnectionResetError):
+        while True:
+            chunk = s.recv(4096)
+            assert chunk, f"a clean end after {got!r}"
+            got += chunk
+    assert got == b"partial body"
+    s.close()
+    assert d.wait_tunnel()["reason"] == "upstream-error"
+
+
+@pytest.mark.parametrize("mode", RELAY_MODES)
+def test_client_reset_reaches_proxy_as_reset(socks2http, fake_proxy, mode):
+    """And the other way: a client that resets makes the proxy's connection a reset."""
+    seen = {}
+
+    def run(ctx):
+        ctx.conn.sendall(OK)
+        ctx.conn.settimeout(5)
+        try:
+            while ctx.conn.recv(4096):
+                pass
+            seen["end"] = "clean"
+        except ConnectionResetError:
+            seen["end"] = "reset"
+        except OSError as e:
+            seen["end"] = repr(e)
+
+    fp = fake_proxy(run)
+    d = socks2http("-x", fp.url, *mode)
+    s = socks5_tunnel(d.port, "example.com", 80)
+    s.sendall(b"upload, cut short")
+    time.sleep(0.2)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    assert d.wait_tunnel()["reason"] == "client-error"
+    deadline = time.monotonic() + 5
+    while "end" not in seen and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert seen.get("end") == "reset", seen
 
 
 def test_no_idle_timeout_by_default(path):

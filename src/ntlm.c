@@ -8,6 +8,7 @@
 #include <openssl/params.h>
 
 #include "md4.h"
+#include "ntlm_upcase.h"
 #include "wipe.h"
 
 static const uint8_t ntlm_sig[8] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0};
@@ -86,41 +87,29 @@ static int utf8_next(const char **s, uint32_t *cp)
 	return 1;
 }
 
-/* Uppercase() of NTOWFv2 (3.3.2), as Windows' upcase table does it for the scripts a user
- * name is likely to use: ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic.  Other code
- * points are kept. */
+/* Uppercase() of NTOWFv2 (3.3.2): the server computes the key again from the user name we
+ * send, uppercased with its own table, so ours must be the same code point for code point.
+ * The table (ntlm_upcase.h, made by contrib/ntlm_upcase.py) is Unicode's uppercase where it
+ * is one code point of the BMP (sharp s stays), less what Samba's toupper_m keeps as it is
+ * (dotless i U+0131, titlecase U+01C5, Georgian, Cherokee...); checked against ntlm_auth for
+ * every code point.  Outside the BMP nothing changes (Samba's table ends at U+FFFF). */
 static uint32_t upcase(uint32_t c)
 {
-	if (c < 0x80)
-		return c >= 'a' && c <= 'z' ? c - 0x20 : c;
-	if (c >= 0xe0 && c <= 0xfe && c != 0xf7)
-		return c - 0x20;
-	if (c == 0xff)
-		return 0x178;
-	/* Latin Extended-A: upper/lower pairs, upper even or odd by range */
-	if ((c >= 0x100 && c <= 0x12f) || (c >= 0x132 && c <= 0x137) || (c >= 0x14a && c <= 0x177))
-		return c & ~1u;
-	if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
-		return (c & 1) ? c : c - 1;
-	/* Greek */
-	if (c == 0x3c2)
-		return 0x3a3; /* final sigma */
-	if ((c >= 0x3b1 && c <= 0x3c1) || (c >= 0x3c3 && c <= 0x3cb))
-		return c - 0x20;
-	if (c == 0x3ac)
-		return 0x386;
-	if (c >= 0x3ad && c <= 0x3af)
-		return c - 0x25;
-	if (c == 0x3cc)
-		return 0x38c;
-	if (c == 0x3cd || c == 0x3ce)
-		return c - 0x3f;
-	/* Cyrillic */
-	if (c >= 0x430 && c <= 0x44f)
-		return c - 0x20;
-	if (c >= 0x450 && c <= 0x45f)
-		return c - 0x50;
-	return c;
+	const size_t n = sizeof(ntlm_upcase_table) / sizeof(ntlm_upcase_table[0]);
+	size_t lo = 0, hi = n;
+	while (lo < hi) { /* the first range whose last is >= c */
+		size_t mid = lo + (hi - lo) / 2;
+		if (ntlm_upcase_table[mid].last < c)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == n)
+		return c;
+	const struct ntlm_upcase_range *r = &ntlm_upcase_table[lo];
+	if (c < r->first || (c - r->first) % r->step != 0)
+		return c;
+	return (c + r->delta) & 0xffff;
 }
 
 /* Writes the name s (NULL: empty) as UTF-16LE at out (at most cap bytes and NTLM_MAX_NAME

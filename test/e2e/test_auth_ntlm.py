@@ -5,6 +5,7 @@ test_fixture_*: the fixture proved alone (ntlm_auth answers a NEGOTIATE_MESSAGE;
 --proxy-ntlm gets through with the password and not without it)."""
 
 import os
+import urllib.parse
 
 import pytest
 
@@ -59,6 +60,27 @@ def test_ntlm_domain_reaches_squid(socks2http, squid_ntlm, origin):
     d.wait_tunnel()
     assert f"{NTLM_DOMAIN}\\\\domuser".lower() in squid_ntlm.access_log().lower() or \
         f"{NTLM_DOMAIN}\\domuser".lower() in squid_ntlm.access_log().lower(), squid_ntlm.access_log()[-2000:]
+
+
+# lowercase letters beyond Latin-1, Latin Extended-A, Greek and Cyrillic, then letters that Samba's
+# table keeps as they are though Unicode has an uppercase for them
+UNICODE_USERS = ["nguy\u1ec5n", "\u01c6emal", "\u24d0bc", "\u0561\u0580\u0561\u0574",
+                 "\u1f00\u03bb\u03ad\u03be\u03b7\u03c2", "\uff4a\uff4f\uff45", "\u045d\u0432\u0430\u043d",
+                 "\u01c5emal", "\u0131\u015f\u0131k", f"{NTLM_DOMAIN}\\nguy\u1ec5n"]
+
+
+@pytest.mark.parametrize("user", UNICODE_USERS, ids=ascii)
+def test_ntlm_unicode_user(socks2http, squid_ntlm, origin, user):
+    """The user name is uppercased for the key (NTOWFv2) as Samba's ntlm_auth does it: Vietnamese
+    U+1EC5, Latin Extended-B U+01C6, circled U+24D0, Armenian, polytonic Greek U+1F00 and
+    fullwidth letters are uppercased (the old table, ASCII to Cyrillic only, kept them and
+    squid refused: SOCKS reply 0x02); Cyrillic U+045D (which the old table uppercased),
+    titlecase U+01C5 and dotless i U+0131 are kept.  The name is sent as given."""
+    d = socks2http("-x", f"http://{urllib.parse.quote(user)}:{squid_ntlm.password}@127.0.0.1:{squid_ntlm.port}")
+    r = via(d, origin.url())
+    assert r.returncode == 0 and r.stdout == origin.body, r.stderr
+    t = d.wait_tunnel()
+    assert t["auth"] == "ntlm" and t["http"] == "200", t
 
 
 def test_ntlm_many_tunnels(socks2http, origin, tmp):

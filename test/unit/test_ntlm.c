@@ -1,7 +1,8 @@
 /* test_ntlm: MD4 against RFC 1320 A.5; NTLMv2 against the MS-NLMP 4.2.4 example (user "User",
  * domain "Domain", password "Password", server challenge 0123456789abcdef, client challenge
  * aa * 8, time 0); challenge messages truncated at every length, fields out of bounds, AV
- * lists without EOL; output bounds; names (UTF-8, Uppercase, limits); ntlm_split_user. */
+ * lists without EOL; output bounds; names (UTF-8, Uppercase, limits); Uppercase() across
+ * scripts, as Samba does it; ntlm_split_user. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -424,6 +425,66 @@ static void test_names(void)
 	CHECK(memcmp(k1, k2, 16) == 0);
 }
 
+/* Uppercase() of NTOWFv2 against Samba's ntlm_auth (contrib/ntlm_upcase.py checks every code
+ * point): the key is HMAC-MD5 over the UTF-16 code units given here and the domain as it is
+ * given (MS-NLMP 3.3.2 uppercases the user only). */
+static void test_upcase(void)
+{
+	static const struct {
+		const char *name;
+		uint16_t up[8]; /* ends at the first 0 */
+	} v[] = {
+		/* uppercased */
+		/* Vietnamese: U+1EC5 */
+		{"nguy\xe1\xbb\x85n", {0x004e, 0x0047, 0x0055, 0x0059, 0x1ec4, 0x004e}},
+		/* Latin Extended-B: U+01C6 */
+		{"\xc7\x86" "emal", {0x01c4, 0x0045, 0x004d, 0x0041, 0x004c}},
+		{"\xc7\x89ubica", {0x01c7, 0x0055, 0x0042, 0x0049, 0x0043, 0x0041}}, /* U+01C9 */
+		{"\xc8\x81\xc9\x93", {0x0200, 0x0181}}, /* U+0201, U+0253 */
+		{"\xe2\x93\x90" "bc", {0x24b6, 0x0042, 0x0043}}, /* circled letter U+24D0 */
+		/* Greek, polytonic and tonos, final sigma */
+		{"\xe1\xbc\x80\xce\xbb\xce\xad\xce\xbe\xce\xb7\xcf\x82", {0x1f08, 0x039b, 0x0388, 0x039e, 0x0397, 0x03a3}},
+		/* Armenian */
+		{"\xd5\xa1\xd6\x80\xd5\xa1\xd5\xb4", {0x0531, 0x0550, 0x0531, 0x0544}},
+		{"\xef\xbd\x8a\xef\xbd\x8f\xef\xbd\x85", {0xff2a, 0xff2f, 0xff25}}, /* fullwidth */
+		{"\xe2\x85\xb0", {0x2160}}, /* small roman numeral U+2170 */
+		/* Turkish: s cedilla, g breve; dotless i kept */
+		{"\xc5\x9f\xc4\xb1\xc4\x9f", {0x015e, 0x0131, 0x011e}},
+		{"\xd3\x82", {0x04c1}}, /* Cyrillic U+04C2 */
+		/* fullwidth z and the next one, ASCII around a-z */
+		{"\xef\xbd\x9a\xef\xbd\x9b`{", {0xff3a, 0xff5b, 0x0060, 0x007b}},
+		/* kept as they are: Samba's table has no uppercase for them */
+		{"\xc4\xb1", {0x0131}}, /* dotless i U+0131 */
+		{"\xc5\xbf", {0x017f}}, /* long s U+017F */
+		{"\xc3\x9f", {0x00df}}, /* sharp s: its uppercase SS is two */
+		{"\xc2\xb5", {0x00b5}}, /* micro sign U+00B5 */
+		{"\xc7\x85\xc7\x88", {0x01c5, 0x01c8}}, /* titlecase digraphs U+01C5, U+01C8 */
+		{"\xe1\xbe\xb3", {0x1fb3}}, /* U+1FB3 (Unicode's simple uppercase: U+1FBC) */
+		{"\xd1\x90\xd1\x9d", {0x0450, 0x045d}}, /* Cyrillic U+0450, U+045D */
+		/* Georgian */
+		{"\xe1\x83\x9c\xe1\x83\x98\xe1\x83\x9c\xe1\x83\x9d", {0x10dc, 0x10d8, 0x10dc, 0x10dd}},
+		{"\xea\xad\xb0\xe1\x8f\xb8", {0xab70, 0x13f8}}, /* Cherokee small letters */
+		{"\xe2\xb0\xb0", {0x2c30}}, /* Glagolitic */
+		{"\xc9\x90\xe2\xb1\xa5", {0x0250, 0x2c65}}, /* U+0250, U+2C65 */
+		{"\xf0\x90\x90\xa8", {0xd801, 0xdc28}}, /* Deseret U+10428, outside the BMP */
+		{"i\xcc\x87", {0x0049, 0x0307}}, /* i + combining dot above */
+	};
+	uint8_t nt[16], want[16], got[16], buf[2 * 8 + 8];
+	md4("p\0", 2, nt);
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		size_t n = 0;
+		unsigned wl;
+		for (size_t j = 0; j < 8 && v[i].up[j] != 0; j++)
+			put16(buf + n, v[i].up[j]), n += 2;
+		memcpy(buf + n, "d\0\xe3\0", 4), n += 4; /* the domain, lowercase a tilde kept */
+		HMAC(EVP_md5(), nt, 16, buf, n, want, &wl);
+		CHECK_EQ_INT(ntlm_ntowfv2(v[i].name, "d\xc3\xa3", "p", got), 0);
+		if (memcmp(got, want, 16) != 0)
+			fprintf(stderr, "upcase of \"%s\" (case %zu) is not the one expected\n", v[i].name, i);
+		CHECK(memcmp(got, want, 16) == 0);
+	}
+}
+
 /* The NtChallengeResponse's 16-bit length bounds the TargetInfo that can be echoed: 16 +
  * 28 + TargetInfo + 4 <= 65535. */
 static void test_big_target_info(void)
@@ -487,6 +548,7 @@ int main(void)
 	test_malformed();
 	test_bounds();
 	test_names();
+	test_upcase();
 	test_big_target_info();
 	test_split();
 	return check_report();

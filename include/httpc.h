@@ -25,7 +25,10 @@ struct httpc_response {
 	int status;                /* 100..599 */
 	int minor;                 /* HTTP/1.minor */
 	long long content_length;  /* -1 when absent or invalid */
+	int bad_length;            /* Content-Length invalid, or several that differ (RFC 9112
+				    * section 6.3 (5): the answer cannot be delimited) */
 	int chunked;               /* Transfer-Encoding ends in chunked */
+	int te;                    /* a Transfer-Encoding header came (it overrides Content-Length) */
 	int conn_close;            /* Connection: close (or HTTP/1.0 without keep-alive) */
 	unsigned auth_schemes;     /* HTTPC_AUTH_* from Proxy-Authenticate */
 	char reason[64];           /* reason phrase, truncated, for logs */
@@ -38,8 +41,8 @@ struct httpc_response {
  * HTTPC_ERR_TOOLARGE once len reaches max without an end.  Accepts CRLF and bare LF. */
 long httpc_header_end(const char *buf, size_t len, size_t max, size_t *scan);
 
-/* Parses a complete header of hdr_len bytes (as found by httpc_header_end).
- * Returns 0 or a negative httpc_err. */
+/* Parses a complete header of hdr_len bytes (as found by httpc_header_end).  A field's
+ * obs-fold lines are part of its value, read as SP.  Returns 0 or a negative httpc_err. */
 int httpc_parse_response(const char *buf, size_t hdr_len, struct httpc_response *r);
 
 /* Writes "CONNECT authority HTTP/1.1", Host, optional Proxy-Authorization (the whole

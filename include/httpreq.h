@@ -6,7 +6,8 @@
  * it stopped), bounded in bytes (HTTPREQ_HEAD_MAX) and in header lines (HTTPREQ_HEADERS_MAX).
  * Framing follows RFC 9112 section 6: Transfer-Encoding with Content-Length, several
  * different Content-Lengths, or a Transfer-Encoding that does not end in chunked are
- * ambiguous, and are refused (HTTPREQ_ERR_FRAMING, a 400). */
+ * ambiguous, and are refused (HTTPREQ_ERR_FRAMING, a 400), as is Transfer-Encoding in an
+ * HTTP/1.0 request (section 6.1). */
 #ifndef SOCKS2HTTP_HTTPREQ_H
 #define SOCKS2HTTP_HTTPREQ_H
 
@@ -69,15 +70,23 @@ int httpreq_host_is_loopback(const struct httpreq *r);
 /* The head of buf (as parsed into r) rewritten for an upstream proxy: the request line as
  * it came (absolute form kept), HTTP/1.0 for a 1.0 client (so that the answer comes
  * unchunked) and HTTP/1.1 otherwise; hop-by-hop headers dropped (Connection and the
- * names it lists, Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade, Proxy-Authorization);
- * then Proxy-Authorization: proxy_auth (when not NULL) and "Connection: close".
+ * names it lists but for Content-Length, Transfer-Encoding and Host, Keep-Alive,
+ * Proxy-Connection, TE, Trailer, Upgrade, Proxy-Authorization); then
+ * Proxy-Authorization: proxy_auth (when not NULL) and "Connection: close".
  * Returns the length, or -1 when cap is too small. */
 long httpreq_rewrite(const char *buf, const struct httpreq *r, const char *proxy_auth, char *out, size_t cap);
 
+enum {
+	HTTPREQ_RESP_CLOSE = 1,     /* "Connection: close" */
+};
+
 /* A response head buf[0..head_len) (complete, as httpc found it) for the client: the status
- * line, the headers but for the hop-by-hop ones, "Connection: close" when close, the blank
- * line; CRLF line ends.  Returns the length, or -1 when cap is too small. */
-long httpreq_rewrite_response(const char *buf, size_t head_len, int close, char *out, size_t cap);
+ * line, the headers but for the hop-by-hop ones and Content-Length, then
+ * "Content-Length: content_length" when it is >= 0 (the one length httpc settled on), the
+ * Connection header flags ask for, the blank line; CRLF line ends, obs-folds unfolded.
+ * Returns the length, or -1 when cap is too small. */
+long httpreq_rewrite_response(const char *buf, size_t head_len, unsigned flags, long long content_length,
+			      char *out, size_t cap);
 
 /* Decodes "Basic base64(user:pass)" at value[0..len) into user and pass (NUL-terminated,
  * each up to cap - 1 bytes).  Returns 0, or -1 for another scheme or a malformed value. */

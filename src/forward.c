@@ -129,30 +129,41 @@ static int account(struct forward *f, uint32_t from, size_t n)
 static int take_head(struct forward *f, size_t hdr_len, const struct httpc_response *r, int final)
 {
 	int keep = !f->client_close;
+	/* the length the client is told: none when Transfer-Encoding came, which overrides
+	 * it (RFC 9112 section 6.3 (3): an intermediary removes it) */
+	long long length = r->te ? -1 : r->content_length;
 	if (final) {
+		/* RFC 9112 section 6.3 (5): a length no one can trust is a 502, never forwarded
+		 * (framed by one value and read by the client by another, the rest of this
+		 * answer would pass for the next) */
+		if (r->bad_length && !r->te)
+			return end(f, f->down_bytes ? FORWARD_ERR_UP_LATE : FORWARD_ERR_UPSTREAM, EPROTO);
 		if (f->is_head || r->status == 204 || r->status == 304)
 			f->resp_mode = BODY_NONE;
 		else if (r->chunked)
 			f->resp_mode = BODY_CHUNKED;
+		else if (r->te) /* section 6.3 (4): a final coding other than chunked runs to the close */
+			f->resp_mode = BODY_CLOSE;
 		else if (r->content_length >= 0)
 			f->resp_mode = r->content_length > 0 ? BODY_LENGTH : BODY_NONE;
 		else
 			f->resp_mode = BODY_CLOSE;
-		f->resp_left = r->content_length > 0 ? (uint64_t)r->content_length : 0;
+		f->resp_left = f->resp_mode == BODY_LENGTH ? (uint64_t)r->content_length : 0;
 		keep = keep && f->resp_mode != BODY_CLOSE;
 		f->client_close = !keep;
 		f->status = r->status;
 	}
 	if (f->rhead_off == f->rhead_len) /* all sent: start over, so interim answers do not pile up */
 		f->rhead_off = f->rhead_len = 0;
-	size_t cap = hdr_len + 2 * HTTPREQ_HEADERS_MAX + 64;
+	size_t cap = hdr_len + 2 * HTTPREQ_HEADERS_MAX + 128; /* CRLFs, a Content-Length, a Connection */
 	if (f->rhead_len + cap > 4 * (f->max_header + cap)) /* unsent interim answers: bounded too */
 		return end(f, f->down_bytes ? FORWARD_ERR_UP_LATE : FORWARD_ERR_UPSTREAM, EPROTO);
 	char *nh = realloc(f->rhead, f->rhead_len + cap);
 	if (nh == NULL)
 		return end(f, FORWARD_ERR_MEM, ENOMEM);
 	f->rhead = nh;
-	long n = httpreq_rewrite_response(f->u2c.data + f->u2c.start, hdr_len, final && !keep, nh + f->rhead_len, cap);
+	long n = httpreq_rewrite_response(f->u2c.data + f->u2c.start, hdr_len, final && !keep ? HTTPREQ_RESP_CLOSE : 0,
+					  length, nh + f->rhead_len, cap);
 	if (n < 0)
 		return end(f, FORWARD_ERR_UPSTREAM, EPROTO);
 	f->rhead_len += (size_t)n;

@@ -40,15 +40,22 @@ static int name_is(const char *name, size_t n, const char *want)
 	return 1;
 }
 
+/* Whitespace in a field value: SP, HTAB, and the line end of an obs-fold (RFC 9112
+ * section 5.2: it reads as SP). */
+static int is_ws(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 /* Does the comma-separated list v[0..n) contain token (case-insensitive)? */
 static int has_token(const char *v, size_t n, const char *token)
 {
 	size_t i = 0;
 	while (i < n) {
-		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+		while (i < n && (is_ws((unsigned char)v[i]) || v[i] == ','))
 			i++;
 		size_t s = i;
-		while (i < n && v[i] != ',' && v[i] != ' ' && v[i] != '\t' && v[i] != ';')
+		while (i < n && v[i] != ',' && !is_ws((unsigned char)v[i]) && v[i] != ';')
 			i++;
 		if (i > s && name_is(v + s, i - s, token))
 			return 1;
@@ -62,10 +69,10 @@ static int has_token(const char *v, size_t n, const char *token)
  * frames a response body (RFC 9112 section 6.3); any other order means read until close. */
 static int last_token_is(const char *v, size_t n, const char *token)
 {
-	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == ','))
+	while (n > 0 && (is_ws((unsigned char)v[n - 1]) || v[n - 1] == ','))
 		n--;
 	size_t s = n;
-	while (s > 0 && v[s - 1] != ',' && v[s - 1] != ' ' && v[s - 1] != '\t')
+	while (s > 0 && v[s - 1] != ',' && !is_ws((unsigned char)v[s - 1]))
 		s--;
 	return name_is(v + s, n - s, token);
 }
@@ -74,7 +81,8 @@ static void copy_trunc(char *dst, size_t cap, const char *src, size_t n)
 {
 	if (n >= cap)
 		n = cap - 1;
-	memcpy(dst, src, n);
+	for (size_t i = 0; i < n; i++) /* a folded value's line ends, never into a log line */
+		dst[i] = src[i] == '\r' || src[i] == '\n' ? ' ' : src[i];
 	dst[n] = '\0';
 }
 
@@ -92,6 +100,33 @@ static unsigned auth_scheme(const char *v, size_t n)
 	if (name_is(v, i, "Negotiate"))
 		return HTTPC_AUTH_NEGOTIATE;
 	return HTTPC_AUTH_OTHER;
+}
+
+/* A Content-Length value: "N" or a list of equal Ns ("N, N": a field repeated by an
+ * intermediary).  Returns N, or -1 when it is not that. */
+static long long content_length(const char *v, size_t n)
+{
+	long long val = -1;
+	size_t i = 0;
+	while (i < n) {
+		long long cl = 0;
+		size_t d = 0;
+		while (i < n && v[i] >= '0' && v[i] <= '9') {
+			if (++d > 16)
+				return -1;
+			cl = cl * 10 + (v[i++] - '0');
+		}
+		if (d == 0 || cl >= (1LL << 50) || (val >= 0 && cl != val)) /* 2^50: no length we frame by */
+			return -1;
+		val = cl;
+		while (i < n && is_ws((unsigned char)v[i]))
+			i++;
+		if (i < n && v[i++] != ',')
+			return -1;
+		while (i < n && is_ws((unsigned char)v[i]))
+			i++;
+	}
+	return val;
 }
 
 static int parse_status_line(const char *p, size_t n, struct httpc_response *r)
@@ -114,7 +149,7 @@ int httpc_parse_response(const char *buf, size_t hdr_len, struct httpc_response 
 {
 	size_t pos = 0;
 	int line_no = 0;
-	int keep_alive = 0;
+	int keep_alive = 0, seen_length = 0;
 
 	memset(r, 0, sizeof(*r));
 	r->content_length = -1;
@@ -144,29 +179,48 @@ int httpc_parse_response(const char *buf, size_t hdr_len, struct httpc_response 
 		if (n == 0)
 			break; /* the blank line */
 		if (line[0] == ' ' || line[0] == '\t')
-			continue; /* obsolete line folding: continuation of a header we ignore */
+			continue; /* an obs-fold: taken with the field it continues, below */
 
 		const char *colon = memchr(line, ':', n);
 		if (colon == NULL || colon == line)
 			return HTTPC_ERR_HEADER;
+		/* the value runs on over obs-fold lines (checked for control bytes in turn) */
+		while (pos < hdr_len && (buf[pos] == ' ' || buf[pos] == '\t')) {
+			const char *nl2 = memchr(buf + pos, '\n', hdr_len - pos);
+			if (nl2 == NULL)
+				break;
+			for (const char *c = buf + pos; c < nl2; c++)
+				if (((unsigned char)*c < 0x20 && *c != '\t' && !(*c == '\r' && c + 1 == nl2)) || *c == 0x7f)
+					return HTTPC_ERR_HEADER;
+			n = (size_t)(nl2 - line);
+			if (n > 0 && line[n - 1] == '\r')
+				n--;
+			pos = (size_t)(nl2 - buf) + 1;
+		}
 		size_t nlen = (size_t)(colon - line);
 		const char *v = colon + 1;
 		size_t vlen = n - nlen - 1;
-		while (vlen > 0 && (*v == ' ' || *v == '\t')) {
+		while (vlen > 0 && is_ws((unsigned char)*v)) {
 			v++;
 			vlen--;
 		}
-		while (vlen > 0 && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+		while (vlen > 0 && is_ws((unsigned char)v[vlen - 1]))
 			vlen--;
 
 		if (name_is(line, nlen, "Content-Length")) {
-			long long cl = 0;
-			size_t i;
-			for (i = 0; i < vlen && v[i] >= '0' && v[i] <= '9' && cl < (1LL << 50); i++)
-				cl = cl * 10 + (v[i] - '0');
-			r->content_length = (i == vlen && vlen > 0) ? cl : -1;
+			/* RFC 9112 section 6.3 (5): an invalid one, or several that differ, is an
+			 * answer no one can delimit: bad_length, and no length at all */
+			long long cl = content_length(v, vlen);
+			if (cl < 0 || (seen_length && cl != r->content_length)) {
+				r->bad_length = 1;
+				cl = -1;
+			}
+			seen_length = 1;
+			if (!r->bad_length)
+				r->content_length = cl;
 		} else if (name_is(line, nlen, "Transfer-Encoding")) {
 			r->chunked = last_token_is(v, vlen, "chunked");
+			r->te = 1;
 		} else if (name_is(line, nlen, "Connection") || name_is(line, nlen, "Proxy-Connection")) {
 			if (has_token(v, vlen, "close"))
 				r->conn_close = 1;
@@ -182,6 +236,8 @@ int httpc_parse_response(const char *buf, size_t hdr_len, struct httpc_response 
 		return HTTPC_ERR_STATUS_LINE;
 	if (r->minor == 0 && !keep_alive)
 		r->conn_close = 1;
+	if (r->bad_length)
+		r->content_length = -1;
 	return 0;
 }
 

@@ -1,12 +1,11 @@
-/* httpreq: pure request-head parser, rewriter and chunked scanner (see include/httpreq.h). */
+/* httpreq: pure request-head parser and rewriter (see include/httpreq.h; the chunked
+ * scanner is in httpreq_chunk.c). */
 #include "httpreq.h"
 #include "httpc.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-
-#define CHUNK_LINE_MAX 4096 /* a chunk-size line with extensions, or one trailer line */
 
 static int lower(int c)
 {
@@ -280,6 +279,8 @@ static long parse_head(const char *buf, size_t head_len, struct httpreq *r)
 	}
 	if (have_te && r->content_length >= 0)
 		return HTTPREQ_ERR_FRAMING; /* RFC 9112 section 6.3: both is a smuggling attempt */
+	if (have_te && r->minor == 0)
+		return HTTPREQ_ERR_FRAMING; /* RFC 9112 section 6.1: a 1.0 sender knows no chunked */
 	r->chunked = (uint8_t)have_te;
 	if (r->form == HTTPREQ_ORIGIN && !r->has_host)
 		r->host[0] = '\0';
@@ -336,7 +337,12 @@ int httpreq_host_is_loopback(const struct httpreq *r)
 	}
 }
 
-/* Is header name n[0..len) hop-by-hop, by itself or because a Connection header lists it? */
+/* Is header name n[0..len) hop-by-hop, by itself or because a Connection header lists it?
+ * A Connection header may not list the framing (Content-Length, Transfer-Encoding) nor
+ * Host: those apply to every recipient (RFC 9110 section 7.6.1), and we frame the body by
+ * them, so dropping them would send a body the next hop cannot delimit (it then reads it
+ * as the next request).  Such a listing is ignored, as haproxy does: it never removes a
+ * header for being listed in Connection. */
 static int hop_by_hop(const char *buf, size_t head_len, const char *n, size_t len)
 {
 	static const char *const names[] = {"Connection", "Keep-Alive", "Proxy-Connection", "TE",
@@ -344,6 +350,8 @@ static int hop_by_hop(const char *buf, size_t head_len, const char *n, size_t le
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (name_is(n, len, names[i]))
 			return 1;
+	if (name_is(n, len, "Content-Length") || name_is(n, len, "Transfer-Encoding") || name_is(n, len, "Host"))
+		return 0;
 	size_t pos = 0;
 	while (pos < head_len) {
 		const char *nl = memchr(buf + pos, '\n', head_len - pos);
@@ -367,12 +375,18 @@ static int put(char *out, size_t cap, size_t *o, const char *s, size_t n)
 	return 0;
 }
 
-/* Copies the header lines of the head buf[0..head_len) but for the hop-by-hop ones, with
- * CRLF line ends.  Returns 0 or -1 when out is full. */
-static int copy_headers(const char *buf, size_t head_len, char *out, size_t cap, size_t *o)
+enum { DROP_LENGTH = 1 };
+
+/* Copies the header lines of the head buf[0..head_len) but for the hop-by-hop ones (and
+ * those drop names), with CRLF line ends.  An obs-fold (a line that begins with a space,
+ * only in an answer: requests with one are refused) joins the line before it with one
+ * SP, as RFC 9112 section 5.2 asks of a proxy; it goes with that line if it is dropped.
+ * Returns 0 or -1 when out is full. */
+static int copy_headers(const char *buf, size_t head_len, unsigned drop, char *out, size_t cap, size_t *o)
 {
 	const char *nl = memchr(buf, '\n', head_len);
 	size_t pos = (size_t)(nl - buf) + 1;
+	int kept = 0;
 	while (pos < head_len) {
 		nl = memchr(buf + pos, '\n', head_len - pos);
 		size_t end = (size_t)(nl - buf), e = end;
@@ -380,10 +394,24 @@ static int copy_headers(const char *buf, size_t head_len, char *out, size_t cap,
 			e--;
 		if (e == pos)
 			break;
+		if (buf[pos] == ' ' || buf[pos] == '\t') {
+			size_t s = pos;
+			while (s < e && (buf[s] == ' ' || buf[s] == '\t'))
+				s++;
+			if (kept && s < e) {
+				*o -= 2; /* back over the CRLF of the line it continues */
+				if (put(out, cap, o, " ", 1) < 0 || put(out, cap, o, buf + s, e - s) < 0 ||
+				    put(out, cap, o, "\r\n", 2) < 0)
+					return -1;
+			}
+			pos = end + 1;
+			continue;
+		}
 		const char *colon = memchr(buf + pos, ':', e - pos);
 		size_t nlen = colon ? (size_t)(colon - (buf + pos)) : e - pos;
-		if (!hop_by_hop(buf, head_len, buf + pos, nlen) &&
-		    (put(out, cap, o, buf + pos, e - pos) < 0 || put(out, cap, o, "\r\n", 2) < 0))
+		kept = !hop_by_hop(buf, head_len, buf + pos, nlen) &&
+		       !((drop & DROP_LENGTH) && name_is(buf + pos, nlen, "Content-Length"));
+		if (kept && (put(out, cap, o, buf + pos, e - pos) < 0 || put(out, cap, o, "\r\n", 2) < 0))
 			return -1;
 		pos = end + 1;
 	}
@@ -395,7 +423,7 @@ long httpreq_rewrite(const char *buf, const struct httpreq *r, const char *proxy
 	size_t o = 0;
 	if (put(out, cap, &o, r->method, strlen(r->method)) < 0 || put(out, cap, &o, " ", 1) < 0 ||
 	    put(out, cap, &o, buf + r->target_off, r->target_len) < 0 || put(out, cap, &o, " HTTP/1.", 8) < 0 ||
-	    put(out, cap, &o, r->minor == 0 ? "0\r\n" : "1\r\n", 3) < 0 || copy_headers(buf, r->head_len, out, cap, &o) < 0)
+	    put(out, cap, &o, r->minor == 0 ? "0\r\n" : "1\r\n", 3) < 0 || copy_headers(buf, r->head_len, 0, out, cap, &o) < 0)
 		return -1;
 	if (proxy_auth != NULL && (put(out, cap, &o, "Proxy-Authorization: ", 21) < 0 ||
 				   put(out, cap, &o, proxy_auth, strlen(proxy_auth)) < 0 || put(out, cap, &o, "\r\n", 2) < 0))
@@ -405,7 +433,8 @@ long httpreq_rewrite(const char *buf, const struct httpreq *r, const char *proxy
 	return (long)o;
 }
 
-long httpreq_rewrite_response(const char *buf, size_t head_len, int close, char *out, size_t cap)
+long httpreq_rewrite_response(const char *buf, size_t head_len, unsigned flags, long long content_length,
+			      char *out, size_t cap)
 {
 	size_t o = 0;
 	const char *nl = memchr(buf, '\n', head_len);
@@ -415,9 +444,15 @@ long httpreq_rewrite_response(const char *buf, size_t head_len, int close, char 
 	if (e > 0 && buf[e - 1] == '\r')
 		e--;
 	if (put(out, cap, &o, buf, e) < 0 || put(out, cap, &o, "\r\n", 2) < 0 ||
-	    copy_headers(buf, head_len, out, cap, &o) < 0)
+	    copy_headers(buf, head_len, DROP_LENGTH, out, cap, &o) < 0)
 		return -1;
-	if (close && put(out, cap, &o, "Connection: close\r\n", 19) < 0)
+	if (content_length >= 0) { /* one line, however many (equal) ones came */
+		char cl[40];
+		int n = snprintf(cl, sizeof(cl), "Content-Length: %lld\r\n", content_length);
+		if (put(out, cap, &o, cl, (size_t)n) < 0)
+			return -1;
+	}
+	if ((flags & HTTPREQ_RESP_CLOSE) && put(out, cap, &o, "Connection: close\r\n", 19) < 0)
 		return -1;
 	if (put(out, cap, &o, "\r\n", 2) < 0)
 		return -1;
@@ -449,110 +484,6 @@ int httpreq_basic_credentials(const char *value, size_t len, char *user, char *p
 	pass[pl] = '\0';
 	memset(plain, 0, sizeof(plain));
 	return 0;
-}
-
-enum { CH_SIZE, CH_EXT, CH_SIZE_LF, CH_DATA, CH_DATA_CR, CH_DATA_LF, CH_TRAILER, CH_TRAILER_LINE, CH_END_LF, CH_DONE };
-
-int httpreq_chunk_scan(struct httpreq_chunk *c, const char *buf, size_t len, size_t *used)
-{
-	size_t i = 0;
-	while (i < len) {
-		int ch = (unsigned char)buf[i];
-		switch (c->state) {
-		case CH_SIZE: {
-			int v = (ch >= '0' && ch <= '9') ? ch - '0' : (lower(ch) >= 'a' && lower(ch) <= 'f') ? lower(ch) - 'a' + 10 : -1;
-			if (v >= 0) {
-				if (++c->digits > 15)
-					return HTTPREQ_CHUNK_ERROR;
-				c->left = c->left * 16 + (uint64_t)v;
-				break;
-			}
-			if (c->digits == 0)
-				return HTTPREQ_CHUNK_ERROR;
-			if (ch == '\r') {
-				c->state = CH_SIZE_LF;
-			} else if (ch == '\n') {
-				goto size_done;
-			} else if (ch == ';' || ch == ' ' || ch == '\t') {
-				c->state = CH_EXT;
-			} else {
-				return HTTPREQ_CHUNK_ERROR;
-			}
-			break;
-		}
-		case CH_EXT:
-			if (++c->line > CHUNK_LINE_MAX)
-				return HTTPREQ_CHUNK_ERROR;
-			if (ch == '\r')
-				c->state = CH_SIZE_LF;
-			else if (ch == '\n')
-				goto size_done;
-			break;
-		case CH_SIZE_LF:
-			if (ch != '\n')
-				return HTTPREQ_CHUNK_ERROR;
-		size_done:
-			c->digits = 0;
-			c->line = 0;
-			c->state = c->left ? CH_DATA : CH_TRAILER;
-			break;
-		case CH_DATA: {
-			size_t take = len - i < c->left ? len - i : (size_t)c->left;
-			c->left -= take;
-			i += take;
-			if (c->left == 0)
-				c->state = CH_DATA_CR;
-			continue;
-		}
-		case CH_DATA_CR:
-			if (ch == '\n') {
-				c->state = CH_SIZE;
-				break;
-			}
-			if (ch != '\r')
-				return HTTPREQ_CHUNK_ERROR;
-			c->state = CH_DATA_LF;
-			break;
-		case CH_DATA_LF:
-			if (ch != '\n')
-				return HTTPREQ_CHUNK_ERROR;
-			c->state = CH_SIZE;
-			break;
-		case CH_TRAILER: /* at the start of a trailer line, or the final blank line */
-			if (ch == '\n') {
-				c->state = CH_DONE;
-				*used = i + 1;
-				return HTTPREQ_CHUNK_DONE;
-			}
-			if (ch == '\r') {
-				c->state = CH_END_LF;
-				break;
-			}
-			if (++c->trailers > HTTPREQ_HEADERS_MAX)
-				return HTTPREQ_CHUNK_ERROR;
-			c->line = 0;
-			c->state = CH_TRAILER_LINE;
-			break;
-		case CH_END_LF:
-			if (ch != '\n')
-				return HTTPREQ_CHUNK_ERROR;
-			c->state = CH_DONE;
-			*used = i + 1;
-			return HTTPREQ_CHUNK_DONE;
-		case CH_TRAILER_LINE:
-			if (++c->line > CHUNK_LINE_MAX)
-				return HTTPREQ_CHUNK_ERROR;
-			if (ch == '\n')
-				c->state = CH_TRAILER;
-			break;
-		default: /* CH_DONE: nothing more belongs to the body */
-			*used = i;
-			return HTTPREQ_CHUNK_DONE;
-		}
-		i++;
-	}
-	*used = len;
-	return HTTPREQ_CHUNK_MORE;
 }
 
 const char *httpreq_strerror(int err)

@@ -206,6 +206,20 @@ FRAMINGS = {
     # an HTTP/1.0 client: no interim answer, and the connection ends with the answer
     "http10-interim": ("GET/1.0", b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok", False),
+    # RFC 9112 section 6.3 (3): chunked wins, and an intermediary removes Content-Length
+    "chunked-and-length": ("GET", b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nTransfer-Encoding: chunked\r\n\r\n"
+                           b"2\r\nok\r\n0\r\n\r\n",
+                           b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n", True),
+    # section 6.3 (4): a last coding other than chunked runs to the close, Content-Length or not
+    "coding-not-chunked": ("GET", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\nokMORE",
+                           b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nConnection: close\r\n\r\nokMORE", False),
+    # Connection may not take the framing away (the client would wait for the close)
+    "connection-lists-te": ("GET", b"HTTP/1.1 200 OK\r\nConnection: Transfer-Encoding\r\n"
+                            b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+                            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", True),
+    # equal lengths are one length
+    "equal-lengths": ("GET", b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok",
+                      b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", True),
 }
 
 
@@ -227,6 +241,43 @@ def test_answer_framing(socks2http, fake_proxy, name):
         assert len(fp.wait_requests(2)) == 2
     else:
         assert recv_exact_or_eof(s, 1) == b""
+    s.close()
+
+
+@pytest.mark.parametrize("lengths", [b"Content-Length: 2\r\nContent-Length: 19", b"Content-Length: 2, 3",
+                                     b"Content-Length: 0x2"], ids=["differ", "list-differs", "invalid"])
+def test_answer_untrusted_length_502(socks2http, fake_proxy, lengths):
+    """An answer whose length cannot be trusted (two that differ, or an invalid one) is a
+    502 and never reaches the client (RFC 9112 section 6.3 (5)): framed by one value while
+    the client reads the other, the rest of it would pass for the answer to the client's
+    next request on the kept-alive connection."""
+    forged = b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nFORGED"
+    fp = fake_proxy(respond(b"HTTP/1.1 200 OK\r\n" + lengths + b"\r\n\r\nok" + forged, then="hold"))
+    d = socks2http("-x", fp.url)
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    s.sendall(b"GET http://h.example/ HTTP/1.1\r\nHost: h.example\r\n\r\n")
+    status, _, body = read_response(s.makefile("rb"))
+    assert status == 502 and b"FORGED" not in body
+    s.close()
+
+
+@pytest.mark.parametrize("framing", [b"Content-Length: 5\r\n\r\nhello",
+                                     b"Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"],
+                         ids=["length", "chunked"])
+@pytest.mark.parametrize("upstream", ["tinyproxy", "squid"])
+def test_connection_cannot_list_the_framing(request, socks2http, post_origin, upstream, framing):
+    """A Connection header that lists Content-Length or Transfer-Encoding does not take the
+    framing header off the forwarded request: the body is framed by it, and without it the
+    proxy would give the origin an empty body and read the body as a request of its own."""
+    up = request.getfixturevalue(upstream)
+    d = socks2http("-x", up.url)
+    name = b"Content-Length" if framing.startswith(b"Content") else b"Transfer-Encoding"
+    req = (b"POST http://127.0.0.1:%d/sum HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: keep-alive, %s\r\n"
+           % (post_origin.port, post_origin.port, name)) + framing
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    s.sendall(req)
+    status, _, body = read_response(s.makefile("rb"))
+    assert (status, body.decode()) == (200, hashlib.sha256(b"hello").hexdigest())
     s.close()
 
 
@@ -383,7 +434,8 @@ def test_error_timeout_and_policy(socks2http, fake_proxy, squid, origin):
     b"POST http://h/ HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc",
     b"GET ftp://h/ HTTP/1.1\r\n\r\n",
     b"GET http://h/ HTTP/1.1\r\nX : y\r\n\r\n",
-], ids=["cl-and-te", "two-cl", "scheme", "header"])
+    b"POST http://h/ HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n",
+], ids=["cl-and-te", "two-cl", "scheme", "header", "http10-chunked"])
 def test_bad_requests_400(socks2http, tinyproxy, req):
     d = socks2http("-x", tinyproxy.url)
     out = raw_exchange(d.port, req)

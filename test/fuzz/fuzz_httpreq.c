@@ -86,14 +86,22 @@ static void check_response(const char *buf, size_t size)
 	struct httpc_response r;
 	if (e <= 0 || httpc_parse_response(buf, (size_t)e, &r) < 0)
 		return;
-	size_t cap = (size_t)e * 2 + 64;
+	size_t cap = (size_t)e * 2 + 96;
 	char *out = malloc(cap);
 	FUZZ_ASSERT(out != NULL);
-	long n = httpreq_rewrite_response(buf, (size_t)e, (int)(size & 1), out, cap);
+	long long length = r.te ? -1 : r.content_length;
+	long n = httpreq_rewrite_response(buf, (size_t)e, (unsigned)(size & 1), length, out, cap);
 	FUZZ_ASSERT(n > 0 && (size_t)n <= cap);
 	FUZZ_ASSERT(n >= 4 && memcmp(out + n - 4, "\r\n\r\n", 4) == 0);
 	size_t scan2 = 0;
-	FUZZ_ASSERT(httpc_header_end(out, (size_t)n, (size_t)n + 1, &scan2) > 0);
+	long e2 = httpc_header_end(out, (size_t)n, (size_t)n + 1, &scan2);
+	FUZZ_ASSERT(e2 == n);
+	/* the client reads the framing we framed by: one length (or none), no fold left */
+	struct httpc_response r2;
+	FUZZ_ASSERT(httpc_parse_response(out, (size_t)n, &r2) == 0);
+	FUZZ_ASSERT(!r2.bad_length && r2.content_length == length && r2.chunked == r.chunked && r2.te == r.te);
+	for (long i = 1; i < n; i++)
+		FUZZ_ASSERT(out[i - 1] != '\n' || (out[i] != ' ' && out[i] != '\t'));
 	free(out);
 }
 

@@ -285,7 +285,7 @@ static void test_headers(void)
 		long long want;
 	} cl[] = {
 		{"0", 0},   {"1234", 1234}, {"  42\t ", 42}, {"007", 7}, {"", -1},      {"abc", -1},
-		{"12a", -1}, {"-1", -1},    {"+1", -1},      {"1 2", -1}, {"1,1", -1},  {"0x10", -1},
+		{"12a", -1}, {"-1", -1},    {"+1", -1},      {"1 2", -1}, {"1,1", 1}, {"1, 2", -1},  {"0x10", -1},
 		{"999999999999999999999999", -1}, {"1125899906842623", 1125899906842623LL},
 	};
 	for (size_t i = 0; i < sizeof(cl) / sizeof(cl[0]); i++) {
@@ -295,7 +295,17 @@ static void test_headers(void)
 		if (r.content_length != cl[i].want)
 			fprintf(stderr, "Content-Length: %s\n", cl[i].v);
 		CHECK_EQ_INT(r.content_length, cl[i].want);
+		CHECK_EQ_INT(r.bad_length, cl[i].want < 0);
 	}
+	/* RFC 9112 section 6.3 (5): several that differ cannot delimit the answer (framed by
+	 * one, read by the client by the other, the rest passes for the next answer); equal
+	 * ones are one */
+	CHECK_EQ_INT(parse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 40\r\n\r\n", &r), 0);
+	CHECK(r.bad_length && r.content_length == -1);
+	CHECK_EQ_INT(parse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX: y\r\nContent-Length: 2, 2\r\n\r\n", &r), 0);
+	CHECK(!r.bad_length && r.content_length == 2);
+	CHECK_EQ_INT(parse("HTTP/1.1 200 OK\r\nContent-Length: x\r\nContent-Length: 2\r\n\r\n", &r), 0);
+	CHECK(r.bad_length && r.content_length == -1);
 
 	/* Transfer-Encoding: chunked only when it is the last coding */
 	static const struct {
@@ -312,7 +322,20 @@ static void test_headers(void)
 		if (r.chunked != te[i].want)
 			fprintf(stderr, "Transfer-Encoding: %s\n", te[i].v);
 		CHECK_EQ_INT(r.chunked, te[i].want);
+		CHECK_EQ_INT(r.te, 1);
 	}
+	CHECK_EQ_INT(parse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", &r), 0);
+	CHECK_EQ_INT(r.te, 0);
+	/* a coding folded onto the next line is still the last one (RFC 9112 section 5.2) */
+	CHECK_EQ_INT(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip,\r\n chunked\r\n\r\n", &r), 0);
+	CHECK(r.te && r.chunked);
+	CHECK_EQ_INT(parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked,\r\n\tgzip\r\n\r\n", &r), 0);
+	CHECK(r.te && !r.chunked);
+	CHECK_EQ_INT(parse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n 3\r\n\r\n", &r), 0);
+	CHECK(r.bad_length);
+	CHECK_EQ_INT(parse("HTTP/1.1 200 OK\r\nConnection: keep-alive,\r\n close\r\n\r\n", &r), 0);
+	CHECK(r.conn_close);
+	CHECK_EQ_INT(parse("HTTP/1.1 200 OK\r\nX: a\r\n b\x01\r\n\r\n", &r), HTTPC_ERR_HEADER);
 
 	/* Connection tokens */
 	CHECK_EQ_INT(parse("HTTP/1.1 403 F\r\nConnection: close\r\n\r\n", &r), 0);

@@ -145,6 +145,11 @@ static void test_framing(void)
 	CHECK(r.conn_close);
 	CHECK(parse_split("GET / HTTP/1.0\r\nProxy-Connection: keep-alive\r\n\r\n", &r) > 0);
 	CHECK(!r.conn_close);
+
+	/* RFC 9112 section 6.1: an HTTP/1.0 request knows no chunked framing: faulty, a 400 */
+	CHECK_EQ_INT(parse_split("POST http://h/ HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", &r),
+		     HTTPREQ_ERR_FRAMING);
+	CHECK(parse_split("POST http://h/ HTTP/1.0\r\nContent-Length: 2\r\n\r\n", &r) > 0);
 }
 
 static void test_bounds(void)
@@ -196,6 +201,20 @@ static void test_rewrite(void)
 	n = httpreq_rewrite(crlf, &r, NULL, out, sizeof(out));
 	out[n > 0 ? n : 0] = '\0';
 	CHECK_EQ_STR(out, "GET http://h/x HTTP/1.1\r\nA: b\r\nConnection: close\r\n\r\n");
+
+	/* Connection may not take the framing (nor Host) away: the body is framed by it, and
+	 * without it the next hop would read the body as the next request */
+	const char *cl = "POST http://h/ HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Content-Length, Host, X-A\r\n"
+			 "X-A: 1\r\nContent-Length: 5\r\n\r\n";
+	CHECK(parse_split(cl, &r) > 0);
+	n = httpreq_rewrite(cl, &r, NULL, out, sizeof(out));
+	out[n > 0 ? n : 0] = '\0';
+	CHECK_EQ_STR(out, "POST http://h/ HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nConnection: close\r\n\r\n");
+	const char *te = "POST http://h/ HTTP/1.1\r\nConnection: transfer-encoding\r\nTransfer-Encoding: chunked\r\n\r\n";
+	CHECK(parse_split(te, &r) > 0);
+	n = httpreq_rewrite(te, &r, NULL, out, sizeof(out));
+	out[n > 0 ? n : 0] = '\0';
+	CHECK_EQ_STR(out, "POST http://h/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
 }
 
 static void test_rewrite_response(void)
@@ -203,15 +222,37 @@ static void test_rewrite_response(void)
 	char out[512];
 	const char *s = "HTTP/1.1 200 OK\nConnection: keep-alive, X-Hop\nX-Hop: 1\nContent-Length: 3\n"
 			"Keep-Alive: timeout=5\nProxy-Connection: close\nVia: 1.1 squid\n\n";
-	long n = httpreq_rewrite_response(s, strlen(s), 0, out, sizeof(out));
+	long n = httpreq_rewrite_response(s, strlen(s), 0, 3, out, sizeof(out));
 	CHECK(n > 0);
 	out[n > 0 ? n : 0] = '\0';
-	CHECK_EQ_STR(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nVia: 1.1 squid\r\n\r\n");
-	n = httpreq_rewrite_response(s, strlen(s), 1, out, sizeof(out));
+	CHECK_EQ_STR(out, "HTTP/1.1 200 OK\r\nVia: 1.1 squid\r\nContent-Length: 3\r\n\r\n");
+	n = httpreq_rewrite_response(s, strlen(s), HTTPREQ_RESP_CLOSE, 3, out, sizeof(out));
 	out[n > 0 ? n : 0] = '\0';
-	CHECK_EQ_STR(out, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nVia: 1.1 squid\r\nConnection: close\r\n\r\n");
-	CHECK_EQ_INT(httpreq_rewrite_response(s, strlen(s), 1, out, 30), -1);
-	CHECK_EQ_INT(httpreq_rewrite_response("no line end", 11, 0, out, sizeof(out)), -1);
+	CHECK_EQ_STR(out, "HTTP/1.1 200 OK\r\nVia: 1.1 squid\r\nContent-Length: 3\r\nConnection: close\r\n\r\n");
+	CHECK_EQ_INT(httpreq_rewrite_response(s, strlen(s), HTTPREQ_RESP_CLOSE, 3, out, 30), -1);
+	CHECK_EQ_INT(httpreq_rewrite_response("no line end", 11, 0, -1, out, sizeof(out)), -1);
+
+	/* the framing the client reads is the one we framed by: equal lengths folded to one;
+	 * none beside Transfer-Encoding (RFC 9112 section 6.3 (3)); Connection listing
+	 * Transfer-Encoding does not take it away (the client would get chunks it cannot
+	 * delimit, on a connection kept open) */
+	const char *dup = "HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\nX: y\r\nContent-Length: 2\r\n\r\n";
+	n = httpreq_rewrite_response(dup, strlen(dup), 0, 2, out, sizeof(out));
+	out[n > 0 ? n : 0] = '\0';
+	CHECK_EQ_STR(out, "HTTP/1.1 200 OK\r\nX: y\r\nContent-Length: 2\r\n\r\n");
+	const char *both = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nConnection: Transfer-Encoding\r\n"
+			   "Transfer-Encoding: chunked\r\n\r\n";
+	n = httpreq_rewrite_response(both, strlen(both), 0, -1, out, sizeof(out));
+	out[n > 0 ? n : 0] = '\0';
+	CHECK_EQ_STR(out, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+
+	/* RFC 9112 section 5.2: a proxy replaces obs-fold with SP; the fold of a dropped
+	 * header goes with it */
+	const char *fold = "HTTP/1.1 407 x\r\nProxy-Authenticate: Basic realm=\"a\",\r\n\t Digest realm=\"b\"\r\n"
+			   "Keep-Alive: a\r\n b\r\nX: 1\r\n\r\n";
+	n = httpreq_rewrite_response(fold, strlen(fold), 0, -1, out, sizeof(out));
+	out[n > 0 ? n : 0] = '\0';
+	CHECK_EQ_STR(out, "HTTP/1.1 407 x\r\nProxy-Authenticate: Basic realm=\"a\", Digest realm=\"b\"\r\nX: 1\r\n\r\n");
 }
 
 static void test_basic(void)

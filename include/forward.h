@@ -48,9 +48,11 @@ struct forward {
 	struct stream *client, *up; /* borrowed */
 	struct buf *c2u;            /* the session's: body bytes, then the next request */
 	struct buf u2c;             /* the proxy's answer after its head */
+	char *raw;                  /* the client's request head, offsets as in req (wiped on free) */
+	struct httpreq req;
 	char *head;                 /* the rewritten request head (wiped on free) */
 	char *client_auth;          /* the client's Proxy-Authorization, kept for the proxy (wiped) */
-	size_t head_len, head_off, head_cap;
+	size_t head_len, head_off;
 	uint8_t req_mode, req_scanned, client_close, client_http10, is_head;
 	uint8_t resp_state, resp_mode, running;
 	uint64_t req_left;          /* Content-Length bytes not yet identified */
@@ -74,9 +76,10 @@ struct forward {
 int forward_prepare(struct forward *f, const char *buf, const struct httpreq *r, int keep_auth, void *data);
 
 /* Starts carrying the prepared request over up (connected to the proxy); proxy_auth is
- * the upstream's Proxy-Authorization value or NULL; max_header bounds the answer's head.
- * origin: up is connected to the origin server itself (a direct route): the request line
- * goes out in origin form ("GET /path"), with no Proxy-Authorization at all.
+ * the upstream's Proxy-Authorization value or NULL (of any length); max_header bounds the
+ * answer's head.  origin: up is connected to the origin server itself (a direct route):
+ * the request line goes out in origin form ("GET /path") with Host naming the target, and
+ * no Proxy-Authorization at all.
  * Sets both streams' callbacks.  done is never called from here.  Returns 0, or -1 when
  * out of memory (nothing started). */
 int forward_start(struct forward *f, struct ev_loop *loop, struct bufpool *pool, struct stream *client,

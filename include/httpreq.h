@@ -67,14 +67,18 @@ int httpreq_authority(const struct httpreq *r, uint16_t dflt, char *out, size_t 
 /* Is the origin-form Host a loopback name or address (localhost, 127.0.0.0/8, ::1)? */
 int httpreq_host_is_loopback(const struct httpreq *r);
 
-/* The head of buf (as parsed into r) rewritten for an upstream proxy: the request line as
- * it came (absolute form kept), HTTP/1.0 for a 1.0 client (so that the answer comes
- * unchunked) and HTTP/1.1 otherwise; hop-by-hop headers dropped (Connection and the
- * names it lists but for Content-Length, Transfer-Encoding and Host, Keep-Alive,
- * Proxy-Connection, TE, Trailer, Upgrade, Proxy-Authorization); then
- * Proxy-Authorization: proxy_auth (when not NULL) and "Connection: close".
- * Returns the length, or -1 when cap is too small. */
-long httpreq_rewrite(const char *buf, const struct httpreq *r, const char *proxy_auth, char *out, size_t cap);
+/* The head of buf (as parsed into r) rewritten for the next hop: HTTP/1.0 for a 1.0
+ * client (so that the answer comes unchunked) and HTTP/1.1 otherwise; hop-by-hop headers
+ * dropped (Connection and the names it lists but for Content-Length, Transfer-Encoding and
+ * Host, Keep-Alive, Proxy-Connection, TE, Trailer, Upgrade, Proxy-Authorization); then
+ * Proxy-Authorization: proxy_auth (when not NULL) and "Connection: close".  For a proxy
+ * the request line keeps its absolute form; to_origin (a direct route) makes it origin
+ * form ("GET /path") with Host set to the target's authority (RFC 9112 section 3.2.2) and
+ * no Proxy-Authorization.  Returns the length, or -1 when cap is too small; a cap of
+ * httpreq_rewrite_size(r, proxy_auth) bytes always does. */
+long httpreq_rewrite(const char *buf, const struct httpreq *r, const char *proxy_auth, int to_origin, char *out,
+		     size_t cap);
+size_t httpreq_rewrite_size(const struct httpreq *r, const char *proxy_auth);
 
 enum {
 	HTTPREQ_RESP_CLOSE = 1,     /* "Connection: close" */

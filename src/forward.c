@@ -17,29 +17,24 @@
 enum { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_CLOSE };
 enum { R_HEAD, R_BODY, R_DONE };
 
-#define AUTH_LINE_MAX 600 /* room for "Proxy-Authorization: ...\r\n" */
-
 int forward_prepare(struct forward *f, const char *buf, const struct httpreq *r, int keep_auth, void *data)
 {
 	memset(f, 0, sizeof(*f));
 	f->data = data;
-	if (keep_auth && r->auth_len > 0 && r->auth_len < AUTH_LINE_MAX - 23) {
+	/* the head is rewritten once the route is known (for a proxy or for the origin, with
+	 * which credentials): until then a copy, its offsets those of r */
+	f->raw = malloc(r->head_len);
+	if (f->raw == NULL)
+		return -1;
+	memcpy(f->raw, buf, r->head_len);
+	f->req = *r;
+	if (keep_auth && r->auth_len > 0) {
 		f->client_auth = strndup(buf + r->auth_off, r->auth_len);
-		if (f->client_auth == NULL)
+		if (f->client_auth == NULL) {
+			forward_stop(f);
 			return -1;
+		}
 	}
-	f->head_cap = r->head_len + 2 * HTTPREQ_HEADERS_MAX + 64;
-	f->head = malloc(f->head_cap + AUTH_LINE_MAX);
-	if (f->head == NULL) {
-		forward_stop(f);
-		return -1;
-	}
-	long n = httpreq_rewrite(buf, r, NULL, f->head, f->head_cap);
-	if (n < 0) {
-		forward_stop(f);
-		return -1;
-	}
-	f->head_len = (size_t)n;
 	f->req_mode = r->chunked ? BODY_CHUNKED : r->content_length > 0 ? BODY_LENGTH : BODY_NONE;
 	f->req_left = r->content_length > 0 ? (uint64_t)r->content_length : 0;
 	f->req_scanned = f->req_mode == BODY_NONE;
@@ -61,6 +56,11 @@ void forward_stop(struct forward *f)
 		wipe(f->head, f->head_len); /* it held Proxy-Authorization */
 		free(f->head);
 		f->head = NULL;
+	}
+	if (f->raw != NULL) {
+		wipe(f->raw, f->req.head_len); /* the client's Proxy-Authorization */
+		free(f->raw);
+		f->raw = NULL;
 	}
 	if (f->client_auth != NULL) {
 		wipe(f->client_auth, strlen(f->client_auth));
@@ -341,44 +341,23 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 }
 
 
-/* "GET http://host:port/path?q HTTP/1.1" -> "GET /path?q HTTP/1.1", in the prepared head
- * (which httpreq_rewrite made: one space after the method, an absolute http:// target). */
-static void origin_form(struct forward *f)
-{
-	char *sp = memchr(f->head, ' ', f->head_len);
-	if (sp == NULL || (size_t)(f->head + f->head_len - sp) < 9 || strncasecmp(sp + 1, "http://", 7) != 0)
-		return;
-	char *auth = sp + 8, *end = f->head + f->head_len;
-	char *path = auth;
-	while (path < end && *path != '/' && *path != '?' && *path != ' ')
-		path++;
-	if (path < end && *path != '/') { /* no path: "/" takes the authority's last byte */
-		path--;
-		*path = '/';
-	}
-	memmove(sp + 1, path, (size_t)(end - path));
-	f->head_len -= (size_t)(path - (sp + 1));
-}
-
 int forward_start(struct forward *f, struct ev_loop *loop, struct bufpool *pool, struct stream *client,
 		  struct stream *up, struct buf *c2u, const char *proxy_auth, int origin, size_t max_header,
 		  void (*done)(struct forward *, enum forward_end, int))
 {
 	if (proxy_auth == NULL && !origin)
 		proxy_auth = f->client_auth; /* a proxy's credentials, never an origin's */
-	if (origin)
-		origin_form(f);
-	if (proxy_auth != NULL) { /* goes in before the final "Connection: close" line and blank line */
-		size_t alen = strlen(proxy_auth), tail = 21;
-		if (alen + 23 > AUTH_LINE_MAX)
-			return -1;
-		char *at = f->head + f->head_len - tail;
-		memmove(at + 21 + alen + 2, at, tail);
-		memcpy(at, "Proxy-Authorization: ", 21);
-		memcpy(at + 21, proxy_auth, alen);
-		memcpy(at + 21 + alen, "\r\n", 2);
-		f->head_len += 21 + alen + 2;
+	size_t cap = httpreq_rewrite_size(&f->req, origin ? NULL : proxy_auth);
+	f->head = malloc(cap);
+	if (f->head == NULL)
+		return -1;
+	long n = httpreq_rewrite(f->raw, &f->req, proxy_auth, origin, f->head, cap);
+	if (n < 0) { /* never: cap is what the rewrite needs */
+		free(f->head);
+		f->head = NULL;
+		return -1;
 	}
+	f->head_len = (size_t)n;
 	f->loop = loop;
 	f->pool = pool;
 	f->client = client;

@@ -375,7 +375,7 @@ static int put(char *out, size_t cap, size_t *o, const char *s, size_t n)
 	return 0;
 }
 
-enum { DROP_LENGTH = 1 };
+enum { DROP_HOST = 1, DROP_LENGTH = 2 };
 
 /* Copies the header lines of the head buf[0..head_len) but for the hop-by-hop ones (and
  * those drop names), with CRLF line ends.  An obs-fold (a line that begins with a space,
@@ -410,6 +410,7 @@ static int copy_headers(const char *buf, size_t head_len, unsigned drop, char *o
 		const char *colon = memchr(buf + pos, ':', e - pos);
 		size_t nlen = colon ? (size_t)(colon - (buf + pos)) : e - pos;
 		kept = !hop_by_hop(buf, head_len, buf + pos, nlen) &&
+		       !((drop & DROP_HOST) && name_is(buf + pos, nlen, "Host")) &&
 		       !((drop & DROP_LENGTH) && name_is(buf + pos, nlen, "Content-Length"));
 		if (kept && (put(out, cap, o, buf + pos, e - pos) < 0 || put(out, cap, o, "\r\n", 2) < 0))
 			return -1;
@@ -418,12 +419,40 @@ static int copy_headers(const char *buf, size_t head_len, unsigned drop, char *o
 	return 0;
 }
 
-long httpreq_rewrite(const char *buf, const struct httpreq *r, const char *proxy_auth, char *out, size_t cap)
+long httpreq_rewrite(const char *buf, const struct httpreq *r, const char *proxy_auth, int to_origin, char *out,
+		     size_t cap)
 {
 	size_t o = 0;
+	const char *target = buf + r->target_off;
+	size_t tlen = r->target_len;
+	unsigned drop = 0;
+	char host[HTTPREQ_HOST_MAX + 10];
+	int hlen = 0;
+
+	if (to_origin && r->form == HTTPREQ_ABSOLUTE) {
+		/* RFC 9112 section 3.2.2: the origin gets the path, and Host names the target
+		 * (the default port left out), whatever Host the client sent, if any */
+		uint16_t dflt = name_is(target, 5, "https") ? 443 : 80;
+		target = r->path_len > 0 ? buf + r->path_off : "/";
+		tlen = r->path_len > 0 ? r->path_len : 1;
+		if (r->port == dflt)
+			hlen = snprintf(host, sizeof(host), strchr(r->host, ':') ? "[%s]" : "%s", r->host);
+		else
+			hlen = httpreq_authority(r, dflt, host, sizeof(host));
+		if (hlen < 0 || (size_t)hlen >= sizeof(host))
+			return -1;
+		drop = DROP_HOST;
+		proxy_auth = NULL; /* a proxy's credentials are never an origin's */
+	}
 	if (put(out, cap, &o, r->method, strlen(r->method)) < 0 || put(out, cap, &o, " ", 1) < 0 ||
-	    put(out, cap, &o, buf + r->target_off, r->target_len) < 0 || put(out, cap, &o, " HTTP/1.", 8) < 0 ||
-	    put(out, cap, &o, r->minor == 0 ? "0\r\n" : "1\r\n", 3) < 0 || copy_headers(buf, r->head_len, 0, out, cap, &o) < 0)
+	    (drop && target[0] != '/' && put(out, cap, &o, "/", 1) < 0) || /* "http://h?q" is "/?q" */
+	    put(out, cap, &o, target, tlen) < 0 || put(out, cap, &o, " HTTP/1.", 8) < 0 ||
+	    put(out, cap, &o, r->minor == 0 ? "0\r\n" : "1\r\n", 3) < 0)
+		return -1;
+	if (drop && (put(out, cap, &o, "Host: ", 6) < 0 || put(out, cap, &o, host, (size_t)hlen) < 0 ||
+		     put(out, cap, &o, "\r\n", 2) < 0))
+		return -1;
+	if (copy_headers(buf, r->head_len, drop, out, cap, &o) < 0)
 		return -1;
 	if (proxy_auth != NULL && (put(out, cap, &o, "Proxy-Authorization: ", 21) < 0 ||
 				   put(out, cap, &o, proxy_auth, strlen(proxy_auth)) < 0 || put(out, cap, &o, "\r\n", 2) < 0))
@@ -431,6 +460,14 @@ long httpreq_rewrite(const char *buf, const struct httpreq *r, const char *proxy
 	if (put(out, cap, &o, "Connection: close\r\n\r\n", 21) < 0)
 		return -1;
 	return (long)o;
+}
+
+size_t httpreq_rewrite_size(const struct httpreq *r, const char *proxy_auth)
+{
+	/* the head with every line end grown to CRLF, a Host line, the credentials' line and
+	 * "Connection: close" */
+	return r->head_len + 2 * HTTPREQ_HEADERS_MAX + HTTPREQ_HOST_MAX + 64 +
+	       (proxy_auth != NULL ? strlen(proxy_auth) + 23 : 0);
 }
 
 long httpreq_rewrite_response(const char *buf, size_t head_len, unsigned flags, long long content_length,

@@ -70,7 +70,10 @@ void session_http_forward(struct session *s, const char *proxy_auth, int origin)
 	s->state = S_FORWARD;
 	if (forward_start(s->fwd, s->host->loop, &s->host->pool, &s->client, &s->up, &s->c2u, proxy_auth, origin,
 			  s->gen->cfg->max_header, forward_done) < 0) {
-		session_close(s, "out-of-memory");
+		log_error("%s: no memory for the request to %s", s->client_text, s->target);
+		stream_set_cb(s->host->loop, &s->client, session_client_cb, s);
+		front_http_error(s->http, 503, "out of memory");
+		session_reply_fail(s, "out-of-memory");
 		return;
 	}
 	session_arm_timer(s, s->gen->cfg->reply_timeout);

@@ -2,6 +2,7 @@
 upstream's login, keep-alive and pipelining, the PAC file, the DNS-rebinding guard,
 --no-http, --socks-auth with Basic, and the error answers mapped from the dial's outcome."""
 
+import base64
 import hashlib
 import http.client
 import http.server
@@ -161,6 +162,33 @@ def test_forwarded_head_rewritten(socks2http, fake_proxy, login):
     assert req.header("Connection") == ["close"]
     want = "Basic dXA6cHc=" if login else "Basic Y2xpZW50OnB3"
     assert req.header("Proxy-Authorization") == [want]
+
+
+def test_long_upstream_login(socks2http, fake_proxy):
+    """Credentials as long as a proxy URL takes (255 bytes each) go on a forwarded request
+    as on a CONNECT, and so does a long Proxy-Authorization of the client's own (kept when
+    we have no login for the proxy): neither is dropped, nor the request closed unanswered."""
+    user, pw = "u" * 255, "p" * 255
+    fp = fake_proxy(lambda ctx: (ok() if ctx.request.line.startswith("CONNECT") else
+                                 respond(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))(ctx))
+    d = socks2http("-x", fp.url_with(f"{user}:{pw}"))
+    want = "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    s.sendall(b"GET http://h.example/ HTTP/1.1\r\nHost: h.example\r\n\r\n")
+    status, _, body = read_response(s.makefile("rb"))
+    assert (status, body) == (200, b"ok")
+    s.close()
+    assert fp.wait_requests(1)[0].header("Proxy-Authorization") == [want]
+
+    fp2 = fake_proxy(respond(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+    d2 = socks2http("-x", fp2.url)
+    mine = "Basic " + "Q" * 2000
+    s = socket.create_connection(("127.0.0.1", d2.port), timeout=10)
+    s.sendall(b"GET http://h.example/ HTTP/1.1\r\nHost: h.example\r\nProxy-Authorization: %s\r\n\r\n" % mine.encode())
+    status, _, body = read_response(s.makefile("rb"))
+    assert (status, body) == (200, b"ok")
+    s.close()
+    assert fp2.wait_requests(1)[0].header("Proxy-Authorization") == [mine]
 
 
 def test_connect_early_payload(socks2http, fake_proxy):

@@ -3,6 +3,7 @@ answers cached), SOCKS and HTTP proxy clients, and the reply each failure makes:
 found 04, refused 05, network unreachable 03, host unreachable 04, timeout 06 (SOCKS4: 91)."""
 
 import os
+import socket
 import time
 
 import pytest
@@ -82,6 +83,31 @@ def test_direct_http_forwarded_get(socks2http, fake_proxy, origin):
     assert r.stdout == origin.body
     t = d.wait_tunnel()
     assert t["socks"] == "http" and t.get("route") == "direct" and t["reply"] == "200", t
+    no_requests(fp)
+
+
+@pytest.mark.parametrize("host_line", [b"Host: other.example\r\n", b""], ids=["other-host", "no-host"])
+def test_direct_http_forwarded_host_names_target(socks2http, fake_proxy, acceptor, host_line):
+    """On a direct route the forwarded request goes out in origin form, and its Host names
+    the absolute target (RFC 9112 section 3.2.2: it replaces the client's, and an
+    HTTP/1.1 request has one even when the client sent none)."""
+    fp = fake_proxy(ok())
+    org = acceptor()
+    d = socks2http("-x", fp.url, "--route", "127.0.0.1 direct")
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    s.sendall(b"GET http://127.0.0.1:%d/x?y HTTP/1.1\r\n%s\r\n" % (org.port, host_line))
+    conn = org.accept()
+    conn.settimeout(10)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = conn.recv(4096)
+        assert chunk, head
+        head += chunk
+    lines = head.split(b"\r\n")
+    assert lines[0] == b"GET /x?y HTTP/1.1", head
+    assert [ln for ln in lines if ln.lower().startswith(b"host:")] == [b"Host: 127.0.0.1:%d" % org.port], head
+    conn.close()
+    s.close()
     no_requests(fp)
 
 

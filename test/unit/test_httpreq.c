@@ -187,18 +187,18 @@ static void test_rewrite(void)
 			"Keep-Alive: 300\nProxy-Connection: keep-alive\nTE: trailers\nTrailer: x\nUpgrade: h2c\n"
 			"Proxy-Authorization: Basic Y2xpZW50OnB3\nAccept: */*\n\n";
 	CHECK(parse_split(s, &r) > 0);
-	long n = httpreq_rewrite(s, &r, "Basic dXA6cHc=", out, sizeof(out));
+	long n = httpreq_rewrite(s, &r, "Basic dXA6cHc=", 0, out, sizeof(out));
 	CHECK(n > 0);
 	out[n > 0 ? n : 0] = '\0';
 	CHECK_EQ_STR(out, "GET http://h/x HTTP/1.0\r\nHost: h\r\nAccept: */*\r\nProxy-Authorization: Basic dXA6cHc=\r\n"
 			  "Connection: close\r\n\r\n");
-	CHECK_EQ_INT(httpreq_rewrite(s, &r, NULL, out, 40), -1);
-	n = httpreq_rewrite(s, &r, NULL, out, sizeof(out));
+	CHECK_EQ_INT(httpreq_rewrite(s, &r, NULL, 0, out, 40), -1);
+	n = httpreq_rewrite(s, &r, NULL, 0, out, sizeof(out));
 	CHECK(n > 0 && strstr(out, "Proxy-Authorization") == NULL);
 	/* the same with CRLF line ends: the last token of Connection ends before the CR */
 	const char *crlf = "GET http://h/x HTTP/1.1\r\nConnection: keep-alive, X-Secret\r\nX-Secret: 1\r\nA: b\r\n\r\n";
 	CHECK(parse_split(crlf, &r) > 0);
-	n = httpreq_rewrite(crlf, &r, NULL, out, sizeof(out));
+	n = httpreq_rewrite(crlf, &r, NULL, 0, out, sizeof(out));
 	out[n > 0 ? n : 0] = '\0';
 	CHECK_EQ_STR(out, "GET http://h/x HTTP/1.1\r\nA: b\r\nConnection: close\r\n\r\n");
 
@@ -207,14 +207,45 @@ static void test_rewrite(void)
 	const char *cl = "POST http://h/ HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Content-Length, Host, X-A\r\n"
 			 "X-A: 1\r\nContent-Length: 5\r\n\r\n";
 	CHECK(parse_split(cl, &r) > 0);
-	n = httpreq_rewrite(cl, &r, NULL, out, sizeof(out));
+	n = httpreq_rewrite(cl, &r, NULL, 0, out, sizeof(out));
 	out[n > 0 ? n : 0] = '\0';
 	CHECK_EQ_STR(out, "POST http://h/ HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nConnection: close\r\n\r\n");
 	const char *te = "POST http://h/ HTTP/1.1\r\nConnection: transfer-encoding\r\nTransfer-Encoding: chunked\r\n\r\n";
 	CHECK(parse_split(te, &r) > 0);
-	n = httpreq_rewrite(te, &r, NULL, out, sizeof(out));
+	n = httpreq_rewrite(te, &r, NULL, 0, out, sizeof(out));
 	out[n > 0 ? n : 0] = '\0';
 	CHECK_EQ_STR(out, "POST http://h/ HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+
+	/* for the origin (a direct route): origin form, and Host names the target whatever the
+	 * client sent, or when it sent none (RFC 9112 section 3.2.2); the default port left out */
+	static const struct {
+		const char *req, *want;
+	} origin[] = {
+		{"GET http://a.example:8080/p?q HTTP/1.1\r\nHost: other.example\r\nX: 1\r\n\r\n",
+		 "GET /p?q HTTP/1.1\r\nHost: a.example:8080\r\nX: 1\r\nConnection: close\r\n\r\n"},
+		{"GET http://a.example HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nHost: a.example\r\nConnection: close\r\n\r\n"},
+		{"GET http://[::1]:80?x HTTP/1.0\nHost: [::1]\n\n",
+		 "GET /?x HTTP/1.0\r\nHost: [::1]\r\nConnection: close\r\n\r\n"},
+		{"GET http://[::1]:81/ HTTP/1.1\r\nProxy-Authorization: Basic eDp5\r\n\r\n",
+		 "GET / HTTP/1.1\r\nHost: [::1]:81\r\nConnection: close\r\n\r\n"},
+	};
+	for (size_t i = 0; i < sizeof(origin) / sizeof(origin[0]); i++) {
+		CHECK(parse_split(origin[i].req, &r) > 0);
+		n = httpreq_rewrite(origin[i].req, &r, "Basic dXA6cHc=", 1, out, sizeof(out));
+		out[n > 0 ? n : 0] = '\0';
+		CHECK_EQ_STR(out, origin[i].want);
+		CHECK((size_t)n <= httpreq_rewrite_size(&r, "Basic dXA6cHc="));
+	}
+	/* credentials of any length fit the size it asks for */
+	char *longauth = malloc(5001), *big = malloc(8192);
+	memset(longauth, 'A', 5000);
+	longauth[5000] = '\0';
+	CHECK(parse_split(s, &r) > 0);
+	CHECK(httpreq_rewrite_size(&r, longauth) <= 8192);
+	n = httpreq_rewrite(s, &r, longauth, 0, big, httpreq_rewrite_size(&r, longauth));
+	CHECK(n > 5000);
+	free(longauth);
+	free(big);
 }
 
 static void test_rewrite_response(void)

@@ -82,6 +82,8 @@ size_t httpreq_rewrite_size(const struct httpreq *r, const char *proxy_auth);
 
 enum {
 	HTTPREQ_RESP_CLOSE = 1,     /* "Connection: close" */
+	HTTPREQ_RESP_KEEPALIVE = 2, /* "Connection: keep-alive": an HTTP/1.0 client's connection
+				     * is kept (1.0 closes unless it is said) */
 };
 
 /* A response head buf[0..head_len) (complete, as httpc found it) for the client: the status

@@ -162,8 +162,10 @@ static int take_head(struct forward *f, size_t hdr_len, const struct httpc_respo
 	if (nh == NULL)
 		return end(f, FORWARD_ERR_MEM, ENOMEM);
 	f->rhead = nh;
-	long n = httpreq_rewrite_response(f->u2c.data + f->u2c.start, hdr_len, final && !keep ? HTTPREQ_RESP_CLOSE : 0,
-					  length, nh + f->rhead_len, cap);
+	/* a 1.0 client reads an answer without "keep-alive" as ending with the connection, so
+	 * one that asked to keep it is told, as squid does (it always says which) */
+	unsigned flags = !final ? 0 : !keep ? HTTPREQ_RESP_CLOSE : f->client_http10 ? HTTPREQ_RESP_KEEPALIVE : 0;
+	long n = httpreq_rewrite_response(f->u2c.data + f->u2c.start, hdr_len, flags, length, nh + f->rhead_len, cap);
 	if (n < 0)
 		return end(f, FORWARD_ERR_UPSTREAM, EPROTO);
 	f->rhead_len += (size_t)n;

@@ -491,6 +491,8 @@ long httpreq_rewrite_response(const char *buf, size_t head_len, unsigned flags, 
 	}
 	if ((flags & HTTPREQ_RESP_CLOSE) && put(out, cap, &o, "Connection: close\r\n", 19) < 0)
 		return -1;
+	else if ((flags & HTTPREQ_RESP_KEEPALIVE) && put(out, cap, &o, "Connection: keep-alive\r\n", 24) < 0)
+		return -1;
 	if (put(out, cap, &o, "\r\n", 2) < 0)
 		return -1;
 	return (long)o;

@@ -374,6 +374,22 @@ def test_http10_client_gets_answer_then_close(socks2http, origin, tinyproxy):
     assert (t["reply"], t["reason"]) == ("200", "closed")
 
 
+def test_http10_keep_alive_client(socks2http, fake_proxy):
+    """An HTTP/1.0 client that asks to keep the connection is told the answer keeps it
+    (Connection: keep-alive, as squid answers): without it a 1.0 client reads the answer
+    as running to the close, and waits for it.  Its next request on the same connection
+    is answered too."""
+    fp = fake_proxy(respond(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"))
+    d = socks2http("-x", fp.url)
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    req = b"GET http://h.example/ HTTP/1.0\r\nHost: h.example\r\nConnection: keep-alive\r\n\r\n"
+    want = b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
+    for _ in range(2):
+        s.sendall(req)
+        assert recv_exact_or_eof(s, len(want)) == want
+    s.close()
+
+
 def test_pipelined_requests_answered_in_order(socks2http, origin, tinyproxy):
     d = socks2http("-x", tinyproxy.url)
     paths = ["/size/10", "/hello", "/size/70000", "/size/3"]

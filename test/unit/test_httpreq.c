@@ -260,6 +260,9 @@ static void test_rewrite_response(void)
 	n = httpreq_rewrite_response(s, strlen(s), HTTPREQ_RESP_CLOSE, 3, out, sizeof(out));
 	out[n > 0 ? n : 0] = '\0';
 	CHECK_EQ_STR(out, "HTTP/1.1 200 OK\r\nVia: 1.1 squid\r\nContent-Length: 3\r\nConnection: close\r\n\r\n");
+	n = httpreq_rewrite_response(s, strlen(s), HTTPREQ_RESP_KEEPALIVE, 3, out, sizeof(out));
+	out[n > 0 ? n : 0] = '\0';
+	CHECK_EQ_STR(out, "HTTP/1.1 200 OK\r\nVia: 1.1 squid\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\n");
 	CHECK_EQ_INT(httpreq_rewrite_response(s, strlen(s), HTTPREQ_RESP_CLOSE, 3, out, 30), -1);
 	CHECK_EQ_INT(httpreq_rewrite_response("no line end", 11, 0, -1, out, sizeof(out)), -1);
 

@@ -40,6 +40,8 @@ enum forward_end {
 				* client: the client may still be sent an error answer */
 	FORWARD_ERR_UP_LATE,   /* the proxy failed in the middle of its answer */
 	FORWARD_ERR_MEM,
+	FORWARD_RETRY,         /* on_407 asked for the request again: nothing reached the client,
+				* the request is still prepared; forward_start may run it again */
 };
 
 struct forward {
@@ -66,13 +68,19 @@ struct forward {
 	uint64_t up_bytes, down_bytes;
 	ev_tstamp last_io;
 	void (*done)(struct forward *f, enum forward_end end, int err);
+	/* Set by the owner before forward_start, or NULL: a 407 is shown to it first (hdr: the
+	 * answer's head); again says whether the request can be sent again (it has no body,
+	 * and nothing reached the client yet).  It returns 1 to have it again (the forward
+	 * ends with FORWARD_RETRY, the proxy's connection unread), 0 to pass the 407 on.
+	 * Asked once per forward_start. */
+	int (*on_407)(struct forward *f, const char *hdr, size_t hdr_len, int again);
 	void *data;                 /* the owner's */
 };
 
 /* Takes the request (head at buf, parsed into r) before its bytes leave the client
  * buffer; data is the owner's.  The client's Proxy-Authorization is kept for the proxy
- * only with keep_auth (it is not ours to check: no --socks-auth) and only when the proxy
- * has no login of ours.  Returns 0, or -1 when out of memory. */
+ * only with keep_auth (it is not ours to check: no --socks-auth); the owner forgets it
+ * (forward_forget_client_auth) when the proxy has a login of ours.  Returns 0, or -1 when out of memory. */
 int forward_prepare(struct forward *f, const char *buf, const struct httpreq *r, int keep_auth, void *data);
 
 /* Starts carrying the prepared request over up (connected to the proxy); proxy_auth is
@@ -85,6 +93,9 @@ int forward_prepare(struct forward *f, const char *buf, const struct httpreq *r,
 int forward_start(struct forward *f, struct ev_loop *loop, struct bufpool *pool, struct stream *client,
 		  struct stream *up, struct buf *c2u, const char *proxy_auth, int origin, size_t max_header,
 		  void (*done)(struct forward *, enum forward_end, int));
+
+/* Forgets the client's Proxy-Authorization: the proxy it goes to has a login of ours. */
+void forward_forget_client_auth(struct forward *f);
 
 /* Stops the watchers and frees what the forward holds; the streams stay open.  Safe on a
  * forward that was only prepared, and twice. */

@@ -12,6 +12,8 @@
 #include "pump.h"
 #include "stream.h"
 
+struct upstream;
+
 struct forward;
 struct front_http;
 struct session_host;
@@ -40,6 +42,7 @@ struct session {
 	struct front front;
 	struct front_http *http; /* an HTTP proxy client (first byte a letter) */
 	struct forward *fwd;     /* an absolute-form request: prepared, then in S_FORWARD */
+	struct upstream *fwd_up; /* the proxy it goes to (NULL: the origin) */
 	uint32_t requests;       /* forwarded requests answered on this connection */
 	struct dial *dial;       /* while dialing */
 	struct session_pac *pac; /* while the PAC decides (S_DIALING without a dial) */
@@ -88,6 +91,7 @@ int session_http_begin(struct session *s);
 int session_http_handshake(struct session *s);
 /* the connect-only dial for a forwarded request is done: the forward starts (origin: the
  * connection is to the origin server itself, a direct route) */
-void session_http_forward(struct session *s, const char *proxy_auth, int origin);
+/* Carries the prepared request over s->up: to proxy u, or to the origin when u is NULL. */
+void session_http_forward(struct session *s, struct upstream *u);
 
 #endif

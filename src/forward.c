@@ -44,7 +44,17 @@ int forward_prepare(struct forward *f, const char *buf, const struct httpreq *r,
 	return 0;
 }
 
-void forward_stop(struct forward *f)
+void forward_forget_client_auth(struct forward *f)
+{
+	if (f->client_auth != NULL) {
+		wipe(f->client_auth, strlen(f->client_auth));
+		free(f->client_auth);
+		f->client_auth = NULL;
+	}
+}
+
+/* Stops an exchange; what was prepared stays, for forward_start again or forward_stop. */
+static void halt(struct forward *f)
 {
 	if (f->running) {
 		stream_watch(f->loop, f->client, 0);
@@ -57,23 +67,27 @@ void forward_stop(struct forward *f)
 		free(f->head);
 		f->head = NULL;
 	}
+	free(f->rhead);
+	f->rhead = NULL;
+}
+
+void forward_stop(struct forward *f)
+{
+	halt(f);
 	if (f->raw != NULL) {
 		wipe(f->raw, f->req.head_len); /* the client's Proxy-Authorization */
 		free(f->raw);
 		f->raw = NULL;
 	}
-	if (f->client_auth != NULL) {
-		wipe(f->client_auth, strlen(f->client_auth));
-		free(f->client_auth);
-		f->client_auth = NULL;
-	}
-	free(f->rhead);
-	f->rhead = NULL;
+	forward_forget_client_auth(f);
 }
 
 static int end(struct forward *f, enum forward_end how, int err)
 {
-	forward_stop(f);
+	if (how == FORWARD_RETRY)
+		halt(f);
+	else
+		forward_stop(f);
 	f->done(f, how, err);
 	return -1;
 }
@@ -186,6 +200,15 @@ static int parse_answer(struct forward *f)
 		if (e < 0 || httpc_parse_response(f->u2c.data + f->u2c.start, (size_t)e, &r) < 0 || r.status == 101)
 			return end(f, f->down_bytes ? FORWARD_ERR_UP_LATE : FORWARD_ERR_UPSTREAM, EPROTO);
 		int final = r.status >= 200;
+		if (r.status == 407 && f->on_407 != NULL) {
+			int (*ask)(struct forward *, const char *, size_t, int) = f->on_407;
+			/* sent again only when nothing of the client's was taken (no body) and
+			 * nothing reached it yet */
+			int again = f->req_mode == BODY_NONE && f->down_bytes == 0 && f->rhead_len == 0;
+			f->on_407 = NULL;
+			if (ask(f, f->u2c.data + f->u2c.start, (size_t)e, again) && again)
+				return end(f, FORWARD_RETRY, 0);
+		}
 		if (!final && f->client_http10) { /* RFC 9110 section 15.2: none for a 1.0 client */
 			f->u2c.start += (uint32_t)e;
 			f->hdr_scan = 0;
@@ -360,6 +383,16 @@ int forward_start(struct forward *f, struct ev_loop *loop, struct bufpool *pool,
 		return -1;
 	}
 	f->head_len = (size_t)n;
+	/* a fresh exchange (after FORWARD_RETRY too: only a request without a body is retried,
+	 * so nothing of the client's has been taken) */
+	f->head_off = f->rhead_len = f->rhead_off = f->hdr_scan = 0;
+	f->resp_state = R_HEAD;
+	f->resp_mode = BODY_NONE;
+	f->resp_left = 0;
+	memset(&f->resp_chunk, 0, sizeof(f->resp_chunk));
+	memset(&f->u2c, 0, sizeof(f->u2c));
+	f->status = 0;
+	f->up_bytes = f->down_bytes = 0;
 	f->loop = loop;
 	f->pool = pool;
 	f->client = client;

@@ -14,7 +14,6 @@
 #include "access.h"
 #include "dial.h"
 #include "forward.h"
-#include "httpc.h"
 #include "front.h"
 #include "front_http.h"
 #include "generation.h"
@@ -351,11 +350,7 @@ void session_dial_done(struct dial *d, const struct outcome *result)
 		return;
 	}
 	int direct = d->direct;
-	/* a forwarded request is answered to the client as it comes, so it cannot take rounds:
-	 * it carries Basic, unless the proxy asked for another scheme before (or it is not allowed) */
-	const struct upstream *u = direct ? NULL : &s->gen->upstreams[d->proxy_idx];
-	const char *auth = u != NULL && (u->mem.scheme == 0 || u->mem.scheme == HTTPC_AUTH_BASIC) &&
-				   (s->gen->cfg->proxy_auth & HTTPC_AUTH_BASIC) ? u->auth : NULL;
+	struct upstream *u = direct ? NULL : &s->gen->upstreams[d->proxy_idx];
 	struct buf b2a = {NULL, 0, 0};
 	dial_take(d, &b2a);
 	dial_stop(d);
@@ -363,7 +358,7 @@ void session_dial_done(struct dial *d, const struct outcome *result)
 	s->dial = NULL;
 	if (s->fwd != NULL) { /* a connect-only dial: nothing came from the proxy yet */
 		buf_release(pool, &b2a, 1);
-		session_http_forward(s, auth, direct);
+		session_http_forward(s, u);
 		return;
 	}
 	/* BND.ADDR: the local end of the upstream socket, what peers report for CONNECT */

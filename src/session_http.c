@@ -6,20 +6,35 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "forward.h"
 #include "front_http.h"
 #include "generation.h"
+#include "httpc.h"
 #include "log.h"
 #include "session.h"
 #include "session_int.h"
+#include "upstream.h"
+#include "wipe.h"
 
 
 /* A forwarded request ended: the next one on a kept-alive connection, or the end. */
 static void forward_done(struct forward *f, enum forward_end end, int err)
 {
 	static const char *const reasons[] = {"done", "closed", "client-error", "bad-http-request", "upstream-error",
-					      "upstream-error", "out-of-memory"};
+					      "upstream-error", "out-of-memory", "retry"};
 	struct session *s = f->data;
+	if (end == FORWARD_RETRY) { /* the proxy asked for Basic: the request again, with it */
+		log_debug("%s: proxy %s asked for Basic: %s %s again", s->client_text, proxy_name(s), f->req.method,
+			  s->target);
+		stream_close(s->host->loop, &s->up);
+		stream_set_cb(s->host->loop, &s->client, session_client_cb, s);
+		ev_timer_stop(s->host->loop, &s->timer); /* the dial's timers take over */
+		s->state = S_DIALING;
+		if (session_route(s, 1) == 0)
+			session_watch_client(s);
+		return;
+	}
 	s->http->status = f->status;
 	s->http_status = f->status;
 	if (err != 0)
@@ -65,10 +80,52 @@ static void forward_done(struct forward *f, enum forward_end end, int err)
 		session_watch_client(s);
 }
 
-void session_http_forward(struct session *s, const char *proxy_auth, int origin)
+/* A 407 to a request sent without credentials to a proxy whose scheme was not known:
+ * learn it as a CONNECT's 407 does; have the request again with Basic if that is what
+ * it takes and the request can go again, else the 407 goes to the client. */
+static int forward_407(struct forward *f, const char *hdr, size_t hdr_len, int again)
 {
+	struct session *s = f->data;
+	struct upstream *u = s->fwd_up;
+	struct auth_round r;
+	char why[256] = "";
+	char *value = malloc(AUTH_VALUE_MAX);
+	if (value == NULL)
+		return 0;
+	memset(&r, 0, sizeof(r));
+	enum auth_action a = auth_answer(&r, &u->mem, u->spec, s->gen->cfg->proxy_auth, hdr, hdr_len, s->target,
+					 value, AUTH_VALUE_MAX, why, sizeof(why));
+	wipe(value, AUTH_VALUE_MAX);
+	free(value);
+	if (a == AUTH_SEND && r.sent == HTTPC_AUTH_BASIC)
+		return again; /* else learned for the next request */
+	log_info("%s: proxy %s demands authentication for %s %s (407): %s", s->client_text, u->display,
+		 s->fwd->req.method, s->target,
+		 a == AUTH_GIVE_UP ? why : "it asks for a scheme a forwarded request cannot take (the 407 goes to the client)");
+	return 0;
+}
+
+void session_http_forward(struct session *s, struct upstream *u)
+{
+	/* a forwarded request is answered to the client as it comes, so it cannot take
+	 * rounds: it carries Basic once the proxy asked for Basic, never before (credentials
+	 * leave only for a scheme the proxy asked for).  While the scheme is not known, a
+	 * request that can be sent again (no body) goes without, and a 407 teaches it */
+	const char *auth = NULL;
+	s->fwd_up = u;
+	s->fwd->on_407 = NULL;
+	if (u != NULL && u->auth != NULL)
+		forward_forget_client_auth(s->fwd); /* ours, or none: never the client's */
+	if (u != NULL && u->auth != NULL && (s->gen->cfg->proxy_auth & HTTPC_AUTH_BASIC)) {
+		if (u->mem.scheme == HTTPC_AUTH_BASIC) {
+			auth = u->auth;
+			s->auth = HTTPC_AUTH_BASIC; /* for the summary line */
+		}
+		else if (u->mem.scheme == 0)
+			s->fwd->on_407 = forward_407;
+	}
 	s->state = S_FORWARD;
-	if (forward_start(s->fwd, s->host->loop, &s->host->pool, &s->client, &s->up, &s->c2u, proxy_auth, origin,
+	if (forward_start(s->fwd, s->host->loop, &s->host->pool, &s->client, &s->up, &s->c2u, auth, u == NULL,
 			  s->gen->cfg->max_header, forward_done) < 0) {
 		log_error("%s: no memory for the request to %s", s->client_text, s->target);
 		stream_set_cb(s->host->loop, &s->client, session_client_cb, s);

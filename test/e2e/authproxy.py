@@ -6,6 +6,7 @@
     p = AuthProxy(..., offer=["Negotiate", "NTLM", "digest", "Basic realm=\\"x\\""],
                   one_header=True)        # several challenges, in one field value
     p = AuthProxy(..., close_after_407=True, chunked_407=True)
+    p = AuthProxy(..., forward=True)      # GET http://... : 407 like CONNECT, then a canned 200
     p = AuthProxy(..., offer=["digest", "basic"], accept=("basic",))  # Basic only
 
 accept: the schemes whose credentials pass (default: "digest"/"basic" when offered).
@@ -115,7 +116,7 @@ class AuthProxy(TcpServer):
                  qop="auth", userhash=False, opaque=True, nonce_uses=0, stale_first=False,
                  offer=("digest",), one_header=False, accept=None,
                  close_after_407=False, chunked_407=False, body_407=b"<html>proxy auth required</html>\n",
-                 charset=False, then="relay", host="127.0.0.1", port=0):
+                 charset=False, then="relay", forward=False, host="127.0.0.1", port=0):
         self.user, self.password, self.realm = user, password, realm
         self.algorithm, self.qop, self.userhash = algorithm, qop, userhash
         self.opaque = secrets.token_urlsafe(12) if opaque else None
@@ -130,6 +131,7 @@ class AuthProxy(TcpServer):
         self.chunked_407 = chunked_407
         self.body_407 = body_407
         self.then = then
+        self.forward = forward              # plain requests (GET http://...) are answered too
         self.charset = charset              # charset=UTF-8 in the challenge (RFC 7616 §3.4)
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
@@ -323,8 +325,12 @@ class AuthProxy(TcpServer):
                     self.rejected.append((why or "stale", req.header("Proxy-Authorization")[0]))
                 rec.statuses.append(200 if verdict == "ok" else 407)
                 self.cond.notify_all()
-            if not req.line.startswith("CONNECT "):
-                conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            if not req.line.startswith("CONNECT ") and (verdict == "ok" or not self.forward):
+                if verdict == "ok":  # a forwarded request: a canned answer naming it
+                    body = ("proxied " + req.line.split(" ")[1]).encode()
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+                else:
+                    conn.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                 return
             if verdict == "ok":
                 conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")

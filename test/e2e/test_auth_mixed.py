@@ -163,3 +163,57 @@ def test_plain_proxy_basic_summary(socks2http, tinyproxy_auth, origin):
     r = via(d, origin.url())
     assert r.returncode == 0, r.stderr
     assert d.wait_tunnel()["auth"] == "basic"
+
+
+# ---------------------------------------------------------------- forwarded plain-http requests
+
+def http_get(d, url):
+    """curl through the bridge as an HTTP proxy client: (returncode, body)."""
+    r = curl("--proxy", f"http://127.0.0.1:{d.port}", url)
+    return r.returncode, r.stdout
+
+
+def test_forwarded_request_no_basic_to_digest_proxy(socks2http, authproxy, origin):
+    """A proxy that offers Digest only never gets the password in cleartext from a
+    forwarded request: Basic goes only once the proxy asked for Basic.  Before its first
+    407 the scheme is unknown, so the request goes without credentials, and the 407
+    (which a forwarded request cannot answer with Digest) reaches the client."""
+    p = authproxy(user=USER, password=PASS, algorithm="SHA-256", forward=True)
+    d = socks2http("-x", p.url_with(f"{USER}:{PASS}"))
+    for _ in range(2):
+        code, _ = http_get(d, origin.url())
+        assert code == 0
+    assert sent_schemes(p) == [], p.requests()
+    assert [t["http"] for t in d.wait_tunnels(2)] == ["407", "407"]
+
+
+@pytest.mark.parametrize("offer", [("basic",), DECOYS + ("basic",)], ids=["basic", "decoys-and-basic"])
+def test_forwarded_request_learns_basic(socks2http, authproxy, origin, offer):
+    """A proxy that takes Basic (and offers schemes we cannot answer on a forwarded
+    request before it): the very first forwarded GET succeeds, after one 407 round the
+    client never sees (the request goes again on a new connection, with Basic); the next
+    GET carries Basic at once."""
+    p = authproxy(user=USER, password=PASS, offer=offer, accept=("basic",), forward=True)
+    d = socks2http("-x", p.url_with(f"{USER}:{PASS}"), "--proxy-auth", "basic")
+    url = origin.url()
+    assert http_get(d, url) == (0, b"proxied " + url.encode())
+    assert p.statuses() == [[407], [200]]
+    assert http_get(d, url) == (0, b"proxied " + url.encode())
+    assert p.statuses() == [[407], [200], [200]]
+    assert sent_schemes(p) == ["basic", "basic"]
+    assert [(t["reason"], t["auth"]) for t in d.wait_tunnels(2)] == [("done", "basic")] * 2
+
+
+def test_forwarded_post_to_unknown_proxy_goes_without(socks2http, authproxy, origin):
+    """A request with a body cannot be sent again: to a proxy whose scheme is not known it
+    goes without credentials and its 407 reaches the client; the scheme is learned all
+    the same, so the next request carries Basic at once."""
+    p = authproxy(user=USER, password=PASS, offer=("basic",), forward=True)
+    d = socks2http("-x", p.url_with(f"{USER}:{PASS}"))
+    r = curl("--proxy", f"http://127.0.0.1:{d.port}", "--data", "x=1", "-o", "/dev/null", "-w", "%{http_code}",
+             origin.url())
+    assert r.stdout == b"407"
+    assert sent_schemes(p) == []
+    assert http_get(d, origin.url())[0] == 0
+    assert sent_schemes(p) == ["basic"]
+    assert p.statuses() == [[407], [200]]

@@ -57,6 +57,10 @@ enum auth_action auth_answer(struct auth_round *r, struct auth_memory *m, const 
 			     unsigned allowed, const char *hdr, size_t hdr_len, const char *authority, char *value,
 			     size_t cap, char *why, size_t whylen);
 
+/* The schemes (HTTPC_AUTH_*) of every challenge in the Proxy-Authenticate values of the
+ * head at the start of buf[0..len), as auth_answer reads them (0 if no head ends there). */
+unsigned auth_offered(const char *buf, size_t len);
+
 /* Negotiate could not make a token (why_failed): the next scheme the last 407 offered. */
 enum auth_action auth_negotiate_failed(struct auth_round *r, struct auth_memory *m, const struct proxy_spec *spec,
 				       unsigned allowed, const char *authority, char *value, size_t cap, char *why,

@@ -30,7 +30,8 @@ struct httpc_response {
 	int chunked;               /* Transfer-Encoding ends in chunked */
 	int te;                    /* a Transfer-Encoding header came (it overrides Content-Length) */
 	int conn_close;            /* Connection: close (or HTTP/1.0 without keep-alive) */
-	unsigned auth_schemes;     /* HTTPC_AUTH_* from Proxy-Authenticate */
+	unsigned auth_schemes;     /* HTTPC_AUTH_* of the first challenge of each Proxy-Authenticate
+				    * value (auth_offered reads every one) */
 	char reason[64];           /* reason phrase, truncated, for logs */
 	char squid_error[64];      /* X-Squid-Error value, e.g. "ERR_CONNECT_FAIL 111"; "" if none */
 };
@@ -55,8 +56,14 @@ int httpc_build_connect(char *out, size_t cap, const char *authority, const char
 int httpc_basic_auth(char *out, size_t cap, const char *user, const char *pass);
 
 /* The nth (from 0) value of header field name in a complete header (as found by
- * httpc_header_end), trimmed.  Returns 1 with *v and *vlen pointing into buf, or 0. */
+ * httpc_header_end), trimmed.  Returns 1 with *v and *vlen pointing into buf, or 0.
+ * Only the value's first line: httpc_header_copy reads one folded over several. */
 int httpc_header_value(const char *buf, size_t hdr_len, const char *name, unsigned nth, const char **v, size_t *vlen);
+
+/* The nth value of field name as httpc_header_value finds it, with its obs-fold lines
+ * joined by one SP (RFC 9112 section 5.2), into out, NUL-terminated.  Returns its length,
+ * -1 when there is no such field, -2 when it does not fit in cap bytes. */
+long httpc_header_copy(const char *buf, size_t hdr_len, const char *name, unsigned nth, char *out, size_t cap);
 
 /* Decodes standard base64 (padding optional, no whitespace) into out.  Returns the byte
  * count, or -1 for a bad character or too little room. */

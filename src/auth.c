@@ -2,6 +2,7 @@
 #include "auth.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,19 +224,11 @@ static enum auth_action pick(struct auth_round *r, struct auth_memory *m, const 
 	return AUTH_GIVE_UP;
 }
 
-enum auth_action auth_answer(struct auth_round *r, struct auth_memory *m, const struct proxy_spec *spec,
-			     unsigned allowed, const char *hdr, size_t hdr_len, const char *authority, char *value,
-			     size_t cap, char *why, size_t whylen)
+/* auth_answer for the challenges ch[0..n) of the 407. */
+static enum auth_action answer(struct auth_round *r, struct auth_memory *m, const struct proxy_spec *spec,
+			       unsigned allowed, const struct authchal *ch, size_t n, const char *authority, char *value,
+			       size_t cap, char *why, size_t whylen)
 {
-	struct authchal ch[AUTHCHAL_MAX];
-	size_t n = 0;
-	const char *v;
-	size_t vlen;
-
-	if (++r->rounds > AUTH_MAX_ROUNDS)
-		return fail(why, whylen, "still asking after %d rounds", AUTH_MAX_ROUNDS);
-	for (unsigned i = 0; n < AUTHCHAL_MAX && httpc_header_value(hdr, hdr_len, "Proxy-Authenticate", i, &v, &vlen); i++)
-		(void)authchal_parse(v, vlen, ch, AUTHCHAL_MAX, &n); /* a malformed value keeps what parsed */
 	r->offered = 0;
 	for (size_t i = 0; i < n; i++)
 		r->offered |= ch[i].scheme;
@@ -274,6 +267,59 @@ enum auth_action auth_answer(struct auth_round *r, struct auth_memory *m, const 
 			return fail(why, whylen, "it rejected our credentials (%s)", auth_name(sent));
 	}
 	return pick(r, m, spec, allowed, authority, value, cap, why, whylen);
+}
+
+/* The challenges of every Proxy-Authenticate value of a head into ch[0..*n), a folded
+ * value joined (RFC 9112 section 5.2).  They point into the returned buffer (*used bytes
+ * of it to wipe, then free), or NULL when out of memory: no value outgrows it, since
+ * unfolded they are no longer than the head. */
+static char *challenges(const char *hdr, size_t hdr_len, struct authchal *ch, size_t *n, size_t *used)
+{
+	char *vals = malloc(hdr_len + 1);
+	*n = *used = 0;
+	for (unsigned i = 0; vals != NULL && *n < AUTHCHAL_MAX; i++) {
+		long len = httpc_header_copy(hdr, hdr_len, "Proxy-Authenticate", i, vals + *used, hdr_len + 1 - *used);
+		if (len == -1)
+			break;
+		if (len < 0)
+			continue;
+		(void)authchal_parse(vals + *used, (size_t)len, ch, AUTHCHAL_MAX, n); /* a malformed value keeps what parsed */
+		*used += (size_t)len + 1;
+	}
+	return vals;
+}
+
+unsigned auth_offered(const char *buf, size_t len)
+{
+	struct authchal ch[AUTHCHAL_MAX];
+	size_t n = 0, used, scan = 0;
+	unsigned set = 0;
+	long e = httpc_header_end(buf, len, SIZE_MAX, &scan);
+	char *vals = e > 0 ? challenges(buf, (size_t)e, ch, &n, &used) : NULL;
+	for (size_t i = 0; i < n; i++)
+		set |= ch[i].scheme;
+	if (vals != NULL)
+		wipe(vals, used);
+	free(vals);
+	return set;
+}
+
+enum auth_action auth_answer(struct auth_round *r, struct auth_memory *m, const struct proxy_spec *spec,
+			     unsigned allowed, const char *hdr, size_t hdr_len, const char *authority, char *value,
+			     size_t cap, char *why, size_t whylen)
+{
+	struct authchal ch[AUTHCHAL_MAX];
+	size_t n, used;
+
+	if (++r->rounds > AUTH_MAX_ROUNDS)
+		return fail(why, whylen, "still asking after %d rounds", AUTH_MAX_ROUNDS);
+	char *vals = challenges(hdr, hdr_len, ch, &n, &used);
+	if (vals == NULL)
+		return fail(why, whylen, "out of memory");
+	enum auth_action a = answer(r, m, spec, allowed, ch, n, authority, value, cap, why, whylen);
+	wipe(vals, used); /* an NTLM challenge */
+	free(vals);
+	return a;
 }
 
 enum auth_action auth_negotiate_failed(struct auth_round *r, struct auth_memory *m, const struct proxy_spec *spec,

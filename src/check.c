@@ -211,12 +211,13 @@ static void event_cb(struct dial *d, enum dial_event ev, const void *info)
 		const struct httpc_response *r = info;
 		char offered[64], sent[16];
 		c->reply_status = r->status;
-		c->auth_offered = r->auth_schemes;
+		/* all challenges, as auth reads them (several may share a value); the head is in rx */
+		c->auth_offered = auth_offered(c->dial.rx.data + c->dial.rx.start, buf_len(&c->dial.rx));
 		c->auth_sent = c->dial.ar.sent;
 		/* a 407 the dialer answers is a step, not a failure */
 		stage(c, "proxy-reply", (r->status >= 100 && r->status <= 299) || r->status == 407,
 		      "%d %s%s%s; auth offered: %s; sent: %s", r->status, r->reason, r->squid_error[0] ? "; X-Squid-Error: " : "",
-		      r->squid_error, schemes_text(r->auth_schemes, offered, sizeof(offered)),
+		      r->squid_error, schemes_text(c->auth_offered, offered, sizeof(offered)),
 		      schemes_text(c->auth_sent, sent, sizeof(sent)));
 		break;
 	}

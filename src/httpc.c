@@ -298,6 +298,44 @@ int httpc_header_value(const char *buf, size_t hdr_len, const char *name, unsign
 	return 0;
 }
 
+long httpc_header_copy(const char *buf, size_t hdr_len, const char *name, unsigned nth, char *out, size_t cap)
+{
+	const char *v;
+	size_t vlen;
+	if (!httpc_header_value(buf, hdr_len, name, nth, &v, &vlen))
+		return -1;
+	size_t o = 0, i = vlen, end = (size_t)(v - buf) + vlen;
+	/* the first line's value, then each obs-fold line's, joined with one SP */
+	for (;;) {
+		if (o + i >= cap)
+			return -2;
+		memcpy(out + o, v, i);
+		o += i;
+		size_t pos = end;
+		while (pos < hdr_len && buf[pos] != '\n')
+			pos++;
+		pos++;
+		if (pos >= hdr_len || (buf[pos] != ' ' && buf[pos] != '\t'))
+			break;
+		while (pos < hdr_len && (buf[pos] == ' ' || buf[pos] == '\t'))
+			pos++;
+		const char *nl = memchr(buf + pos, '\n', hdr_len - pos);
+		size_t e = nl ? (size_t)(nl - buf) : hdr_len;
+		end = e;
+		while (e > pos && (buf[e - 1] == '\r' || buf[e - 1] == ' ' || buf[e - 1] == '\t'))
+			e--;
+		v = buf + pos;
+		i = e - pos; /* 0 for a fold of spaces only */
+		if (i > 0 && o > 0) {
+			if (o + 1 >= cap)
+				return -2;
+			out[o++] = ' ';
+		}
+	}
+	out[o] = '\0';
+	return (long)o;
+}
+
 static int b64_value(char c)
 {
 	if (c >= 'A' && c <= 'Z')

@@ -4,6 +4,8 @@ import json
 import os
 import re
 
+import pytest
+
 from daemon import clean_env, run_cli
 from fakeproxy import relay, respond
 
@@ -48,6 +50,20 @@ def test_port_22_refused(binary, fake_proxy):
     assert re.search(r"FAIL .* proxy-reply +403 Forbidden; X-Squid-Error: ERR_ACCESS_DENIED 0", out), out
     assert "advice: the proxy refuses CONNECT to port 22: many proxies allow only 443" in out
     assert "verdict: the proxy refused the tunnel" in out
+
+
+@pytest.mark.parametrize("fields", [
+    b"Proxy-Authenticate: Negotiate, NTLM, Basic realm=\"a, b\"\r\n",
+    b"Proxy-Authenticate: Negotiate,\r\n NTLM,\r\n\tBasic realm=\"corp\"\r\n",
+], ids=["one-value", "folded"])
+def test_offered_schemes_listed_whole(binary, fake_proxy, fields):
+    """Every scheme a 407 offers is listed, also when several share one field value or the
+    value is folded over lines (RFC 9112 section 5.2): read as auth reads them, not by the
+    first word of each line ("Negotiate," is Negotiate, not "other")."""
+    p = fake_proxy(respond(b"HTTP/1.1 407 Proxy Authentication Required\r\n" + fields + b"\r\n"))
+    rc, out, _ = check(binary, "example.com:443", "-x", p.url)
+    assert rc == 1
+    assert "auth offered: Basic, NTLM, Negotiate; sent: none" in out, out
 
 
 def test_credentials_wanted(binary, fake_proxy):

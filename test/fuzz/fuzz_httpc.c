@@ -137,6 +137,13 @@ static void check_values(const char *hdr, size_t len)
 		FUZZ_ASSERT(vlen == 0 || (v[0] != ' ' && v[0] != '\t' && v[vlen - 1] != ' ' && v[vlen - 1] != '\t'));
 		prev = v + vlen;
 		FUZZ_ASSERT(i < len);
+		/* unfolded: the first line's value and more, no longer than what is left */
+		char *out = malloc(len + 1);
+		FUZZ_ASSERT(out != NULL);
+		long n = httpc_header_copy(hdr, len, "Proxy-Authenticate", i, out, len + 1);
+		FUZZ_ASSERT(n >= (long)vlen && (size_t)n <= len - (size_t)(v - hdr));
+		FUZZ_ASSERT(memcmp(out, v, vlen) == 0 && out[n] == '\0');
+		free(out);
 	}
 }
 

@@ -265,8 +265,29 @@ static void test_digest_ahead(void)
 	auth_memory_free(&mb);
 }
 
+/* What a 407 offers: every challenge, several in one value or a value folded over lines
+ * (RFC 9112 section 5.2), as auth_answer reads them; check reports this set. */
+static void test_offered(void)
+{
+	const char *one = "HTTP/1.1 407 x\r\nProxy-Authenticate: Negotiate, NTLM, Basic realm=\"a, b\"\r\n\r\nbody";
+	CHECK_EQ_INT(auth_offered(one, strlen(one)), HTTPC_AUTH_NEGOTIATE | HTTPC_AUTH_NTLM | HTTPC_AUTH_BASIC);
+	const char *fold = "HTTP/1.1 407 x\r\nProxy-Authenticate: Digest realm=\"r\",\r\n  nonce=\"n\", qop=\"auth\",\r\n"
+			   "\tBasic realm=\"r\"\r\nProxy-Authenticate: NTLM\r\n\r\n";
+	CHECK_EQ_INT(auth_offered(fold, strlen(fold)), HTTPC_AUTH_DIGEST | HTTPC_AUTH_BASIC | HTTPC_AUTH_NTLM);
+	CHECK_EQ_INT(auth_offered(fold, 20), 0); /* no head ends there */
+	/* the folded Digest challenge is answered whole: its nonce is on the second line */
+	struct auth_memory m = {0};
+	struct auth_round r;
+	struct proxy_spec p = spec("alice", "s3cret");
+	memset(&r, 0, sizeof(r));
+	CHECK_EQ_INT(answer(&r, &m, &p, HTTPC_AUTH_DIGEST, fold), AUTH_SEND);
+	CHECK(strstr(value, "nonce=\"n\"") != NULL);
+	auth_memory_free(&m);
+}
+
 int main(void)
 {
+	test_offered();
 	test_basic();
 	test_strongest_wins();
 	test_digest_ahead();

@@ -503,6 +503,19 @@ static void test_header_value(void)
 	const char *odd = "X: y 407\r\nX: z\r\n\r\n";
 	CHECK_EQ_INT(httpc_header_value(odd, strlen(odd), "X", 0, &v, &n), 1);
 	CHECK(n == 1 && v[0] == 'z');
+	/* a value folded over lines reads whole, each fold one SP (RFC 9112 section 5.2) */
+	const char *fold = "HTTP/1.1 407 x\r\nProxy-Authenticate: Digest realm=\"a\",\r\n   nonce=\"b\" \r\n\t\r\n"
+			   "\tqop=auth\r\nX: y\r\n z\r\nProxy-Authenticate: Basic\r\n\r\n";
+	char out[64];
+	CHECK_EQ_INT(httpc_header_copy(fold, strlen(fold), "Proxy-Authenticate", 0, out, sizeof(out)), 36);
+	CHECK_EQ_STR(out, "Digest realm=\"a\", nonce=\"b\" qop=auth");
+	CHECK_EQ_INT(httpc_header_copy(fold, strlen(fold), "Proxy-Authenticate", 1, out, sizeof(out)), 5);
+	CHECK_EQ_STR(out, "Basic");
+	CHECK_EQ_INT(httpc_header_copy(fold, strlen(fold), "Proxy-Authenticate", 2, out, sizeof(out)), -1);
+	CHECK_EQ_INT(httpc_header_copy(fold, strlen(fold), "X", 0, out, sizeof(out)), 3);
+	CHECK_EQ_STR(out, "y z");
+	CHECK_EQ_INT(httpc_header_copy(fold, strlen(fold), "Proxy-Authenticate", 0, out, 36), -2);
+	CHECK_EQ_INT(httpc_header_copy(fold, strlen(fold), "Proxy-Authenticate", 0, out, 37), 36);
 	/* every split point: a header cut anywhere finds no more than the whole one */
 	for (size_t cut = 0; cut <= strlen(h); cut++) {
 		unsigned found = 0;

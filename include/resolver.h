@@ -55,6 +55,12 @@ void resolver_cancel(struct resolver *r, struct resolver_waiter *w);
  * or pending).  Saves a trip through the loop for the proxy's name on every tunnel. */
 int resolver_cached(struct resolver *r, const char *host, uint16_t port, struct resolver_result *res);
 
+/* The network changed (another network, a VPN): the answer cache is emptied (failures
+ * too), and unless --dns-servers fixed the servers, /etc/resolv.conf is read again; lookups
+ * in flight are asked again of the servers it names now.  Waiters keep waiting: each still
+ * gets its one callback. */
+void resolver_network_changed(struct resolver *r);
+
 /* Queries in flight (for the pending-lookup bound and status reports). */
 unsigned resolver_pending(const struct resolver *r);
 

@@ -24,6 +24,7 @@ enum entry_state { ENTRY_FREE = 0, ENTRY_PENDING, ENTRY_READY, ENTRY_FAILED };
 struct resolver_entry {
 	struct resolver *r;
 	enum entry_state state;
+	int reissue; /* pending on a channel resolver_network_changed is replacing */
 	char host[PROXYURL_HOST_MAX + 1];
 	ev_tstamp expires;
 	int status;
@@ -51,6 +52,9 @@ struct resolver {
 	struct resolver_waiter queue; /* waiters whose answer is ready */
 	int delivering;               /* inside deliver_cb: resolver_free must wait for it */
 	int doomed;                   /* resolver_free was called meanwhile */
+	int replacing;                /* ares_destroy of a channel being replaced is running */
+	int fixed_servers;            /* --dns-servers: resolv.conf is not read */
+	int timeout_ms, tries;
 	struct resolver_entry entries[RESOLVER_MAX_ENTRIES];
 };
 
@@ -257,6 +261,10 @@ static void addrinfo_cb(void *arg, int status, int timeouts, struct ares_addrinf
 	if (status == ARES_EDESTRUCTION) { /* resolver_free: the entries go with it */
 		if (ai)
 			ares_freeaddrinfo(ai);
+		if (r->replacing) { /* a new channel asks again */
+			r->pending--;
+			e->reissue = 1;
+		}
 		return;
 	}
 	r->pending--;
@@ -275,9 +283,20 @@ static void addrinfo_cb(void *arg, int status, int timeouts, struct ares_addrinf
 	queue_waiters(r, e);
 }
 
-struct resolver *resolver_new(struct ev_loop *loop, const struct config *cfg, char *err, size_t errlen)
+/* A channel with our options; without --dns-servers it reads /etc/resolv.conf now. */
+static int open_channel(struct resolver *r, ares_channel *ch)
 {
 	struct ares_options opts;
+	memset(&opts, 0, sizeof(opts));
+	opts.sock_state_cb = sock_state_cb;
+	opts.sock_state_cb_data = r;
+	opts.timeout = r->timeout_ms;
+	opts.tries = r->tries;
+	return ares_init_options(ch, &opts, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+}
+
+struct resolver *resolver_new(struct ev_loop *loop, const struct config *cfg, char *err, size_t errlen)
+{
 	int rc;
 	struct resolver *r = calloc(1, sizeof(*r));
 
@@ -298,14 +317,12 @@ struct resolver *resolver_new(struct ev_loop *loop, const struct config *cfg, ch
 		r->entries[i].r = r;
 		list_init(&r->entries[i].waiters);
 	}
-	memset(&opts, 0, sizeof(opts));
-	opts.sock_state_cb = sock_state_cb;
-	opts.sock_state_cb_data = r;
-	opts.timeout = (int)(cfg->dns_timeout * 1000);
-	if (opts.timeout < 1)
-		opts.timeout = 1;
-	opts.tries = cfg->dns_tries;
-	rc = ares_init_options(&r->channel, &opts, ARES_OPT_SOCK_STATE_CB | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES);
+	r->timeout_ms = (int)(cfg->dns_timeout * 1000);
+	if (r->timeout_ms < 1)
+		r->timeout_ms = 1;
+	r->tries = cfg->dns_tries;
+	r->fixed_servers = cfg->dns_servers[0] != '\0';
+	rc = open_channel(r, &r->channel);
 	if (rc != ARES_SUCCESS) {
 		snprintf(err, errlen, "c-ares: %s", ares_strerror(rc));
 		ares_library_cleanup();
@@ -495,4 +512,52 @@ void resolver_cancel(struct resolver *r, struct resolver_waiter *w)
 unsigned resolver_pending(const struct resolver *r)
 {
 	return r->pending;
+}
+
+/* Every answer goes, failures too; one a queued waiter is yet to get is handed out, then
+ * asked again.  With resolv.conf's servers a new channel reads it again (c-ares 1.18 has no
+ * ares_reinit); the lookups in flight on the old one are asked again on the new one.  Here
+ * no c-ares call is running (we are on a timer of our own), so ares_destroy is safe. */
+void resolver_network_changed(struct resolver *r)
+{
+	for (size_t i = 0; i < RESOLVER_MAX_ENTRIES; i++) {
+		struct resolver_entry *e = &r->entries[i];
+		if (e->state == ENTRY_READY || e->state == ENTRY_FAILED) {
+			if (referenced(r, e))
+				e->expires = 0;
+			else
+				e->state = ENTRY_FREE;
+		}
+	}
+	if (r->fixed_servers)
+		return;
+	ares_channel fresh;
+	int rc = open_channel(r, &fresh);
+	if (rc != ARES_SUCCESS) {
+		log_warn("resolver: cannot read the DNS configuration again (%s): keeping the old servers",
+			 ares_strerror(rc));
+		return;
+	}
+	r->replacing = 1;
+	ares_destroy(r->channel); /* pending queries end with ARES_EDESTRUCTION: marked reissue */
+	r->replacing = 0;
+	for (size_t i = 0; i < r->nsocks; i++) /* its sockets are closed */
+		if (r->socks[i] != NULL && r->socks[i]->active) {
+			ev_io_stop(r->loop, &r->socks[i]->io);
+			r->socks[i]->active = 0;
+		}
+	r->channel = fresh;
+	struct ares_addrinfo_hints hints;
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	for (size_t i = 0; i < RESOLVER_MAX_ENTRIES; i++) {
+		struct resolver_entry *e = &r->entries[i];
+		if (!e->reissue)
+			continue;
+		e->reissue = 0;
+		r->pending++;
+		ares_getaddrinfo(r->channel, e->host, NULL, &hints, addrinfo_cb, e);
+	}
+	rearm_timer(r);
 }

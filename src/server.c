@@ -210,14 +210,18 @@ static void log_upstreams(const struct generation *g, const char *what)
 		log_info("%sPAC from %s (fetched directly)", what, cfg->pac_url);
 }
 
-/* The machine's addresses or routes changed (another network, a VPN): proxies marked down
- * get another chance at once, and the PAC is fetched again (it may be reachable now, or
- * no longer). */
+/* The machine's addresses or routes changed (another network, a VPN): the resolver forgets
+ * its answers and reads resolv.conf again (a VPN brings its own DNS servers), proxies
+ * marked down get another chance at once, and the PAC is fetched again (it may be
+ * reachable now, or no longer) with the new DNS servers. */
 static void network_changed(void *arg)
 {
 	struct server *s = arg;
 	struct generation *g = s->host.gen;
-	log_info("network change: retrying every proxy%s", g->pac ? ", fetching the PAC again" : "");
+	log_info("network change: %sretrying every proxy%s",
+		 g->cfg->dns_servers[0] ? "" : "reading the DNS servers from /etc/resolv.conf again, ",
+		 g->pac ? ", fetching the PAC again" : "");
+	resolver_network_changed(g->resolver);
 	memset(&g->health, 0, sizeof(g->health));
 	if (g->pac != NULL)
 		pac_refresh(g->pac);

@@ -54,7 +54,7 @@ def parse_query(data):
 
 
 class FakeDNS:
-    def __init__(self, mode="answer", records=None, host="127.0.0.1", ttl=60, hold=False):
+    def __init__(self, mode="answer", records=None, host="127.0.0.1", ttl=60, hold=False, port=0):
         self.mode = mode
         self._held = [] if hold else None  # (answer, peer) kept back until release()
         self.records = {k.lower().rstrip("."): v for k, v in (records or {}).items()}
@@ -62,7 +62,7 @@ class FakeDNS:
         self.queries = []
         self.lock = threading.Lock()
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((host, 0))
+        self.sock.bind((host, port))
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.addr = f"{host}:{self.port}"

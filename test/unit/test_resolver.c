@@ -85,7 +85,8 @@ static void fakedns_release(struct fakedns *f)
 	f->nheld = 0;
 }
 
-static int fakedns_start(struct fakedns *f, struct ev_loop *loop, int hold)
+/* On ip:port (port 0: one the kernel picks). */
+static int fakedns_start_on(struct fakedns *f, struct ev_loop *loop, int hold, const char *ip, uint16_t port)
 {
 	struct sockaddr_in sin;
 	socklen_t len = sizeof(sin);
@@ -95,16 +96,22 @@ static int fakedns_start(struct fakedns *f, struct ev_loop *loop, int hold)
 	f->fd = socket(AF_INET, SOCK_DGRAM, 0);
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sin.sin_port = htons(port);
+	inet_pton(AF_INET, ip, &sin.sin_addr);
 	if (f->fd < 0 || bind(f->fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
 	    getsockname(f->fd, (struct sockaddr *)&sin, &len) < 0) {
 		perror("fakedns");
 		return -1;
 	}
-	snprintf(f->addr, sizeof(f->addr), "127.0.0.1:%u", (unsigned)ntohs(sin.sin_port));
+	snprintf(f->addr, sizeof(f->addr), "%s:%u", ip, (unsigned)ntohs(sin.sin_port));
 	ev_io_init(&f->io, fakedns_cb, f->fd, EV_READ);
 	ev_io_start(loop, &f->io);
 	return 0;
+}
+
+static int fakedns_start(struct fakedns *f, struct ev_loop *loop, int hold)
+{
+	return fakedns_start_on(f, loop, hold, "127.0.0.1", 0);
 }
 
 static void fakedns_stop(struct fakedns *f, struct ev_loop *loop)
@@ -328,8 +335,121 @@ static void test_lookup_in_callback(struct ev_loop *loop)
 	resolver_free(chain_r);
 }
 
-int main(void)
+/* Runs the loop until a waiter is called or secs pass. */
+static void run_until_called(struct ev_loop *loop, const struct rec *w, double secs)
 {
+	double end = ev_time() + secs;
+	while (w->calls == 0 && ev_time() < end) {
+		ev_timer t;
+		int expired = 0;
+		ev_timer_init(&t, timeout_cb, 0.05, 0);
+		t.data = &expired;
+		ev_timer_start(loop, &t);
+		ev_run(loop, EVRUN_ONCE);
+		ev_timer_stop(loop, &t);
+	}
+}
+
+/* A network change forgets cached answers, failures included: a name that did not resolve
+ * on the old network (the company's PAC host, at home) is asked again at once, not after
+ * the failure's 5 s. */
+static void test_network_change_flushes(struct ev_loop *loop)
+{
+	struct fakedns dns;
+	struct rec a, b, c;
+	if (fakedns_start(&dns, loop, 0) < 0) {
+		check_failed++;
+		return;
+	}
+	struct resolver *r = new_resolver(loop, dns.addr);
+	if (r == NULL)
+		return;
+	rec_init(&a, loop);
+	rec_init(&b, loop);
+	rec_init(&c, loop);
+	a.break_loop = b.break_loop = c.break_loop = 1;
+	resolver_lookup(r, "wpad.test", 80, &a.w, rec_cb);
+	CHECK_EQ_INT(run_for(loop, 3), 0);
+	CHECK(a.status != 0);
+	unsigned asked = dns.queries;
+	CHECK(asked > 0);
+	resolver_lookup(r, "wpad.test", 80, &b.w, rec_cb); /* the failure is cached */
+	CHECK_EQ_INT(run_for(loop, 3), 0);
+	CHECK_EQ_INT(dns.queries, asked);
+	resolver_network_changed(r);
+	resolver_lookup(r, "wpad.test", 80, &c.w, rec_cb);
+	CHECK_EQ_INT(run_for(loop, 3), 0);
+	CHECK_EQ_INT(c.calls, 1);
+	CHECK(dns.queries > asked);
+	resolver_free(r);
+	fakedns_stop(&dns, loop);
+}
+
+/* In a user, network and mount namespace of our own: /etc/resolv.conf names a server that
+ * never answers; a lookup waits on it; resolv.conf then names another server (a VPN came
+ * up) and the network changes.  The lookup in flight must be asked again of the new server
+ * and answered by it (NXDOMAIN) well before the 2 s timeout, and later lookups go there too. */
+static int in_namespace(void)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	char conf[] = "/tmp/test_resolver.XXXXXX";
+	struct fakedns old, fresh;
+	struct rec a, b;
+	int fd = mkstemp(conf);
+	if (fd < 0 || system("ip link set lo up") != 0) {
+		printf("namespace part skipped: no temporary file or loopback\n");
+		return 0;
+	}
+	if (dprintf(fd, "nameserver 127.0.0.2\n") < 0 || close(fd) < 0)
+		return 1;
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "mount --bind %s /etc/resolv.conf", conf);
+	if (system(cmd) != 0) {
+		unlink(conf);
+		printf("namespace part skipped: cannot bind-mount /etc/resolv.conf\n");
+		return 0;
+	}
+	CHECK_EQ_INT(fakedns_start_on(&old, loop, 1, "127.0.0.2", 53), 0);
+	CHECK_EQ_INT(fakedns_start_on(&fresh, loop, 0, "127.0.0.3", 53), 0);
+	struct resolver *r = new_resolver(loop, "");
+	if (r == NULL)
+		return check_report();
+	rec_init(&a, loop);
+	rec_init(&b, loop);
+	resolver_lookup(r, "wpad.corp.test", 80, &a.w, rec_cb);
+	for (int i = 0; i < 50 && old.queries == 0; i++)
+		ev_run(loop, EVRUN_ONCE);
+	CHECK(old.queries > 0);
+	FILE *f = fopen(conf, "w");
+	CHECK(f != NULL);
+	if (f != NULL) {
+		fprintf(f, "nameserver 127.0.0.3\n");
+		fclose(f);
+	}
+	double t0 = ev_time();
+	resolver_network_changed(r);
+	run_until_called(loop, &a, 3);
+	CHECK_EQ_INT(a.calls, 1);
+	CHECK(a.status != 0);
+	CHECK(ev_time() - t0 < 1.5);
+	CHECK(fresh.queries > 0);
+	unsigned before = fresh.queries;
+	resolver_lookup(r, "other.corp.test", 80, &b.w, rec_cb);
+	run_until_called(loop, &b, 3);
+	CHECK_EQ_INT(b.calls, 1);
+	CHECK(fresh.queries > before);
+	resolver_free(r);
+	fakedns_stop(&old, loop);
+	fakedns_stop(&fresh, loop);
+	unlink(conf);
+	ev_loop_destroy(loop);
+	return check_report();
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--in-namespace") == 0)
+		return in_namespace();
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	if (loop == NULL) {
 		fprintf(stderr, "no event loop\n");
@@ -341,7 +461,24 @@ int main(void)
 	test_free_in_callback_literal(loop);
 	test_free_in_callback_dns(loop, 3); /* the last waiter frees it */
 	test_free_in_callback_dns(loop, 1); /* one in the middle: the rest get no callback */
+	test_network_change_flushes(loop);
 	CHECK_EQ_INT(logged, 0);
 	ev_loop_destroy(loop);
-	return check_report();
+	int rc = check_report();
+	if (rc != 0)
+		return rc;
+	/* resolv.conf read again: needs namespaces where we may bind-mount it and use port 53 */
+	if (system("unshare -rnm true >/dev/null 2>&1") != 0 || system("command -v ip >/dev/null 2>&1") != 0) {
+		printf("namespace part skipped: unshare -rnm fails here, or no ip(8)\n");
+		return 0;
+	}
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return 1;
+	self[n] = '\0';
+	fflush(stdout);
+	execlp("unshare", "unshare", "-rnm", self, "--in-namespace", (char *)NULL);
+	perror("unshare");
+	return 1;
 }

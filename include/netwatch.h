@@ -2,8 +2,13 @@
  * changed), so that the PAC is fetched again and proxies marked down are retried.
  *
  * Linux: a NETLINK_ROUTE socket subscribed to IPv4/IPv6 address and route changes, read
- * with an ev_io; a burst of messages gives one callback, NETWATCH_SETTLE seconds after the
- * last of them.  Elsewhere (and with --enable-portable): a netwatch that never calls. */
+ * with an ev_io.  NETWATCH_SETTLE seconds after the last message of a burst, the present
+ * addresses (ifindex, family, address, prefix length) and default routes (family,
+ * interface, gateway, metric) are read with a non-blocking netlink dump (bounded by 2 s)
+ * and compared with the last ones read: one callback when they differ.  Lifetimes and
+ * flags are not compared (the kernel reports each renewal of an address's lifetimes as a
+ * new address).  A dump that fails counts as a change.  Elsewhere (and with
+ * --enable-portable): a netwatch that never calls. */
 #ifndef SOCKS2HTTP_NETWATCH_H
 #define SOCKS2HTTP_NETWATCH_H
 

@@ -1,6 +1,6 @@
 """Network changes, in network and mount namespaces of the test's own (loopback only): what
 the daemon does when the machine's addresses change and /etc/resolv.conf names other DNS
-servers (a VPN came up).
+servers (a VPN came up), and when nothing really changed (an address's lifetimes renewed).
 
 Each scenario runs this file again under `unshare -nm` (root needed: it binds port 53 and
 bind-mounts a resolv.conf of its own over /etc/resolv.conf); the scenario prints one JSON
@@ -47,6 +47,16 @@ def test_network_change_rereads_resolv_conf(binary):
     assert rep["unavailable_at_home"], rep
     assert rep["corp_queries"] > 0, rep
     assert rep["loaded_after_change"], rep
+
+
+def test_address_lifetime_renewal_is_no_network_change(binary):
+    """The kernel reports an address whose lifetimes are renewed (every IPv6 router
+    advertisement for a SLAAC address, DHCP renewals with `ip addr replace`) as a new
+    address; the address set is the same, so the PAC must not be fetched again nor proxy
+    health wiped.  An address really added still counts."""
+    rep = run_in_namespace(binary, "lifetime")
+    assert rep["changes_on_renewal"] == 0, rep
+    assert rep["changes_on_real_change"] == 1, rep
 
 
 # ---------------------------------------------------------------- inside the namespaces
@@ -100,11 +110,38 @@ def scenario_resolv_conf(work):
     return rep
 
 
+def scenario_lifetime(work):
+    _sh("ip", "link", "set", "lo", "up")
+    _sh("ip", "addr", "add", "10.5.5.5/32", "dev", "lo", "valid_lft", "3600", "preferred_lft", "3600")
+    pac = os.path.join(work, "lt.pac")
+    with open(pac, "w") as f:
+        f.write('function FindProxyForURL(u, h) { return "DIRECT"; }\n')
+    d, log = _start_daemon(["-v", "--pac", pac], os.path.join(work, "log"))
+    try:
+        _wait_log(log, r"PAC .*loaded", 5)
+        time.sleep(0.3)
+        for _ in range(3):
+            _sh("ip", "addr", "change", "10.5.5.5/32", "dev", "lo", "valid_lft", "3000", "preferred_lft", "3000")
+            time.sleep(1.4)
+        log.seek(0)
+        rep = {"changes_on_renewal": log.read().count("network change")}
+        _sh("ip", "addr", "add", "10.5.5.6/32", "dev", "lo")
+        time.sleep(1.6)
+        log.seek(0)
+        rep["changes_on_real_change"] = log.read().count("network change") - rep["changes_on_renewal"]
+    finally:
+        d.terminate()
+        d.wait()
+    log.seek(0)
+    rep["log"] = log.read()
+    return rep
+
+
 if __name__ == "__main__":
     sys.path.insert(0, HERE)
     work = tempfile.mkdtemp(prefix="s2h-netns-")
     try:
-        report = {"resolv_conf": scenario_resolv_conf}[sys.argv[1]](work)
+        report = {"resolv_conf": scenario_resolv_conf, "lifetime": scenario_lifetime}[sys.argv[1]](work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(report))

@@ -2,7 +2,9 @@
  * `unshare -rn`; skipped with a message where that is not allowed), addresses and routes
  * change: an address added gives one callback about NETWATCH_SETTLE s later; a burst gives
  * one callback after its last change; a default route counts, another route does not;
- * nothing happens when nothing changes.  In the portable build netwatch never calls. */
+ * nothing happens when nothing changes, nor when an address's lifetimes are renewed (the
+ * kernel reports that as a new address: each IPv6 router advertisement does it to a SLAAC
+ * address, each DHCP renewal by `ip addr replace`), nor when a burst ends where it began.  In the portable build netwatch never calls. */
 #include <ev.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +85,24 @@ static int in_namespace(void)
 	CHECK_EQ_INT(calls, linux_build ? 1 : 0);
 	if (linux_build)
 		CHECK(last_call - t1 >= NETWATCH_SETTLE - 0.05);
+
+	/* lifetimes renewed, the same address replaced: the address set is the same */
+	calls = 0;
+	CHECK_EQ_INT(sh("ip addr change 10.9.9.9/32 dev lo valid_lft 3000 preferred_lft 3000"), 0);
+	run_for(loop, 0.3);
+	CHECK_EQ_INT(sh("ip addr replace 10.9.9.9/32 dev lo valid_lft 2000 preferred_lft 2000"), 0);
+	run_for(loop, NETWATCH_SETTLE + 0.5);
+	CHECK_EQ_INT(calls, 0);
+	/* an address added and removed again within the burst: nothing changed either */
+	CHECK_EQ_INT(sh("ip addr add 10.9.9.11/32 dev lo"), 0);
+	CHECK_EQ_INT(sh("ip addr del 10.9.9.11/32 dev lo"), 0);
+	run_for(loop, NETWATCH_SETTLE + 0.5);
+	CHECK_EQ_INT(calls, 0);
+	/* a prefix length is part of an address */
+	CHECK_EQ_INT(sh("ip addr del 10.9.9.9/32 dev lo"), 0);
+	CHECK_EQ_INT(sh("ip addr add 10.9.9.9/24 dev lo"), 0);
+	run_for(loop, NETWATCH_SETTLE + 0.5);
+	CHECK_EQ_INT(calls, linux_build ? 1 : 0);
 
 	/* a default route counts; a route to one network does not */
 	calls = 0;

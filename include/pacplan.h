@@ -3,9 +3,11 @@
  * PROXY and DIRECT entries are followed in the PAC's order (proxies marked down last); a
  * PROXY entry becomes an upstream of the generation (generation_upstream_for: an -x proxy
  * with the same host and port lends its credentials).  HTTPS and SOCKS entries are skipped,
- * said once per configuration.  No PAC at all (it could not be fetched): direct.  A PAC
- * that failed for this target (time limit, an error, nothing usable): the -x list, or
- * direct when there is none, with a log line. */
+ * said once per configuration.  No PAC at all (it could not be fetched): direct.  An answer
+ * with no usable entry at all ("", ";") arrives here as DIRECT already (pacpipe.c), as
+ * browsers take it.  A PAC that failed for this target (time limit, a thrown error) or
+ * whose entries were all skipped: the -x list, or direct when there is none, with a log
+ * line. */
 #ifndef SOCKS2HTTP_PACPLAN_H
 #define SOCKS2HTTP_PACPLAN_H
 

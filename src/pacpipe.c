@@ -60,7 +60,7 @@ static int send_script(struct pac *p, enum pipe_kind kind, const char *text, siz
 	return 0;
 }
 
-/* Failures of the script (thrown, time limit, unusable answer) are remembered too, so an
+/* Failures of the script (thrown, time limit) are remembered too, so an
  * endless call is not run again for every tunnel, but for PAC_FAILED_TTL at most: a PAC that
  * hung on a slow DNS lookup gets another chance soon. */
 static void cache_put(struct pac *p, const struct pac_call *c, int status, const char *text)
@@ -247,10 +247,12 @@ static void line_cb(struct pacproc *pp, char *line, size_t len)
 			cache_put(p, c, PAC_ANSWER, text);
 			pac_finish_call(p, c, PAC_ANSWER, "");
 		} else {
-			char msg[160];
-			snprintf(msg, sizeof(msg), "PAC answer for %.60s unusable: %.70s", c->host, err);
-			cache_put(p, c, PAC_FAILED, msg);
-			pac_finish_call(p, c, PAC_FAILED, msg);
+			/* a successful answer with nothing usable in it ("", ";"): DIRECT, as
+			 * browsers take it (Chromium's ProxyList::SetFromPacString) */
+			log_debug("PAC answer for %.60s has no usable entry (%.70s): DIRECT, as browsers do", c->host, err);
+			(void)pacanswer_parse("DIRECT", 6, &c->res.ans, err, sizeof(err));
+			cache_put(p, c, PAC_ANSWER, "DIRECT");
+			pac_finish_call(p, c, PAC_ANSWER, "");
 		}
 	} else {
 		char msg[160];

@@ -117,6 +117,22 @@ def test_pac_socks_entries_skipped_https_tried(socks2http, fake_proxy, pac_serve
     no_requests(a)
 
 
+@pytest.mark.parametrize("answer", ["", ";", " ; ;"])
+def test_pac_empty_answer_means_direct(socks2http, fake_proxy, pac_server, echo, answer):
+    """Chromium (ProxyList::SetFromPacString) and Firefox take an answer with no usable entry
+    as DIRECT; the -x proxy is kept for a PAC that throws or runs out of time."""
+    a = fake_proxy(ok())
+    pac = pac_server(returning(answer))
+    d = start(socks2http, pac, "-x", a.url)
+    s, rep = socks5_open(d.port, "127.0.0.1", echo.port)
+    assert rep.rep == 0
+    echoes(s, b"empty answer")
+    s.close()
+    t = d.wait_tunnel()
+    assert t.get("route") == "pac-direct", t
+    no_requests(a)
+
+
 def test_pac_url_argument_as_browsers_pass_it(socks2http, fake_proxy, pac_server):
     """url is https://host/ for 443, http://host:port/ else, http://host/ for 80; IPv6 bracketed."""
     good = [fake_proxy(ok()) for _ in range(4)]

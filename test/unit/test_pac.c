@@ -143,7 +143,8 @@ static struct pac *new_pac(const char *url, double limit, const struct pac *prev
 
 static void test_basic(void)
 {
-	set_script("a.example PROXY px.example:3128; DIRECT\n");
+	set_script("a.example PROXY px.example:3128; DIRECT\nempty.example \nsemi.example ;\n"
+		   "junk.example PROXY; FOO bar\n");
 	struct pac *p = new_pac(path, 1, NULL);
 	struct tw a, b, c, d;
 	CHECK_EQ_STR(pac_state(p), "fetching");
@@ -202,6 +203,22 @@ static void test_basic(void)
 	CHECK(run_until(loop, &a.calls, 1, 5));
 	CHECK_EQ_INT(a.r.status, PAC_FAILED);
 	CHECK(strstr(a.r.msg, "ReferenceError") != NULL);
+
+	/* An answer with no usable entry ("", ";", only malformed ones) is DIRECT, as in
+	 * Chromium (ProxyList::SetFromPacString) and Firefox, not a failure that would send the
+	 * target through the -x list; cached as such. */
+	const char *nothing[] = {"empty.example", "semi.example", "junk.example"};
+	for (int i = 0; i < 3; i++) {
+		find(p, &a, nothing[i], 443);
+		CHECK(run_until(loop, &a.calls, 1, 5));
+		CHECK_EQ_INT(a.r.status, PAC_ANSWER);
+		CHECK_EQ_INT(a.r.ans.n, 1);
+		CHECK_EQ_INT(a.r.ans.e[0].kind, PAC_DIRECT);
+		CHECK_EQ_INT(pac_cached(p, nothing[i], 443, &r), 1);
+		CHECK_EQ_INT(r.status, PAC_ANSWER);
+		CHECK_EQ_INT(r.ans.e[0].kind, PAC_DIRECT);
+	}
+
 	pac_free(p);
 }
 

@@ -16,6 +16,9 @@
  * query answers PAC_NO_SCRIPT (the caller goes direct), logged once, until a fetch succeeds.
  * Queries made before the first fetch ended wait for it.
  *
+ * The host is asked as browsers pass it: in lower case, without a trailing dot (also as
+ * the cache's key), so "Intranet.Corp.Example." gets the answer "intranet.corp.example" has.
+ *
  * Answers are cached per host:port for cfg->pac_cache seconds (PAC_CACHE_MAX entries; the
  * script's failures, a thrown error or the time limit, for 10 s at most);
  * identical queries in flight share one call; at most PAC_MAX_CALLS calls are outstanding,

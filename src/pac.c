@@ -385,8 +385,26 @@ void pac_free(struct pac *p)
 	destroy(p);
 }
 
+/* The host as browsers hand it to FindProxyForURL and as the cache keys it: lower case
+ * (a browser canonicalises the URL), without one trailing dot.  Longer than 255: as it is
+ * (pac_find refuses it). */
+static const char *canonical_host(const char *host, char buf[256])
+{
+	size_t n = strlen(host);
+	if (n > 255)
+		return host;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = host[i] >= 'A' && host[i] <= 'Z' ? (char)(host[i] - 'A' + 'a') : host[i];
+	if (n > 1 && buf[n - 1] == '.')
+		n--;
+	buf[n] = '\0';
+	return buf;
+}
+
 int pac_cached(struct pac *p, const char *host, uint16_t port, struct pac_result *out)
 {
+	char canon[256];
+	host = canonical_host(host, canon);
 	if (p->good == NULL && !p->first_pending) {
 		*out = p->noscript.res;
 		return 1;
@@ -407,6 +425,8 @@ int pac_cached(struct pac *p, const char *host, uint16_t port, struct pac_result
 void pac_find(struct pac *p, const char *host, uint16_t port, struct pac_waiter *w,
 	      void (*cb)(struct pac_waiter *, const struct pac_result *))
 {
+	char canon[256];
+	host = canonical_host(host, canon);
 	size_t hl = strlen(host);
 	w->cb = cb;
 	w->call = NULL;

@@ -117,6 +117,21 @@ def test_pac_socks_entries_skipped_https_tried(socks2http, fake_proxy, pac_serve
     no_requests(a)
 
 
+def test_pac_host_lowercased_as_browsers_do(socks2http, fake_proxy, pac_server):
+    """Browsers canonicalise the URL: FindProxyForURL sees the host in lower case and without a
+    trailing dot.  A client that spells the name with capitals (or ends it with a dot) must get
+    the route the PAC gives the lower-case name, not fall through its dnsDomainIs tests."""
+    a, b = fake_proxy(ok()), fake_proxy(ok())
+    pac = pac_server(pac_script(f"""
+        if (dnsDomainIs(host, ".corp.example") && shExpMatch(url, "*.corp.example/*")) return "{proxy(b)}";
+        return "{proxy(a)}";"""))
+    d = start(socks2http, pac)
+    goes_to(d, b, "intranet.corp.example")
+    goes_to(d, b, "Intranet.Corp.Example")
+    goes_to(d, b, "WIKI.CORP.EXAMPLE.")
+    no_requests(a)
+
+
 @pytest.mark.parametrize("answer", ["", ";", " ; ;"])
 def test_pac_empty_answer_means_direct(socks2http, fake_proxy, pac_server, echo, answer):
     """Chromium (ProxyList::SetFromPacString) and Firefox take an answer with no usable entry

@@ -219,6 +219,15 @@ static void test_basic(void)
 		CHECK_EQ_INT(r.ans.e[0].kind, PAC_DIRECT);
 	}
 
+	/* FindProxyForURL gets the host as browsers pass it: lower case, no trailing dot (the
+	 * fake worker answers "count..." hosts only in lower case), and the cache keys it so */
+	find(p, &a, "COUNT7.Example.", 443);
+	CHECK(run_until(loop, &a.calls, 1, 5));
+	CHECK_EQ_INT(a.r.status, PAC_ANSWER);
+	CHECK_EQ_INT(a.r.ans.e[0].kind, PAC_PROXY);
+	CHECK_EQ_INT(pac_cached(p, "count7.example", 443, &r), 1);
+	CHECK_EQ_STR(r.ans.e[0].host, a.r.ans.e[0].host);
+	CHECK_EQ_INT(pac_cached(p, "Count7.EXAMPLE", 443, &r), 1);
 	pac_free(p);
 }
 

@@ -48,7 +48,7 @@ void generation_put(struct generation *g);
  * when the table is full. */
 int generation_upstream_for(struct generation *g, const char *host, uint16_t port, int tls);
 
-/* Stops its spare connections (it is no longer the current generation). */
+/* Stops its spare connections and its PAC fetches (it is no longer the current generation). */
 void generation_retire(struct generation *g);
 
 #endif

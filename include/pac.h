@@ -93,8 +93,14 @@ void pac_find(struct pac *p, const char *host, uint16_t port, struct pac_waiter 
 	      void (*cb)(struct pac_waiter *, const struct pac_result *));
 void pac_cancel(struct pac *p, struct pac_waiter *w);
 
-/* Fetches again now (SIGHUP, network change); a fetch in progress is left to finish. */
+/* Fetches again now (SIGHUP, network change); a fetch in progress is left to finish.
+ * Nothing once retired. */
 void pac_refresh(struct pac *p);
+
+/* Its configuration was replaced (SIGHUP) but tunnels still use it: no more fetches (the
+ * schedule stops, a refresh in progress is cancelled; a first fetch still running may end,
+ * as queries wait for it).  It keeps answering from its script and cache. */
+void pac_retire(struct pac *p);
 
 /* "ok" (a script is loaded), "fetching" (none yet, the first fetch is running) or
  * "unavailable" (none: queries go direct). */

@@ -62,6 +62,7 @@ struct pac {
 	size_t trying_len;
 	int trying_sent;
 	int first_pending;      /* the first fetch (and load) has not ended yet */
+	int retired;            /* pac_retire: no more fetches */
 	int announced;          /* "PAC unavailable" was logged */
 	char last_error[320];
 

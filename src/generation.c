@@ -67,6 +67,8 @@ void generation_retire(struct generation *g)
 {
 	prewarm_free(g->prewarm); /* the tunnels that stay on it need no spares */
 	g->prewarm = NULL;
+	if (g->pac != NULL) /* the new generation fetches it; this one answers from what it has */
+		pac_retire(g->pac);
 }
 
 void generation_put(struct generation *g)

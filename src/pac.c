@@ -180,6 +180,8 @@ void pac_fail_calls(struct pac *p, int all, int status, const char *msg)
 static void schedule_fetch(struct pac *p, double delay)
 {
 	ev_timer_stop(p->loop, &p->fetch_timer);
+	if (p->retired)
+		return;
 	ev_timer_set(&p->fetch_timer, delay, 0);
 	ev_timer_start(p->loop, &p->fetch_timer);
 }
@@ -494,8 +496,21 @@ void pac_cancel(struct pac *p, struct pac_waiter *w)
 	/* a call still running keeps going: its answer fills the cache */
 }
 
+void pac_retire(struct pac *p)
+{
+	p->retired = 1;
+	ev_timer_stop(p->loop, &p->fetch_timer);
+	/* the first fetch may finish: queries wait for it, and its deadline bounds it */
+	if (p->fetch != NULL && !p->first_pending) {
+		pacfetch_cancel(p->fetch);
+		p->fetch = NULL;
+	}
+}
+
 void pac_refresh(struct pac *p)
 {
+	if (p->retired)
+		return;
 	p->retry = PAC_RETRY_FIRST;
 	start_fetch(p);
 }

@@ -354,6 +354,29 @@ def test_pac_kept_across_sighup_while_its_server_is_gone(socks2http, fake_proxy,
     no_requests(a)
 
 
+def test_sighup_old_generation_stops_fetching(socks2http, pac_server, echo):
+    """After SIGHUP the new configuration fetches the PAC; one still used by an open tunnel
+    (an SSH session can last for days) must stop its own fetch schedule: one fetcher, not one
+    more per reload.  With --pac-refresh 1 and three old generations held open, the PAC
+    server must see about one GET a second, not four."""
+    pac = pac_server(returning("DIRECT"))
+    d = start(socks2http, pac, "--pac-refresh", "1")
+    held = []
+    for _ in range(3):
+        s, rep = socks5_open(d.port, "127.0.0.1", echo.port)
+        assert rep.rep == 0
+        held.append(s)  # one tunnel open on each generation
+        d.signal(signal.SIGHUP)
+        time.sleep(0.5)
+    n0 = len(pac.gets)
+    time.sleep(5)
+    rate = (len(pac.gets) - n0) / 5
+    assert rate <= 1.5, f"{rate:.1f} PAC GETs a second with --pac-refresh 1"
+    for s in held:
+        echoes(s, b"still open")
+        s.close()
+
+
 # ---------------------------------------------------------------- where the PAC comes from
 
 @pytest.mark.parametrize("form", ["file-url", "path"])

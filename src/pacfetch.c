@@ -10,11 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "chunked.h"
 #include "httpc.h"
+#include "log.h"
 #include "sockets.h"
 
 enum fetch_state { FETCH_FILE, FETCH_RESOLVING, FETCH_CONNECTING, FETCH_SENDING, FETCH_READING };
@@ -28,7 +30,8 @@ struct pacfetch {
 	char url[1024];
 	char host[256];
 	unsigned port;
-	ev_timer timer;   /* the whole fetch */
+	ev_timer timer;   /* the whole fetch, redirects included */
+	ev_timer conn;    /* one address's connect, while another is left to try */
 	ev_timer deliver; /* file sources: the result, from the loop */
 	ev_io io;
 	int fd;
@@ -36,6 +39,8 @@ struct pacfetch {
 	struct resolver_result addrs;
 	unsigned next_addr;
 	int last_errno;
+	unsigned redirects;
+	const char *user_agent; /* the caller's, for the requests of redirects */
 	char req[1536];
 	size_t req_len, req_off;
 	char *buf; /* header, then body bytes as they come (raw or chunked) */
@@ -66,6 +71,7 @@ static void fail(struct pacfetch *f, const char *what, const char *detail)
 static void quiesce(struct pacfetch *f)
 {
 	ev_timer_stop(f->loop, &f->timer);
+	ev_timer_stop(f->loop, &f->conn);
 	ev_timer_stop(f->loop, &f->deliver);
 	ev_io_stop(f->loop, &f->io);
 	if (f->rw.entry != NULL)
@@ -103,81 +109,19 @@ static void deliver_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	finish(w->data);
 }
 
-int pacfetch_split_http(const char *url, char *host, size_t hostcap, unsigned *port, char *path, size_t pathcap,
-			char *err, size_t errlen)
-{
-	const char *p = url + 7, *h, *he;
-	if (strncmp(url, "http://", 7) != 0) {
-		snprintf(err, errlen, "not an http:// URL");
-		return -1;
-	}
-	if (*p == '[') {
-		h = p + 1;
-		he = strchr(h, ']');
-		if (he == NULL) {
-			snprintf(err, errlen, "unterminated [IPv6 address]");
-			return -1;
-		}
-		p = he + 1;
-	} else {
-		h = p;
-		while (*p && *p != ':' && *p != '/' && *p != '?' && *p != '#')
-			p++;
-		he = p;
-	}
-	if (he == h || (size_t)(he - h) >= hostcap || memchr(h, '@', (size_t)(he - h)) != NULL) {
-		snprintf(err, errlen, he == h ? "no host" : "bad host");
-		return -1;
-	}
-	memcpy(host, h, (size_t)(he - h));
-	host[he - h] = '\0';
-	*port = 80;
-	if (*p == ':') {
-		unsigned long v = 0;
-		int digits = 0;
-		for (p++; *p >= '0' && *p <= '9' && v <= 65535; p++, digits++)
-			v = v * 10 + (unsigned long)(*p - '0');
-		if (!digits || v == 0 || v > 65535) {
-			snprintf(err, errlen, "bad port");
-			return -1;
-		}
-		*port = (unsigned)v;
-	}
-	if (*p != '\0' && *p != '/' && *p != '?') {
-		snprintf(err, errlen, "bad URL");
-		return -1;
-	}
-	const char *q = *p == '/' ? p : NULL;
-	size_t n = q ? strcspn(q, "#") : 0;
-	if (n + 2 > pathcap) {
-		snprintf(err, errlen, "path too long");
-		return -1;
-	}
-	if (q == NULL)
-		snprintf(path, pathcap, "/%.*s", (int)strcspn(p, "#"), p);
-	else
-		snprintf(path, pathcap, "%.*s", (int)n, q);
-	for (const char *c = path; *c; c++)
-		if ((unsigned char)*c <= ' ' || *c == 0x7f) {
-			snprintf(err, errlen, "control character or space in the path");
-			return -1;
-		}
-	return 0;
-}
-
 /* A local file: read at once, handed over from the loop. */
 static int read_file(struct pacfetch *f, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		snprintf(f->err, sizeof(f->err), "%s: %s", path, strerror(errno));
+		snprintf(f->err, sizeof(f->err), "%.200s: %s", path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return 0;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size > PACFETCH_MAX_BODY) {
-		snprintf(f->err, sizeof(f->err), "%s: %s", path,
+		snprintf(f->err, sizeof(f->err), "%.200s: %s", path,
 			 S_ISREG(st.st_mode) ? "larger than 1 MiB" : "not a regular file");
 		close(fd);
 		return 0;
@@ -186,7 +130,7 @@ static int read_file(struct pacfetch *f, const char *path)
 	f->buf = malloc(f->cap + 1);
 	if (f->buf == NULL) {
 		close(fd);
-		snprintf(f->err, sizeof(f->err), "%s: out of memory", path);
+		snprintf(f->err, sizeof(f->err), "%.200s: out of memory", path);
 		return 0;
 	}
 	/* read one byte more than the size said: a file that grew is caught */
@@ -195,7 +139,7 @@ static int read_file(struct pacfetch *f, const char *path)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			snprintf(f->err, sizeof(f->err), "%s: %s", path, strerror(errno));
+			snprintf(f->err, sizeof(f->err), "%.200s: %s", path, strerror(errno));
 			close(fd);
 			return 0;
 		}
@@ -205,7 +149,7 @@ static int read_file(struct pacfetch *f, const char *path)
 	}
 	close(fd);
 	if (f->len > PACFETCH_MAX_BODY) {
-		snprintf(f->err, sizeof(f->err), "%s: larger than 1 MiB", path);
+		snprintf(f->err, sizeof(f->err), "%.200s: larger than 1 MiB", path);
 		return 0;
 	}
 	f->body = f->buf;
@@ -215,6 +159,87 @@ static int read_file(struct pacfetch *f, const char *path)
 
 static void io_cb(struct ev_loop *loop, ev_io *w, int revents);
 static void try_connect(struct pacfetch *f);
+static void resolved_cb(struct resolver_waiter *w, int status, const char *errmsg, const struct resolver_result *r);
+
+/* Sets up an http:// fetch of url (host, port, request); the caller resolves.  Returns 0,
+ * or -1 with err. */
+static int start_http(struct pacfetch *f, const char *url, char *err, size_t errlen)
+{
+	char path[1024], why[96];
+	const char *ua = f->user_agent;
+	if (strncmp(url, "https://", 8) == 0) {
+		snprintf(err, errlen, "%.900s: https:// PAC URLs are not supported yet (no TLS for the PAC fetch): use http:// or a file", url);
+		return -1;
+	}
+	if (pacfetch_split_http(url, f->host, sizeof(f->host), &f->port, path, sizeof(path), why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%.900s: %s", url,
+			 strncmp(url, "http://", 7) == 0 ? why : "not an http:// or file:// URL, nor an absolute path");
+		return -1;
+	}
+	int v6 = strchr(f->host, ':') != NULL;
+	char hosthdr[300];
+	if (f->port == 80)
+		snprintf(hosthdr, sizeof(hosthdr), v6 ? "[%s]" : "%s", f->host);
+	else
+		snprintf(hosthdr, sizeof(hosthdr), v6 ? "[%s]:%u" : "%s:%u", f->host, f->port);
+	int n = snprintf(f->req, sizeof(f->req), "GET %s HTTP/1.1\r\nHost: %s\r\n%s%s%sAccept: */*\r\nConnection: close\r\n\r\n",
+			 path, hosthdr, ua && *ua ? "User-Agent: " : "", ua ? ua : "", ua && *ua ? "\r\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(f->req) || (ua && strpbrk(ua, "\r\n"))) {
+		snprintf(err, errlen, "%.900s: request too long", url);
+		return -1;
+	}
+	if (url != f->url)
+		snprintf(f->url, sizeof(f->url), "%s", url);
+	f->req_len = (size_t)n;
+	f->req_off = 0;
+	f->state = FETCH_RESOLVING;
+	return 0;
+}
+
+static int is_redirect(int status)
+{
+	return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+/* A 301, 302, 303, 307 or 308: the same fetch again at its Location (directly, within
+ * the same deadline), at most PACFETCH_MAX_REDIRECTS times. */
+static void redirect(struct pacfetch *f, size_t hdr_len)
+{
+	const char *v = NULL, *why;
+	size_t vlen = 0;
+	char to[sizeof(f->url)], err[sizeof(f->err)];
+	if (++f->redirects > PACFETCH_MAX_REDIRECTS) {
+		fail(f, "more than 5 redirects", NULL);
+		return;
+	}
+	if (!httpc_header_value(f->buf, hdr_len, "Location", 0, &v, &vlen))
+		vlen = 0;
+	if ((why = pacfetch_locate(f->url, v, vlen, to, sizeof(to))) != NULL) {
+		char st[16];
+		snprintf(st, sizeof(st), "%d: ", f->resp.status);
+		fail(f, "redirect ", st);
+		snprintf(f->err + strlen(f->err), sizeof(f->err) - strlen(f->err), "%s", why);
+		return;
+	}
+	log_info("PAC %s redirects (%d) to %s", f->url, f->resp.status, to);
+	ev_timer_stop(f->loop, &f->conn);
+	ev_io_stop(f->loop, &f->io);
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	f->len = f->scan = f->raw_used = f->body_len = 0;
+	f->hdr_len = 0;
+	f->body = NULL;
+	if (start_http(f, to, err, sizeof(err)) < 0) {
+		snprintf(f->err, sizeof(f->err), "%s", err);
+		f->ok = 0;
+		finish(f);
+		return;
+	}
+	resolver_lookup(f->res, f->host, (uint16_t)f->port, &f->rw, resolved_cb);
+}
+
+
 
 static void watch(struct pacfetch *f, int events)
 {
@@ -236,9 +261,13 @@ static void resolved_cb(struct resolver_waiter *w, int status, const char *errms
 	try_connect(f);
 }
 
-/* Connects to the next address; once all failed, the fetch fails with the last error. */
+/* Connects to the next address; once all failed, the fetch fails with the last error.
+ * While another address is left, this one has PACFETCH_CONNECT_TIMEOUT (an address that
+ * drops SYNs must not use up the whole fetch); the last one has what remains. */
 static void try_connect(struct pacfetch *f)
 {
+	ev_timer_stop(f->loop, &f->conn);
+	ev_io_stop(f->loop, &f->io);
 	while (f->next_addr < f->addrs.n) {
 		const struct sockaddr_storage *a = &f->addrs.addr[f->next_addr++];
 		if (f->fd >= 0)
@@ -250,11 +279,24 @@ static void try_connect(struct pacfetch *f)
 		}
 		if (connect(f->fd, (const struct sockaddr *)a, sockets_addrlen(a)) == 0 || errno == EINPROGRESS) {
 			watch(f, EV_WRITE);
+			if (f->next_addr < f->addrs.n) {
+				ev_timer_set(&f->conn, PACFETCH_CONNECT_TIMEOUT, 0);
+				ev_timer_start(f->loop, &f->conn);
+			}
 			return;
 		}
 		f->last_errno = errno;
 	}
 	fail(f, "cannot connect: ", strerror(f->last_errno ? f->last_errno : ECONNREFUSED));
+}
+
+static void conn_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct pacfetch *f = w->data;
+	(void)loop;
+	(void)revents;
+	f->last_errno = ETIMEDOUT;
+	try_connect(f);
 }
 
 /* Reads the header, then the body.  Returns 1 when the fetch finished (f is gone). */
@@ -274,6 +316,10 @@ static int take_bytes(struct pacfetch *f, int eof)
 		int rc = httpc_parse_response(f->buf, (size_t)h, &f->resp);
 		if (rc < 0) {
 			fail(f, "bad response: ", httpc_strerror(rc));
+			return 1;
+		}
+		if (is_redirect(f->resp.status)) {
+			redirect(f, (size_t)h);
 			return 1;
 		}
 		if (f->resp.status != 200) {
@@ -348,10 +394,10 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		if (e != 0) {
 			f->last_errno = e;
-			ev_io_stop(f->loop, &f->io);
 			try_connect(f);
 			return;
 		}
+		ev_timer_stop(f->loop, &f->conn);
 		f->state = FETCH_SENDING;
 	}
 	if (f->state == FETCH_SENDING) {
@@ -404,7 +450,6 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 struct pacfetch *pacfetch_start(struct ev_loop *loop, struct resolver *res, const char *url, double timeout,
 				const char *user_agent, pacfetch_cb cb, void *arg, char *err, size_t errlen)
 {
-	char path[1024];
 	struct pacfetch *f = calloc(1, sizeof(*f));
 	if (f == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -416,57 +461,35 @@ struct pacfetch *pacfetch_start(struct ev_loop *loop, struct resolver *res, cons
 	f->arg = arg;
 	f->fd = -1;
 	f->timeout = timeout;
+	f->user_agent = user_agent;
 	snprintf(f->url, sizeof(f->url), "%s", url);
 	ev_timer_init(&f->timer, timeout_cb, timeout, 0);
+	ev_timer_init(&f->conn, conn_timeout_cb, PACFETCH_CONNECT_TIMEOUT, 0);
 	ev_timer_init(&f->deliver, deliver_cb, 0, 0);
 	ev_io_init(&f->io, io_cb, -1, 0);
-	f->timer.data = f->deliver.data = f->io.data = f;
+	f->timer.data = f->conn.data = f->deliver.data = f->io.data = f;
 
 	if (url[0] == '/' || strncmp(url, "file://", 7) == 0) {
-		const char *p = url;
-		if (url[0] != '/') {
-			p = url + 7;
-			if (strncmp(p, "localhost/", 10) == 0)
-				p += 9;
-			if (*p != '/') {
-				snprintf(err, errlen, "%s: a file:// URL needs an absolute path", url);
-				free(f);
-				return NULL;
-			}
+		char path[1024], why[96];
+		if (pacfetch_file_path(url, path, sizeof(path), why, sizeof(why)) < 0) {
+			snprintf(err, errlen, "%.900s: %s", url, why);
+			free(f);
+			return NULL;
 		}
 		f->state = FETCH_FILE;
-		f->ok = read_file(f, p);
+		f->ok = read_file(f, path);
 		ev_timer_start(loop, &f->deliver);
 		return f;
 	}
-	if (strncmp(url, "https://", 8) == 0) {
-		snprintf(err, errlen, "%s: https:// PAC URLs are not supported yet (no TLS for the PAC fetch): use http:// or a file", url);
+	if (res == NULL) {
+		snprintf(err, errlen, "%s: no resolver", url);
 		free(f);
 		return NULL;
 	}
-	char why[96];
-	if (res == NULL || pacfetch_split_http(url, f->host, sizeof(f->host), &f->port, path, sizeof(path), why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s: %s", url, res == NULL ? "no resolver" :
-			 strncmp(url, "http://", 7) == 0 ? why : "not an http:// or file:// URL, nor an absolute path");
+	if (start_http(f, url, err, errlen) < 0) {
 		free(f);
 		return NULL;
 	}
-	int v6 = strchr(f->host, ':') != NULL;
-	char hosthdr[300];
-	if (f->port == 80)
-		snprintf(hosthdr, sizeof(hosthdr), v6 ? "[%s]" : "%s", f->host);
-	else
-		snprintf(hosthdr, sizeof(hosthdr), v6 ? "[%s]:%u" : "%s:%u", f->host, f->port);
-	int n = snprintf(f->req, sizeof(f->req), "GET %s HTTP/1.1\r\nHost: %s\r\n%s%s%sAccept: */*\r\nConnection: close\r\n\r\n",
-			 path, hosthdr, user_agent && *user_agent ? "User-Agent: " : "", user_agent ? user_agent : "",
-			 user_agent && *user_agent ? "\r\n" : "");
-	if (n < 0 || (size_t)n >= sizeof(f->req) || (user_agent && strpbrk(user_agent, "\r\n"))) {
-		snprintf(err, errlen, "%s: request too long", url);
-		free(f);
-		return NULL;
-	}
-	f->req_len = (size_t)n;
-	f->state = FETCH_RESOLVING;
 	ev_timer_start(loop, &f->timer);
 	resolver_lookup(res, f->host, (uint16_t)f->port, &f->rw, resolved_cb);
 	return f;

@@ -416,6 +416,116 @@ def test_pac_never_fetched_through_the_proxy(socks2http, fake_proxy, pac_server,
     assert peer[0] == "127.0.0.1"
 
 
+def test_pac_file_url_percent_encoded(socks2http, fake_proxy, tmp):
+    """file:///dir%20with%20space/proxy.pac names "dir with space" (RFC 8089; browsers
+    decode it); an encoded slash (%2F) is refused with a clear error."""
+    b = fake_proxy(ok())
+    os.makedirs(os.path.join(tmp, "my pac"))
+    path = os.path.join(tmp, "my pac", "proxy.pac")
+    with open(path, "w") as f:
+        f.write(returning(proxy(b)))
+    url = "file://" + path.replace(" ", "%20")
+    d = socks2http("--pac", url)
+    d.wait_line(LOADED, timeout=5)
+    goes_to(d, b, "file.example")
+    d2 = socks2http("--pac", url.replace("/proxy.pac", "%2Fproxy.pac"))
+    d2.wait_line(r"PAC unavailable.*\(an encoded /\) is not allowed", timeout=5)
+
+
+class Redirector:
+    """An HTTP server whose every GET answers `code` with Location: target."""
+
+    def __init__(self, target, code=302):
+        import http.server
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                self.send_response(code)
+                self.send_header("Location", target)
+                self.send_header("Content-Length", "0")
+                self.send_header("Connection", "close")
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.srv.server_address[1]}/wpad.dat"
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+def test_pac_redirect_followed(socks2http, fake_proxy, pac_server, code):
+    """A PAC URL that redirects (wpad.dat -> /proxy.pac elsewhere), as browsers and libproxy
+    follow it: the PAC at the Location is loaded, and the log says where the fetch went."""
+    a, b = fake_proxy(ok()), fake_proxy(ok())
+    pac = pac_server(returning(proxy(b)))
+    r = Redirector(pac.url, code)
+    try:
+        d = socks2http("--pac", r.url, "-x", a.url)
+        d.wait_line(LOADED, timeout=5)
+        d.wait_line(rf"redirects \({code}\) to {re.escape(pac.url)}")
+        goes_to(d, b, "redir.example")
+        no_requests(a)
+    finally:
+        r.close()
+
+
+def test_pac_redirect_relative_and_loop(socks2http, fake_proxy, pac_server):
+    """A relative Location is resolved against the URL that answered; a redirect loop ends
+    after 5 redirects (the PAC is unavailable, with a reason)."""
+    b = fake_proxy(ok())
+    pac = pac_server(returning(proxy(b)))
+    r = Redirector(f"//127.0.0.1:{pac.port}/proxy.pac", 302)  # network-path reference
+    rel = Redirector("proxy.pac", 302)  # relative: the redirector's own /proxy.pac, itself a redirect
+    try:
+        d = socks2http("--pac", rel.url)
+        d.wait_line(r"PAC unavailable.*more than 5 redirects", timeout=8)
+        d2 = socks2http("--pac", r.url)
+        d2.wait_line(LOADED, timeout=5)
+        goes_to(d2, b, "rel.example")
+    finally:
+        r.close()
+        rel.close()
+
+
+def test_pac_fetch_tries_the_next_address(socks2http, pac_server, fakedns):
+    """The PAC host's first address drops SYNs (a listener with a full accept queue, as behind
+    a firewall that drops), the second serves the PAC: the fetch must move on to it after a
+    connect timeout of its own, instead of spending its whole 10 s on the first address."""
+    import socket as so
+    pac = pac_server(returning("DIRECT"))
+    hole = so.socket()
+    hole.bind(("127.0.0.5", pac.port))
+    hole.listen(0)
+    fill = []
+    for _ in range(3):
+        c = so.socket()
+        c.setblocking(False)
+        try:
+            c.connect(("127.0.0.5", pac.port))
+        except BlockingIOError:
+            pass
+        fill.append(c)
+    dns = fakedns("answer", {"wpad.test": ["127.0.0.5", "127.0.0.1"]})
+    t0 = time.time()
+    try:
+        d = socks2http(*dns_args(dns), "--pac", f"http://wpad.test:{pac.port}/proxy.pac")
+        d.wait_line(r"\bPAC\b.*(loaded|unavailable)", timeout=15)
+        took = time.time() - t0
+        assert any(re.search(LOADED, line) for line in d.lines), "\n".join(d.lines[-3:])
+        assert took < 5, took
+    finally:
+        for c in fill:
+            c.close()
+        hole.close()
+
+
 # ---------------------------------------------------------------- the answer cache
 
 COUNTING = """var calls = 0;

@@ -80,6 +80,59 @@ static void test_split(void)
 		CHECK_EQ_INT(pacfetch_split_http(bad[i], host, sizeof(host), &port, path, sizeof(path), err, sizeof(err)), -1);
 }
 
+/* Redirects: where a Location leads from the URL that answered (RFC 3986 5.2); only
+ * http:// is followed. */
+static void check_locate(const char *base, const char *loc, const char *want)
+{
+	char out[256];
+	const char *why = pacfetch_locate(base, loc, strlen(loc), out, sizeof(out));
+	if (want == NULL) {
+		CHECK(why != NULL);
+		return;
+	}
+	CHECK(why == NULL);
+	if (why == NULL)
+		CHECK_EQ_STR(out, want);
+}
+
+static void test_locate(void)
+{
+	const char *b = "http://wpad.example:8080/dir/wpad.dat?x=1";
+	check_locate(b, "http://other.example/proxy.pac", "http://other.example/proxy.pac");
+	check_locate(b, "HTTP://other.example/p#frag", "http://other.example/p");
+	check_locate(b, "//cdn.example/p.pac", "http://cdn.example/p.pac");
+	check_locate(b, "/proxy.pac", "http://wpad.example:8080/proxy.pac");
+	check_locate(b, "proxy.pac", "http://wpad.example:8080/dir/proxy.pac");
+	check_locate(b, "?y=2", "http://wpad.example:8080/dir/wpad.dat?y=2");
+	check_locate("http://h", "p.pac", "http://h/p.pac");
+	check_locate("http://[::1]:81/a", "/b", "http://[::1]:81/b");
+	check_locate(b, "https://secure.example/p.pac", NULL);
+	check_locate(b, "file:///etc/passwd", NULL);
+	check_locate(b, "", NULL);
+	check_locate(b, "/a b", NULL);
+}
+
+/* file:// URLs are percent-decoded (RFC 8089); %00 and %2F are refused; a plain path is
+ * taken as it is. */
+static void test_file_paths(void)
+{
+	char out[256], err[96];
+	CHECK_EQ_INT(pacfetch_file_path("file:///my%20dir/proxy.pac", out, sizeof(out), err, sizeof(err)), 0);
+	CHECK_EQ_STR(out, "/my dir/proxy.pac");
+	CHECK_EQ_INT(pacfetch_file_path("file://localhost/a%c3%a9%2e.pac?q#f", out, sizeof(out), err, sizeof(err)), 0);
+	CHECK_EQ_STR(out, "/a\xc3\xa9..pac");
+	CHECK_EQ_INT(pacfetch_file_path("/plain%20path.pac", out, sizeof(out), err, sizeof(err)), 0);
+	CHECK_EQ_STR(out, "/plain%20path.pac");
+	CHECK_EQ_INT(pacfetch_file_path("file:///a%2Fb.pac", out, sizeof(out), err, sizeof(err)), -1);
+	CHECK(strstr(err, "%2F") != NULL);
+	CHECK_EQ_INT(pacfetch_file_path("file:///a%2fb.pac", out, sizeof(out), err, sizeof(err)), -1);
+	CHECK_EQ_INT(pacfetch_file_path("file:///a%00b.pac", out, sizeof(out), err, sizeof(err)), -1);
+	CHECK(strstr(err, "NUL") != NULL);
+	CHECK_EQ_INT(pacfetch_file_path("file:///a%zz.pac", out, sizeof(out), err, sizeof(err)), -1);
+	CHECK_EQ_INT(pacfetch_file_path("file:///a%2", out, sizeof(out), err, sizeof(err)), -1);
+	CHECK_EQ_INT(pacfetch_file_path("file://relative.pac", out, sizeof(out), err, sizeof(err)), -1);
+}
+
 static void test_files(void)
 {
 	struct got g = {0};
@@ -210,6 +263,8 @@ int main(void)
 	if (res == NULL)
 		return 1;
 	test_split();
+	test_locate();
+	test_file_paths();
 	test_files();
 	test_http();
 	resolver_free(res);

@@ -77,7 +77,9 @@ const char *pacfetch_locate(const char *base, const char *loc, size_t len, char 
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)loc[i] <= ' ' || loc[i] == 0x7f)
 			return "control character or space in Location";
-	size_t scheme_end = strcspn(loc, ":/?#");
+	size_t scheme_end = 0; /* loc is not NUL-terminated: the scan stops at len */
+	while (scheme_end < len && strchr(":/?#", loc[scheme_end]) == NULL)
+		scheme_end++;
 	if (strncmp(base, "http://", 7) != 0)
 		return "not from an http:// URL";
 	const char *auth = base + 7, *path = auth + strcspn(auth, "/?#");

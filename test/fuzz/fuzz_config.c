@@ -6,15 +6,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "fuzz.h"
 #include "config.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                   \
-	do {                             \
-		if (!(c))                \
-			__builtin_trap(); \
-	} while (0)
 
 static const char *no_env(const char *name)
 {

@@ -5,15 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "httpc.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                   \
-	do {                             \
-		if (!(c))                \
-			__builtin_trap(); \
-	} while (0)
 
 /* Feeds buf in reads of step bytes (the last one shorter), keeping *scan; returns the first
  * non-zero result and the length it came at. */
@@ -55,7 +48,6 @@ static void check_response(const char *hdr, size_t hdr_len)
 	FUZZ_ASSERT(strnlen(r.reason, sizeof(r.reason)) < sizeof(r.reason));
 	FUZZ_ASSERT(strnlen(r.squid_error, sizeof(r.squid_error)) < sizeof(r.squid_error));
 }
-
 
 /* The input as authority and User-Agent (split at the first NUL): the request holds exactly
  * its own line breaks, or is refused when an argument carries CR or LF. */

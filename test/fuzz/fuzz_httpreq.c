@@ -7,16 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "httpc.h"
 #include "httpreq.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                   \
-	do {                             \
-		if (!(c))                \
-			__builtin_trap(); \
-	} while (0)
 
 static void check_head(const char *buf, size_t size)
 {

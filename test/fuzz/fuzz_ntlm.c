@@ -7,15 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "ntlm.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                   \
-	do {                             \
-		if (!(c))                \
-			__builtin_trap(); \
-	} while (0)
 
 static uint32_t get32(const uint8_t *p)
 {

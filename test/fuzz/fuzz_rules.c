@@ -11,15 +11,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fuzz.h"
 #include "rules.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                   \
-	do {                             \
-		if (!(c))                \
-			__builtin_trap(); \
-	} while (0)
 
 static int nurls;
 

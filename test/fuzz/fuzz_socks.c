@@ -6,15 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "socks.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define FUZZ_ASSERT(c)                   \
-	do {                             \
-		if (!(c))                \
-			__builtin_trap(); \
-	} while (0)
 
 /* No message is longer: 04 CMD PORT IP, 255-byte user id, NUL, 255-byte host, NUL. */
 #define SOCKS_MSG_MAX (8 + 256 + 256)

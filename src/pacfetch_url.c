@@ -32,6 +32,11 @@ int pacfetch_split_http(const char *url, char *host, size_t hostcap, unsigned *p
 		snprintf(err, errlen, he == h ? "no host" : "bad host");
 		return -1;
 	}
+	for (const char *c = h; c < he; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f) {
+			snprintf(err, errlen, "control character or space in the host");
+			return -1;
+		}
 	memcpy(host, h, (size_t)(he - h));
 	host[he - h] = '\0';
 	*port = 80;

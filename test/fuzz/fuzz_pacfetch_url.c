@@ -10,7 +10,8 @@
 #include "fuzz.h"
 #include "pacfetch.h"
 
-static void check_split(const char *url)
+/* Returns 1 when url splits (the parts then checked). */
+static int check_split(const char *url)
 {
 	char host[256], path[1024], err[128];
 	unsigned port = 0;
@@ -18,11 +19,14 @@ static void check_split(const char *url)
 		FUZZ_ASSERT(memchr(host, '\0', sizeof(host)) != NULL && host[0] != '\0');
 		FUZZ_ASSERT(port >= 1 && port <= 65535);
 		FUZZ_ASSERT(path[0] == '/' && memchr(path, '\0', sizeof(path)) != NULL);
+		for (const char *c = host; *c; c++)
+			FUZZ_ASSERT((unsigned char)*c > ' ' && *c != 0x7f);
 		for (const char *c = path; *c; c++)
 			FUZZ_ASSERT((unsigned char)*c > ' ' && *c != 0x7f && *c != '#');
-	} else {
-		FUZZ_ASSERT(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
+		return 1;
 	}
+	FUZZ_ASSERT(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
+	return 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -42,14 +46,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (llen)
 		memcpy(loc, nul + 1, llen);
 
-	check_split(base);
+	int base_ok = check_split(base);
 
 	char out[512], err[128];
 	const char *why = pacfetch_locate(base, llen ? loc : NULL, llen, out, sizeof(out));
 	if (why == NULL) {
 		size_t n = strnlen(out, sizeof(out));
 		FUZZ_ASSERT(n < sizeof(out) && strncmp(out, "http://", 7) == 0);
-		for (size_t i = 0; i < n; i++)
+		/* from a URL that was fetched (it split), no control character, space or fragment */
+		for (size_t i = 0; base_ok && i < n; i++)
 			FUZZ_ASSERT((unsigned char)out[i] > ' ' && out[i] != 0x7f && out[i] != '#');
 		check_split(out);
 	}

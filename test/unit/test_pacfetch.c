@@ -75,7 +75,7 @@ static void test_split(void)
 	CHECK_EQ_INT(pacfetch_split_http("http://h?q", host, sizeof(host), &port, path, sizeof(path), err, sizeof(err)), 0);
 	CHECK_EQ_STR(path, "/?q");
 	const char *bad[] = {"http://h:0/", "http://h:65536/", "http://h:/", "http://u@h/", "http:///p", "http://[::1/",
-			     "http://h/a b", "http://h:80x/", "ftp://h/"};
+			     "http://h/a b", "http://h:80x/", "ftp://h/", "http://w\x13h/", "http://[::1\t]/"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK_EQ_INT(pacfetch_split_http(bad[i], host, sizeof(host), &port, path, sizeof(path), err, sizeof(err)), -1);
 }

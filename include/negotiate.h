@@ -3,7 +3,9 @@
  *
  * GSSAPI blocks (it reads the ticket cache and may talk to the KDC for a service ticket), so
  * every token is made off the loop: one thread per job, at most NEGOTIATE_MAX_THREADS at once
- * in the whole process, more jobs wait in a FIFO.  The result comes back on the caller's loop
+ * in the whole process, more jobs wait in a FIFO.  A cancelled job's thread (stuck, say, on a
+ * KDC that never answers) no longer counts against that bound, only against
+ * NEGOTIATE_MAX_ALL_THREADS, so new jobs do not queue behind abandoned ones.  The result comes back on the caller's loop
  * through an ev_async.  A job is owned by this module: the caller only holds the pointer until
  * done runs or it cancels.  A pending job keeps its loop alive (an active ev_async). */
 #ifndef SOCKS2HTTP_NEGOTIATE_H
@@ -13,6 +15,7 @@
 #include <stddef.h>
 
 #define NEGOTIATE_MAX_THREADS 8
+#define NEGOTIATE_MAX_ALL_THREADS 32
 
 struct negotiate_job;
 
@@ -32,7 +35,8 @@ struct negotiate_job *negotiate_start(struct ev_loop *loop, const char *host, ne
 
 /* done will not be called; safe in any state before done ran (queued, running, result
  * waiting on the loop).  Must be called from the job's loop thread.  A running job's thread
- * finishes its GSSAPI call and then frees the job. */
+ * finishes its GSSAPI call and then frees the job; meanwhile the next queued job may get a
+ * thread of its own. */
 void negotiate_cancel(struct negotiate_job *j);
 
 /* Jobs started and not yet freed, in the whole process (queued, running, cancelled but still

@@ -7,7 +7,12 @@
  *   DONE    - the result is in the job and ev_async_send was called; the loop delivers and
  *             frees it, or cancel stops the ev_async and frees it.
  * The thread touches a job only while RUNNING, and sends the ev_async under the lock, so
- * cancel (which holds the lock while it stops the watcher) never races the send. */
+ * cancel (which holds the lock while it stops the watcher) never races the send.
+ *
+ * Threads: a thread whose job was cancelled is abandoned, not live.  GSSAPI cannot be
+ * interrupted and MIT krb5 1.20 has no per-request KDC timeout (a silent KDC holds a thread
+ * for ~25 s), so abandoned threads must not hold back new work: a job gets a thread while
+ * fewer than NEGOTIATE_MAX_THREADS are live and fewer than NEGOTIATE_MAX_ALL_THREADS exist. */
 #include "negotiate.h"
 
 #include <errno.h>
@@ -43,7 +48,8 @@ struct negotiate_job {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static struct negotiate_job *queue_head, *queue_tail;
-static unsigned threads_running;
+static unsigned threads_running;   /* every thread that exists */
+static unsigned threads_abandoned; /* of those, the ones inside a cancelled job */
 static unsigned jobs_pending;
 
 #ifdef NEGOTIATE_TEST_HOOKS
@@ -190,8 +196,29 @@ static void job_free(struct negotiate_job *j)
 	pthread_mutex_unlock(&lock);
 }
 
-/* A thread runs its job, then takes the next queued one, so at most NEGOTIATE_MAX_THREADS
- * threads ever exist and the queue is served in order. */
+/* Under the lock: may one more job run now (see the top of the file)? */
+static int room_locked(void)
+{
+	return threads_running - threads_abandoned < NEGOTIATE_MAX_THREADS &&
+	       threads_running < NEGOTIATE_MAX_ALL_THREADS;
+}
+
+/* Under the lock: the queue's first job, now RUNNING, or NULL. */
+static struct negotiate_job *dequeue_locked(void)
+{
+	struct negotiate_job *next = queue_head;
+	if (next) {
+		queue_head = next->next;
+		if (!queue_head)
+			queue_tail = NULL;
+		next->next = NULL;
+		next->state = NEGOTIATE_RUNNING;
+	}
+	return next;
+}
+
+/* A thread runs its job, then takes the next queued one while that keeps the live threads
+ * within NEGOTIATE_MAX_THREADS, so the queue is served in order. */
 static void *worker(void *arg)
 {
 	struct negotiate_job *j = arg;
@@ -205,26 +232,43 @@ static void *worker(void *arg)
 		struct negotiate_job *dead = NULL;
 		if (j->cancelled) {
 			dead = j;
+			threads_abandoned--;
 		} else {
 			j->state = NEGOTIATE_DONE;
 			ev_async_send(j->loop, &j->async);
 		}
-		struct negotiate_job *next = queue_head;
-		if (next) {
-			queue_head = next->next;
-			if (!queue_head)
-				queue_tail = NULL;
-			next->next = NULL;
-			next->state = NEGOTIATE_RUNNING;
-		} else {
+		/* this thread is live again: while it was abandoned others may have filled its place */
+		struct negotiate_job *next = NULL;
+		if (threads_running - threads_abandoned <= NEGOTIATE_MAX_THREADS)
+			next = dequeue_locked();
+		if (!next)
 			threads_running--;
-		}
 		pthread_mutex_unlock(&lock);
 		if (dead)
 			job_free(dead);
 		j = next;
 	}
 	return NULL;
+}
+
+/* A detached thread for j, which is RUNNING and counted in threads_running.  Returns 0 or
+ * pthread's error. */
+static int spawn(struct negotiate_job *j)
+{
+	/* The thread takes no signals: the loop's signal watchers stay the only receivers. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc = pthread_attr_init(&attr);
+	if (rc == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&t, &attr, worker, j);
+		pthread_attr_destroy(&attr);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }
 
 /* ---------------------------------------------------------------- the loop side */
@@ -280,7 +324,7 @@ struct negotiate_job *negotiate_start(struct ev_loop *loop, const char *host, ne
 
 	pthread_mutex_lock(&lock);
 	jobs_pending++;
-	if (threads_running >= NEGOTIATE_MAX_THREADS) {
+	if (!room_locked()) {
 		j->state = NEGOTIATE_QUEUED;
 		if (queue_tail)
 			queue_tail->next = j;
@@ -294,19 +338,7 @@ struct negotiate_job *negotiate_start(struct ev_loop *loop, const char *host, ne
 	j->state = NEGOTIATE_RUNNING;
 	pthread_mutex_unlock(&lock);
 
-	/* The thread takes no signals: the loop's signal watchers stay the only receivers. */
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	pthread_attr_t attr;
-	pthread_t t;
-	int rc = pthread_attr_init(&attr);
-	if (rc == 0) {
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		rc = pthread_create(&t, &attr, worker, j);
-		pthread_attr_destroy(&attr);
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	int rc = spawn(j);
 	if (rc != 0) {
 		pthread_mutex_lock(&lock);
 		threads_running--;
@@ -326,6 +358,7 @@ void negotiate_cancel(struct negotiate_job *j)
 	pthread_mutex_lock(&lock);
 	ev_async_stop(j->loop, &j->async);
 	int free_now = 1;
+	struct negotiate_job *next = NULL;
 	if (j->state == NEGOTIATE_QUEUED) {
 		struct negotiate_job **p = &queue_head, *prev = NULL;
 		while (*p && *p != j) {
@@ -339,9 +372,27 @@ void negotiate_cancel(struct negotiate_job *j)
 		}
 	} else if (j->state == NEGOTIATE_RUNNING) {
 		j->cancelled = 1; /* its thread frees it */
+		threads_abandoned++;
 		free_now = 0;
+		/* the queue's head need not wait for a thread that may be stuck for long */
+		if (room_locked()) {
+			next = dequeue_locked();
+			if (next)
+				threads_running++;
+		}
 	}
 	pthread_mutex_unlock(&lock);
+	if (next && spawn(next) != 0) {
+		/* no thread now: back to the head of the queue, for the next thread that finishes */
+		pthread_mutex_lock(&lock);
+		threads_running--;
+		next->state = NEGOTIATE_QUEUED;
+		next->next = queue_head;
+		queue_head = next;
+		if (!queue_tail)
+			queue_tail = next;
+		pthread_mutex_unlock(&lock);
+	}
 	if (free_now)
 		job_free(j);
 }

@@ -8,7 +8,10 @@ and no credentials at all, must make its token from the ticket cache in KRB5CCNA
 
 import os
 import shutil
+import socket
 import tempfile
+import threading
+import time
 
 import pytest
 
@@ -160,3 +163,73 @@ def test_no_ticket(socks2http, realm, origin, tmp):
 def test_expired_ticket(socks2http, realm, origin, tmp):
     d = _refused(socks2http, realm, origin, tmp, realm.expired)
     d.wait_line(r"(?i)expired")
+
+
+def _black_hole():
+    """A KDC that accepts and never answers (a VPN not up yet, a firewall dropping replies):
+    returns the port and a stop function."""
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(128)
+    hole.settimeout(0.2)
+    held, stop = [], threading.Event()
+
+    def accept_forever():
+        while not stop.is_set():
+            try:
+                held.append(hole.accept()[0])
+            except OSError:
+                pass
+    th = threading.Thread(target=accept_forever, daemon=True)
+    th.start()
+
+    def close():
+        stop.set()
+        th.join(2)
+        for c in held:
+            c.close()
+        hole.close()
+    return hole.getsockname()[1], close
+
+
+def test_kdc_back_after_outage(socks2http, realm, origin, tmp):
+    """Tunnels made while the KDC is silent are cancelled by --reply-timeout, but their threads
+    stay inside krb5 (about 25 s on a silent KDC, with no per-request timeout in MIT krb5 1.20).
+    Once the KDC answers again, a new tunnel must get its token at once: it used to queue
+    behind the 8 abandoned threads and fail "no token within Ns"."""
+    hole_port, close_hole = _black_hole()
+    good_conf = open(realm.kdc.krb5_conf).read()
+    conf = os.path.join(tmp, "krb5.conf")
+    with open(conf, "w") as f:
+        f.write(good_conf.replace(f"127.0.0.1:{realm.kdc.port}", f"127.0.0.1:{hole_port}"))
+    cc = os.path.join(tmp, "fresh.ccache")  # a TGT, no service ticket yet: krb5 asks the KDC
+    realm.kdc.kinit(cc)
+    env = realm.env(cc, XDG_RUNTIME_DIR=tmp)
+    env["KRB5_CONFIG"] = conf
+    d = socks2http("-x", realm.proxy, "--reply-timeout", "2", env=env)
+    try:
+        # 9 tunnels during the outage (8 threads' worth and one queued): each refused
+        res = []
+        ths = [threading.Thread(target=lambda: res.append(socks5_open(d.port, "127.0.0.1", origin.port,
+                                                                      timeout=15)))
+               for _ in range(9)]
+        for t in ths:
+            t.start()
+        for t in ths:
+            t.join(20)
+        assert len(res) == 9 and all(rep.rep != 0 for s, rep in res), res
+        for s, rep in res:
+            s.close()
+        # the KDC answers again; krb5's profile notices a changed file after 1 s
+        time.sleep(1.2)
+        with open(conf, "w") as f:
+            f.write(good_conf)
+        time.sleep(1.2)
+        t0 = time.monotonic()
+        s, rep = socks5_open(d.port, "127.0.0.1", origin.port, timeout=15)
+        took = time.monotonic() - t0
+        s.close()
+        assert rep.rep == 0, f"refused ({rep!r}) after {took:.1f}s though the KDC answers;\n" + d.log()[-3000:]
+        assert d.wait_tunnel(reply="0x00")["auth"] == "negotiate"
+    finally:
+        close_hole()

@@ -171,8 +171,9 @@ void config_usage(FILE *out);
 
 /* Does command-line argument a (an option) take the next argument as its value? */
 int config_arg_takes_next(const char *a);
-/* The -c / --config file named in argv, or NULL (the last one given). */
-const char *config_file_arg(int argc, char **argv);
+/* The config file config_load read: the -c / --config file named in argv (the last one
+ * given), else the default one, else NULL. */
+const char *config_file_read(const struct config *cfg, int argc, char **argv);
 
 /* Inside the config module (config.c, cmdline.c, config_route.c). */
 /* "S" seconds into *out: finite, 0 .. one year, 0 only with allow_zero.  0 or -1 with err. */

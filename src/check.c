@@ -510,8 +510,8 @@ int check_main(int argc, char **argv)
 		return 1;
 	}
 	config_init(cfg);
-	enum config_action act = config_parse_args(cfg, nargs, args, err, sizeof(err));
-	const char *file = config_file_arg(nargs, args);
+	enum config_action act = config_load(cfg, nargs, args, config_getenv, err, sizeof(err)); /* as the daemon */
+	const char *file = config_file_read(cfg, nargs, args);
 	free(args);
 	int rc = act == CONFIG_RUN ? config_finish(cfg, config_getenv, err, sizeof(err)) : 0;
 	if (act == CONFIG_EXIT_OK || act == CONFIG_USAGE || rc < 0) {

@@ -348,7 +348,7 @@ void config_scrub_argv(int argc, char **argv)
 	}
 }
 
-const char *config_file_arg(int argc, char **argv)
+const char *config_file_read(const struct config *cfg, int argc, char **argv)
 {
 	const char *file = NULL;
 	for (int i = 1; i < argc; i++) {
@@ -362,5 +362,5 @@ const char *config_file_arg(int argc, char **argv)
 		if (config_arg_takes_next(a))
 			i++;
 	}
-	return file;
+	return file ? file : cfg->config_path[0] ? cfg->config_path : NULL;
 }

@@ -137,6 +137,28 @@ def test_configuration_from_environment_and_file(binary, fake_proxy, banner, tmp
     assert f"proxy_source=-x config_file={conf}" in out, out
 
 
+def test_default_config_file(binary, fake_proxy, banner, tmp):
+    """Without -c, check reads $XDG_CONFIG_HOME/socks2http/config as the daemon does (the README
+    promises the same options, config file and environment), says which file it read, and the
+    command line still wins over it.  It used to ignore the file: "no upstream proxy"."""
+    p = fake_proxy(relay())
+    xdg = os.path.join(tmp, "xdg")
+    os.makedirs(os.path.join(xdg, "socks2http"))
+    conf = os.path.join(xdg, "socks2http", "config")
+    with open(conf, "w") as f:
+        f.write(f"proxy {p.url}\n")
+    os.chmod(conf, 0o600)
+    rc, out, _ = check(binary, f"127.0.0.1:{banner.port}", env=clean_env(XDG_CONFIG_HOME=xdg))
+    assert rc == 0, out
+    assert f"config_file={conf} proxies: 127.0.0.1:{p.url.rsplit(':', 1)[1]}" in out, out
+    assert p.requests[0].target() == ("127.0.0.1", banner.port)
+    # the file's errors are reported as the daemon reports them
+    with open(conf, "a") as f:
+        f.write("no-such-option 1\n")
+    rc, out, err = check(binary, f"127.0.0.1:{banner.port}", env=clean_env(XDG_CONFIG_HOME=xdg))
+    assert rc == 2 and "no-such-option" in err, out + err
+
+
 def test_no_proxy_configured(binary):
     rc, out, _ = check(binary)
     assert rc == 1

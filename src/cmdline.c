@@ -1,6 +1,7 @@
 /* cmdline: the command line: options table, --help text, argv parsing, and the scrubbing
  * of passwords from the visible argv.  Each option is applied with config_set. */
 #include "config.h"
+#include "wipe.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -154,12 +155,51 @@ int config_arg_takes_next(const char *a)
 	return 0;
 }
 
+/* The lists the command line gave: each replaces the config file's list (the default file read
+ * before the command line, or a -c file before or after the option), as the help promises;
+ * within the command line the entries add up.  Routes are not replaced: the command line's are
+ * tried first (config_route_finish). */
+struct cmdline_lists {
+	int listen, proxy, users;
+};
+
+static void drop_proxies(struct config *cfg, size_t keep)
+{
+	wipe(&cfg->proxies[keep], (cfg->nproxies - keep) * sizeof(cfg->proxies[0])); /* passwords */
+	cfg->nproxies = keep;
+}
+
 /* Applies an option from the command line; -v and -q step the level. */
-static int apply(struct config *cfg, const struct opt *o, const char *value, char *err, size_t errlen)
+static int apply(struct config *cfg, struct cmdline_lists *given, const struct opt *o, const char *value,
+		 char *err, size_t errlen)
 {
 	if (strcmp(o->long_name, "config") == 0) {
+		size_t nlisten = cfg->nlisten, nproxies = cfg->nproxies, nusers = cfg->nallow_uids;
+		int any = cfg->allow_any_user;
 		cfg->config_given = 1;
-		return config_load_file(cfg, value, err, errlen);
+		int rc = config_load_file(cfg, value, err, errlen);
+		if (given->listen)
+			cfg->nlisten = nlisten;
+		if (given->proxy)
+			drop_proxies(cfg, nproxies);
+		if (given->users) {
+			cfg->nallow_uids = nusers;
+			cfg->allow_any_user = any;
+		}
+		return rc;
+	}
+	if (strcmp(o->long_name, "listen") == 0 && !given->listen) {
+		given->listen = 1;
+		cfg->nlisten = 0;
+	}
+	if (strcmp(o->long_name, "proxy") == 0 && !given->proxy) {
+		given->proxy = 1;
+		drop_proxies(cfg, 0);
+	}
+	if (strcmp(o->long_name, "allow-users") == 0 && !given->users) {
+		given->users = 1;
+		cfg->nallow_uids = 0;
+		cfg->allow_any_user = 0;
 	}
 	if (strcmp(o->long_name, "verbose") == 0) {
 		if (cfg->log_level < LOG_LVL_DEBUG)
@@ -186,6 +226,7 @@ static int apply(struct config *cfg, const struct opt *o, const char *value, cha
 enum config_action config_parse_args(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
 {
 	int want_help = 0, want_version = 0;
+	struct cmdline_lists given = { 0, 0, 0 };
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -242,7 +283,7 @@ enum config_action config_parse_args(struct config *cfg, int argc, char **argv, 
 					want_help = 1;
 				else if (o->short_name == 'V')
 					want_version = 1;
-				else if (apply(cfg, o, NULL, err, errlen) < 0)
+				else if (apply(cfg, &given, o, NULL, err, errlen) < 0)
 					return CONFIG_USAGE;
 			}
 		}
@@ -251,7 +292,7 @@ enum config_action config_parse_args(struct config *cfg, int argc, char **argv, 
 		else if (strcmp(o->long_name, "version") == 0)
 			want_version = 1;
 		else {
-			int rc = apply(cfg, o, value, err, errlen);
+			int rc = apply(cfg, &given, o, value, err, errlen);
 			if (rc < 0)
 				return rc == -2 ? CONFIG_FAIL : CONFIG_USAGE;
 		}

@@ -206,6 +206,42 @@ def test_config_file_listen(socks2http, fake_proxy, tmp):
     s.close()
 
 
+def test_command_line_lists_replace_the_files(socks2http, fake_proxy, tmp):
+    """-l and -x replace the default config file's listen and proxy lines (the help and README:
+    the command line overrides the file), at start and after SIGHUP re-reads the file.  They
+    used to be added: the daemon also listened on the file's port and tried its proxy first."""
+    file_proxy, cmd_proxy = fake_proxy(ok()), fake_proxy(ok())
+    with socket.socket() as s:  # a port the file names; nothing may listen there
+        s.bind(("127.0.0.1", 0))
+        file_port = s.getsockname()[1]
+    os.makedirs(os.path.join(tmp, "socks2http"))
+    conf = os.path.join(tmp, "socks2http", "config")
+    with open(conf, "w") as f:
+        f.write(f"listen 127.0.0.1:{file_port}\nproxy {file_proxy.url}\n")
+    d = socks2http("-x", cmd_proxy.url, env=clean_env(XDG_CONFIG_HOME=tmp))
+    d.wait_line(r"upstream proxy 127\.0\.0\.1:%d " % cmd_proxy.port)
+
+    def one_tunnel(n):
+        s, rep = socks5_open(d.port, "example.com", 443)
+        assert rep.rep == 0
+        s.close()
+        cmd_proxy.wait_requests(n)
+        assert file_proxy.requests == []
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", file_port), timeout=2).close()
+
+    one_tunnel(1)
+    assert len(re.findall(r"listening on", d.log())) == 1, d.log()
+    assert f"upstream proxy 127.0.0.1:{file_proxy.port}" not in d.log()
+    with open(conf, "w") as f:
+        f.write(f"listen 127.0.0.1:{file_port}\nproxy {file_proxy.url}\nreply-timeout 7\n")
+    d.signal(signal.SIGHUP)
+    d.wait_line(r"reloaded: upstream proxy 127\.0\.0\.1:%d " % cmd_proxy.port)
+    one_tunnel(2)
+    assert f"upstream proxy 127.0.0.1:{file_proxy.port}" not in d.log()
+    assert "listen addresses change only on restart" not in d.log()
+
+
 def test_config_file_unknown_option(binary, tmp):
     conf = os.path.join(tmp, "bad.conf")
     with open(conf, "w") as f:

@@ -1219,6 +1219,67 @@ static void test_routes_order(void)
 	rmdir(dir);
 }
 
+/* The command line's listen, proxy and allow-users lists replace the config file's (the help:
+ * "the command line overrides it"), whether the file is the default one, read first, or a -c
+ * before or after them; they used to be added to the file's, so a daemon given -l and -x also
+ * listened on the file's address and tried the file's proxy first.  SIGHUP runs the same
+ * config_load, so a reload keeps the command line's lists. */
+static void test_cmdline_lists_replace_files(void)
+{
+	char dir[] = "/tmp/test_config_lists.XXXXXX";
+	if (mkdtemp(dir) == NULL)
+		abort();
+	char sub[256], file[256];
+	snprintf(sub, sizeof(sub), "%s/socks2http", dir);
+	mkdir(sub, 0700);
+	snprintf(file, sizeof(file), "%s/socks2http/config", dir);
+	const char *conf = "listen 127.0.0.1:18080\nproxy http://u:pw@file:3999\nallow-users 1234\n";
+	write_file(file, conf, strlen(conf));
+	chmod(file, 0600);
+	env_clear();
+	env_set("XDG_CONFIG_HOME", dir);
+
+	char a0[] = "socks2http", l[] = "-l", lv[] = "127.0.0.1:18081", l2[] = "--listen=127.0.0.1:18082",
+	     x[] = "-x", xv[] = "http://cmd:4000", c[] = "-c", u[] = "--allow-users=99";
+	char *argv[] = {a0, l, lv, x, xv, l2, NULL};
+	config_init(&cfg);
+	CHECK_EQ_INT(config_load(&cfg, 6, argv, fake_getenv, err, sizeof(err)), CONFIG_RUN);
+	CHECK_EQ_INT(cfg.nlisten, 2);
+	CHECK_EQ_STR(cfg.listen[0].text, "127.0.0.1:18081");
+	CHECK_EQ_STR(cfg.listen[1].text, "127.0.0.1:18082");
+	CHECK_EQ_INT(cfg.nproxies, 1);
+	CHECK_EQ_STR(cfg.proxies[0].host, "cmd");
+	CHECK_EQ_INT(cfg.nallow_uids, 1); /* not given: the file's */
+	CHECK_EQ_INT(cfg.allow_uids[0], 1234);
+	config_free(&cfg);
+
+	/* a -c file after the options: still replaced */
+	char *argv2[] = {a0, l, lv, x, xv, u, c, file, NULL};
+	config_init(&cfg);
+	CHECK_EQ_INT(config_load(&cfg, 8, argv2, fake_getenv, err, sizeof(err)), CONFIG_RUN);
+	CHECK_EQ_INT(cfg.nlisten, 1);
+	CHECK_EQ_STR(cfg.listen[0].text, "127.0.0.1:18081");
+	CHECK_EQ_INT(cfg.nproxies, 1);
+	CHECK_EQ_STR(cfg.proxies[0].host, "cmd");
+	CHECK_EQ_INT(cfg.nallow_uids, 1);
+	CHECK_EQ_INT(cfg.allow_uids[0], 99);
+	config_free(&cfg);
+
+	/* nothing on the command line: the file's lists */
+	char *argv3[] = {a0, NULL};
+	config_init(&cfg);
+	CHECK_EQ_INT(config_load(&cfg, 1, argv3, fake_getenv, err, sizeof(err)), CONFIG_RUN);
+	CHECK_EQ_INT(cfg.nlisten, 1);
+	CHECK_EQ_STR(cfg.listen[0].text, "127.0.0.1:18080");
+	CHECK_EQ_INT(cfg.nproxies, 1);
+	CHECK_EQ_STR(cfg.proxies[0].host, "file");
+	config_free(&cfg);
+	env_clear();
+	unlink(file);
+	rmdir(sub);
+	rmdir(dir);
+}
+
 static void test_routes_cmdline(void)
 {
 	/* passwords in --route URLs are scrubbed from argv like -x's */
@@ -1277,5 +1338,6 @@ int main(void)
 	test_routes_finish();
 	test_routes_order();
 	test_routes_cmdline();
+	test_cmdline_lists_replace_files();
 	return check_report();
 }

@@ -6,7 +6,7 @@
  *
  * Each line goes out in one write(2) (several whole lines may share one), so writers sharing
  * the same stderr (workers) never interleave within a line.  Before log_attach and after
- * log_detach lines are written directly, as they come.  While attached:
+ * log_detach lines are written directly, as they come (log_nowait: see there).  While attached:
  *  - stderr is a pipe: the sink writes through its own non-blocking opening of that pipe
  *    (/proc/self/fd/2), so the open file description shared with other processes (a shell,
  *    the workers' supervisor, our own stdout after 2>&1) keeps its flags.  Where that
@@ -57,6 +57,12 @@ int log_journal_stream_is(const char *value, unsigned long long dev, unsigned lo
 /* From now on lines stderr cannot take at once wait in the queue, written from loop (see
  * above).  Call once the loop exists; a second call while attached does nothing. */
 void log_attach(struct ev_loop *loop);
+
+/* For a process without a loop (the workers' supervisor): stderr is chosen as log_attach
+ * does, and a line it cannot take at once is dropped and counted, never waited for; the
+ * notice goes out before the next line that fits.  log_attach (in a worker after fork) and
+ * log_detach end it; a second call does nothing. */
+void log_nowait(void);
 
 /* Leaves the loop (before it is destroyed): writes what is queued, waiting for stderr at
  * most about a second in all, drops what is left, and goes back to direct writes. */

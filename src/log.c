@@ -25,6 +25,8 @@
 #define WRITE_MAX (PIPE_BUF < 4096 ? PIPE_BUF : 4096)
 #define DETACH_WAIT_MS 1000 /* log_detach waits this long in all for stderr to take the queue */
 
+#define DROPPED_NOTICE "log: %lu lines dropped (log reader too slow)"
+
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0
 #endif
@@ -41,6 +43,7 @@ static struct {
 	int level;             /* configuration, written before the loop runs and on reload */
 	int journal;           /* stderr is the journal: "<N>" prefixes (log_detect_journal) */
 	struct ev_loop *loop;  /* NULL: not attached */
+	int nowait;            /* log_nowait: no loop, yet lines stderr cannot take are dropped */
 	enum sink_mode mode;
 	int fd;                /* where lines go */
 	ev_io io;              /* EV_WRITE on fd while the queue holds bytes */
@@ -130,9 +133,9 @@ static int queue_notice(void)
 
 	if (sink.dropped == 0)
 		return 1;
-	if (sink.len > LOG_QUEUE_BYTES / 2)
+	if (sink.nowait || sink.len > LOG_QUEUE_BYTES / 2) /* nowait: emit_nowait says it */
 		return 0;
-	put(line, format(line, LOG_LVL_WARN, "log: %lu lines dropped (log reader too slow)", sink.dropped));
+	put(line, format(line, LOG_LVL_WARN, DROPPED_NOTICE, sink.dropped));
 	sink.dropped = 0;
 	return 1;
 }
@@ -144,7 +147,7 @@ static void enqueue(const char *line, size_t len)
 		return;
 	}
 	put(line, len);
-	if (!ev_is_active(&sink.io))
+	if (sink.loop != NULL && !ev_is_active(&sink.io))
 		ev_io_start(sink.loop, &sink.io);
 }
 
@@ -189,11 +192,50 @@ static void io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		ev_io_stop(loop, w);
 }
 
+/* Writes buf if the sink takes it now; the rest of a partial send (a socket) is queued, to
+ * go first.  Returns 0 when nothing was taken and the reader is still there. */
+static int write_or_keep(const char *buf, size_t len)
+{
+	ssize_t w = sink_write(buf, len);
+	if (w < 0)
+		return errno != EAGAIN && errno != EWOULDBLOCK; /* EPIPE: lost for good, not dropped */
+	if ((size_t)w < len)
+		put(buf + w, len - (size_t)w);
+	return 1;
+}
+
+/* log_nowait: nothing writes a queue later, so a line stderr cannot take now is dropped.
+ * Only a partial send's rest waits, for the next line.  The notice shares one write with
+ * the first line stderr takes again (a pipe takes both or neither), so there is one notice
+ * per stretch of drops, with the whole count. */
+static void emit_nowait(const char *line, size_t len)
+{
+	char out[2 * LINE_BYTES];
+	size_t n = 0;
+
+	flush_queue();
+	if (sink.len > 0) {
+		sink.dropped++;
+		return;
+	}
+	if (sink.dropped > 0)
+		n = format(out, LOG_LVL_WARN, DROPPED_NOTICE, sink.dropped);
+	memcpy(out + n, line, len);
+	if (write_or_keep(out, n + len))
+		sink.dropped = 0;
+	else
+		sink.dropped++;
+}
+
 static void emit(const char *line, size_t len)
 {
-	if (sink.loop == NULL || sink.mode == SINK_DIRECT) {
+	if ((sink.loop == NULL && !sink.nowait) || sink.mode == SINK_DIRECT) {
 		ssize_t w = write(STDERR_FILENO, line, len);
 		(void)w;
+		return;
+	}
+	if (sink.loop == NULL) {
+		emit_nowait(line, len);
 		return;
 	}
 	if (sink.len == 0 && sink.dropped == 0) { /* nothing to keep order with: straight out */
@@ -267,12 +309,13 @@ int log_detect_journal(void)
 	return sink.journal;
 }
 
-void log_attach(struct ev_loop *loop)
+/* Chooses how lines go out (see include/log.h) and empties the queue. */
+static void open_sink(void)
 {
 	struct stat st;
 
-	if (sink.loop != NULL)
-		return;
+	if (sink.fd != STDERR_FILENO) /* log_nowait's, inherited by a worker */
+		close(sink.fd);
 	sink.mode = SINK_DIRECT;
 	sink.fd = STDERR_FILENO;
 	if (fstat(STDERR_FILENO, &st) == 0) {
@@ -288,8 +331,24 @@ void log_attach(struct ev_loop *loop)
 		}
 	}
 	sink.head = sink.len = sink.dropped = 0;
+}
+
+void log_attach(struct ev_loop *loop)
+{
+	if (sink.loop != NULL)
+		return;
+	open_sink();
+	sink.nowait = 0;
 	sink.loop = loop;
 	ev_io_init(&sink.io, io_cb, sink.fd, EV_WRITE);
+}
+
+void log_nowait(void)
+{
+	if (sink.loop != NULL || sink.nowait)
+		return;
+	open_sink();
+	sink.nowait = 1;
 }
 
 static long long now_ms(void)
@@ -301,9 +360,11 @@ static long long now_ms(void)
 
 void log_detach(void)
 {
-	if (sink.loop == NULL)
+	if (sink.loop == NULL && !sink.nowait)
 		return;
-	ev_io_stop(sink.loop, &sink.io);
+	if (sink.loop != NULL)
+		ev_io_stop(sink.loop, &sink.io);
+	sink.nowait = 0; /* a notice still due is queued with the rest */
 	long long deadline = now_ms() + DETACH_WAIT_MS;
 	for (;;) {
 		flush_queue();
@@ -320,11 +381,12 @@ void log_detach(void)
 	sink.fd = STDERR_FILENO;
 	sink.mode = SINK_DIRECT;
 	sink.loop = NULL;
+	sink.nowait = 0;
 }
 
 size_t log_queued(void)
 {
-	return sink.loop != NULL ? sink.len : 0;
+	return sink.loop != NULL || sink.nowait ? sink.len : 0;
 }
 
 const char *log_addr(const struct sockaddr *sa, char *out, size_t cap)

@@ -109,6 +109,9 @@ int workers_run(struct config *cfg, int argc, char **argv, workers_serve_fn serv
 	}
 	sigprocmask(SIG_BLOCK, &block, &orig);
 
+	/* The workers drop lines a stalled stderr cannot take, so it stays full: a blocking
+	 * write here would stop the supervisor with its signals masked. */
+	log_nowait();
 	log_info("supervising %u workers", n);
 	for (unsigned i = 0; i < n; i++) {
 		pids[i] = spawn(cfg, argc, argv, serve, holders, &orig);
@@ -194,5 +197,6 @@ int workers_run(struct config *cfg, int argc, char **argv, workers_serve_fn serv
 		if (holders[i] >= 0)
 			close(holders[i]);
 	log_info("all workers stopped");
+	log_detach();
 	return status;
 }

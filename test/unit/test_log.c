@@ -2,7 +2,8 @@
  * log_attach; while attached, a reader that stops reading never blocks a log call, the queue
  * stays within LOG_QUEUE_BYTES, lines keep their order and come out whole, dropped lines are
  * counted exactly in one "lines dropped" notice; log_detach flushes, waiting about a second
- * at most.  Links log.c only.  The real stderr is kept on another fd for the checks' output. */
+ * at most; with log_nowait, without a loop, lines are dropped instead of waiting.  Links
+ * log.c only.  The real stderr is kept on another fd for the checks' output. */
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
@@ -400,6 +401,82 @@ static void test_pipe_reader_gone(struct ev_loop *loop)
 	CHECK_EQ_INT(queued, 0);
 }
 
+/* log_nowait, without a loop (the workers' supervisor): a pipe nobody reads never blocks a
+ * call, and nothing is kept for later but the notice; once the reader is back the next line
+ * comes after one notice counting exactly the lines lost.  The pipe's own flags stay. */
+static void test_nowait_pipe(void)
+{
+	int p[2];
+	struct out o = {0};
+	small_pipe(p);
+	int writer = dup(p[1]);
+	set_stderr(p[1]);
+	log_nowait();
+	double t0 = now();
+	log_burst(BURST);
+	double took = now() - t0;
+	size_t queued = log_queued();
+	int fl = fcntl(writer, F_GETFL);
+	slurp(p[0], &o);
+	log_info("after %d", 0);
+	slurp(p[0], &o);
+	log_detach();
+	restore_stderr();
+	CHECK(took < 2.0);
+	CHECK_EQ_INT(queued, 0);
+	CHECK(fl >= 0 && !(fl & O_NONBLOCK));
+	struct verdict v = judge(&o, BURST);
+	CHECK_EQ_INT(v.torn, 0);
+	CHECK_EQ_INT(v.disorder, 0);
+	CHECK_EQ_INT(v.notices, 1);
+	CHECK(v.missing > 0);
+	CHECK_EQ_INT(v.noticed, v.missing);
+	CHECK_EQ_INT(v.lines + v.missing, BURST);
+	CHECK_EQ_INT(v.after, 1);
+	close(writer);
+	close(p[0]);
+	free(o.data);
+}
+
+/* log_nowait on a stream socket: a partial send's rest goes before anything else, so lines
+ * still come out whole. */
+static void test_nowait_socket(void)
+{
+	int sv[2];
+	struct out o = {0};
+	int small = 4096;
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		die("socketpair");
+	(void)setsockopt(sv[1], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	(void)setsockopt(sv[0], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	set_nonblock(sv[0]);
+	set_stderr(sv[1]);
+	log_nowait();
+	double t0 = now();
+	for (int i = 0; i < BURST; i++) {
+		log_numbered(i);
+		if (i % 500 == 499)
+			slurp(sv[0], &o); /* room now and then: partial sends happen */
+	}
+	double took = now() - t0;
+	slurp(sv[0], &o);
+	log_info("after %d", 0);
+	slurp(sv[0], &o);
+	log_detach();
+	slurp(sv[0], &o);
+	restore_stderr();
+	CHECK(took < 2.0);
+	struct verdict v = judge(&o, BURST);
+	CHECK_EQ_INT(v.torn, 0);
+	CHECK_EQ_INT(v.disorder, 0);
+	CHECK(v.notices >= 1); /* one after each stretch of drops */
+	CHECK_EQ_INT(v.noticed, v.missing);
+	CHECK_EQ_INT(v.lines + v.missing, BURST);
+	CHECK_EQ_INT(v.after, 1);
+	close(sv[0]);
+	free(o.data);
+}
+
 /* JOURNAL_STREAM is "device:inode" in decimal; anything else names no stream. */
 static void test_journal_stream(void)
 {
@@ -433,6 +510,8 @@ int main(void)
 	test_socket_reader_stalls(loop);
 	test_file_direct(loop);
 	test_pipe_reader_gone(loop);
+	test_nowait_pipe();
+	test_nowait_socket();
 	test_journal_stream();
 	ev_loop_destroy(loop);
 	return check_report();

@@ -8,8 +8,9 @@
 /* Runs one worker: the whole daemon on cfg (which it takes).  Returns the exit status. */
 typedef int (*workers_serve_fn)(struct config *cfg, int argc, char **argv);
 
-/* Starts cfg->workers workers and supervises them until they have all stopped after
- * SIGTERM/SIGINT.  Returns the exit status for the supervisor. */
+/* Starts cfg->workers workers (from cfg, which it takes) and supervises them until they
+ * have all stopped after SIGTERM/SIGINT.  On SIGHUP it reads the configuration again, for
+ * the workers it starts in place of those that die.  Returns the exit status. */
 int workers_run(struct config *cfg, int argc, char **argv, workers_serve_fn serve);
 
 #endif

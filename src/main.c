@@ -120,13 +120,10 @@ int main(int argc, char **argv)
 			 "prefer https_proxy in the environment, SOCKS2HTTP_PROXY_PASSWORD, or a config file only you can read");
 
 	signal(SIGPIPE, SIG_IGN);
-	if (cfg->workers > 1) {
-		rc = workers_run(cfg, argc, saved, serve);
-		config_free(cfg);
-		free(cfg);
-	} else {
+	if (cfg->workers > 1)
+		rc = workers_run(cfg, argc, saved, serve); /* takes cfg */
+	else
 		rc = serve(cfg, argc, saved); /* takes cfg */
-	}
 	free_argv(argc, saved);
 	return rc;
 }

@@ -15,6 +15,7 @@
 
 #include "log.h"
 #include "notify.h"
+#include "wipe.h"
 
 #define RESTART_WINDOW 10.0 /* seconds */
 #define RESTARTS_MAX 5      /* worker deaths within the window before the supervisor gives up */
@@ -60,6 +61,48 @@ static int pin_ports(struct config *cfg, int *holders, char *err, size_t errlen)
 	return 0;
 }
 
+static void drop_config(struct config *cfg)
+{
+	config_free(cfg);
+	wipe(cfg, sizeof(*cfg));
+	free(cfg);
+}
+
+/* SIGHUP: reads the configuration again as each worker does, for the workers started from
+ * now on.  What changes only on restart stays: the listen addresses (with the ports chosen
+ * for port 0), the number of workers, the sockets from the service manager.  Returns the
+ * configuration to use: cur when the new one fails (then dropped), the new one otherwise. */
+static struct config *reload(struct config *cur, int argc, char **argv)
+{
+	char err[CONFIG_ERR_MAX];
+	struct config *cfg = malloc(sizeof(*cfg));
+
+	if (cfg == NULL) {
+		log_error("reload: out of memory; keeping the running configuration");
+		return cur;
+	}
+	config_init(cfg);
+	int rc = config_load(cfg, argc, argv, config_getenv, err, sizeof(err)) == CONFIG_RUN ? 0 : -1;
+	if (rc == 0 && cur->ninherited > 0) {
+		memcpy(cfg->inherited_fd, cur->inherited_fd, sizeof(cfg->inherited_fd));
+		memcpy(cfg->inherited_name, cur->inherited_name, sizeof(cfg->inherited_name));
+		cfg->ninherited = cur->ninherited;
+	}
+	if (rc == 0)
+		rc = config_finish(cfg, config_getenv, err, sizeof(err));
+	if (rc != 0) {
+		log_error("reload failed, keeping the running configuration: %s", err);
+		drop_config(cfg);
+		return cur;
+	}
+	memcpy(cfg->listen, cur->listen, sizeof(cfg->listen));
+	cfg->nlisten = cur->nlisten;
+	cfg->workers = cur->workers;
+	log_set_level(cfg->log_level);
+	drop_config(cur);
+	return cfg;
+}
+
 static pid_t spawn(struct config *cfg, int argc, char **argv, workers_serve_fn serve, const int *holders,
 		   const sigset_t *orig)
 {
@@ -97,6 +140,7 @@ int workers_run(struct config *cfg, int argc, char **argv, workers_serve_fn serv
 
 	if (pin_ports(cfg, holders, err, sizeof(err)) < 0) {
 		fprintf(stderr, "socks2http: %s\n", err);
+		drop_config(cfg);
 		return 1;
 	}
 	sigemptyset(&block);
@@ -143,8 +187,9 @@ int workers_run(struct config *cfg, int argc, char **argv, workers_serve_fn serv
 					kill(pids[i], fwd);
 		}
 		if ((got & (1 << SIGHUP)) && !stopping) {
-			/* each worker reads the configuration on its own; the manager only learns it was asked */
+			/* each worker reads the configuration on its own; this copy is for replacements */
 			notify_reloading();
+			cfg = reload(cfg, argc, argv);
 			notify_ready();
 		}
 		static const int passed_on[] = {SIGHUP, SIGUSR1};
@@ -198,5 +243,6 @@ int workers_run(struct config *cfg, int argc, char **argv, workers_serve_fn serv
 			close(holders[i]);
 	log_info("all workers stopped");
 	log_detach();
+	drop_config(cfg);
 	return status;
 }

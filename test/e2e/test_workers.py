@@ -61,3 +61,31 @@ def test_supervisor_carries_on_when_nobody_reads_the_log(socks2http, closed_port
     finally:
         d.resume_log()
     assert rc == 0, d.log()[-4000:]
+
+
+def write_conf(path, text):
+    tmp = path + ".new"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)
+    os.rename(tmp, path)  # atomic: a reload never sees half a file
+
+
+def test_replacement_worker_serves_the_reloaded_config(socks2http, fake_proxy, tmp):
+    """After SIGHUP switched the proxy, a worker started in place of one that died serves the
+    new proxy, like the workers that reloaded, not the one from the start: the supervisor
+    reads the configuration again as well."""
+    a, b = fake_proxy(), fake_proxy()
+    conf = os.path.join(tmp, "w.conf")
+    write_conf(conf, f"proxy {a.url}\n")
+    d = socks2http("-c", conf, "--workers", "2")
+    d.wait_listening(2)
+    first = workers(d)
+    write_conf(conf, f"proxy {b.url}\n")
+    d.signal(signal.SIGHUP)
+    d.wait_for(lambda lines: len([l for l in lines if f"reloaded: upstream proxy 127.0.0.1:{b.port}" in l]) >= 2,
+               what="both workers' reload")
+    os.kill(first[0], signal.SIGKILL)
+    new = [k for k in workers(d, other_than=first[:1]) if k not in first][0]
+    m = d.wait_line(rf"socks2http\[{new}\] info: upstream proxy 127\.0\.0\.1:(\d+)")
+    assert int(m.group(1)) == b.port, d.log()[-4000:]

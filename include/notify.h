@@ -18,6 +18,11 @@ int notify_enabled(void);
 /* Stops notifying from this process (a worker: the supervisor speaks for all of them). */
 void notify_disable(void);
 
+/* A worker of --workers: notify_disable, and at the first notify_ready this process writes
+ * its pid to fd (a pipe to the supervisor, which sends READY=1 once every worker listens),
+ * then closes it. */
+void notify_worker(int fd);
+
 /* Sends one message, e.g. "READY=1\nSTATUS=listening".  Best effort. */
 #if defined(__GNUC__)
 __attribute__((format(printf, 1, 2)))

@@ -22,7 +22,8 @@ static struct {
 	int fd; /* -1: off */
 	struct sockaddr_un addr;
 	socklen_t addrlen;
-} ns = {.fd = -1};
+	int worker_fd; /* notify_worker's pipe until the first READY; -1: none */
+} ns = {.fd = -1, .worker_fd = -1};
 
 int notify_init(void)
 {
@@ -62,6 +63,12 @@ void notify_disable(void)
 	ns.fd = -1;
 }
 
+void notify_worker(int fd)
+{
+	notify_disable();
+	ns.worker_fd = fd;
+}
+
 void notify_send(const char *fmt, ...)
 {
 	char msg[512];
@@ -84,6 +91,15 @@ void notify_send(const char *fmt, ...)
 
 void notify_ready(void)
 {
+	if (ns.worker_fd >= 0) {
+		pid_t pid = getpid();
+		ssize_t w;
+		do /* less than PIPE_BUF: all or nothing, never mixed with another worker's */
+			w = write(ns.worker_fd, &pid, sizeof(pid));
+		while (w < 0 && errno == EINTR);
+		close(ns.worker_fd);
+		ns.worker_fd = -1;
+	}
 	notify_send("READY=1");
 }
 

@@ -3,11 +3,13 @@
 #include "workers.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -103,8 +105,40 @@ static struct config *reload(struct config *cur, int argc, char **argv)
 	return cfg;
 }
 
+/* The pipe on which each worker writes its pid once it listens (notify_worker), so that
+ * READY=1 waits for all of them.  Both ends close on exec; the supervisor reads without
+ * blocking.  Returns -1 (fds -1) when there is none: then READY=1 goes at once, as it did. */
+static int ready_pipe(int fds[2])
+{
+	if (pipe(fds) < 0) {
+		fds[0] = fds[1] = -1;
+		return -1;
+	}
+	int fl = fcntl(fds[0], F_GETFL);
+	if (fl < 0 || fcntl(fds[0], F_SETFL, fl | O_NONBLOCK) < 0 || fcntl(fds[0], F_SETFD, FD_CLOEXEC) < 0 ||
+	    fcntl(fds[1], F_SETFD, FD_CLOEXEC) < 0 || fds[0] >= FD_SETSIZE) {
+		close(fds[0]);
+		close(fds[1]);
+		fds[0] = fds[1] = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Marks the workers whose pid came through the pipe (one that died since matches none). */
+static void take_ready(int fd, const pid_t *pids, int *ready, unsigned n)
+{
+	pid_t got[16];
+	ssize_t r;
+	while ((r = read(fd, got, sizeof(got))) > 0)
+		for (size_t k = 0; k < (size_t)r / sizeof(pid_t); k++)
+			for (unsigned i = 0; i < n; i++)
+				if (pids[i] == got[k])
+					ready[i] = 1;
+}
+
 static pid_t spawn(struct config *cfg, int argc, char **argv, workers_serve_fn serve, const int *holders,
-		   const sigset_t *orig)
+		   const int *rp, const sigset_t *orig)
 {
 	pid_t pid = fork();
 	if (pid != 0)
@@ -112,6 +146,8 @@ static pid_t spawn(struct config *cfg, int argc, char **argv, workers_serve_fn s
 	for (size_t i = 0; i < cfg->nlisten; i++)
 		if (holders[i] >= 0)
 			close(holders[i]);
+	if (rp[0] >= 0)
+		close(rp[0]);
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
@@ -119,7 +155,7 @@ static pid_t spawn(struct config *cfg, int argc, char **argv, workers_serve_fn s
 		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGPIPE)
 			(void)sigaction(sig, &sa, NULL);
 	sigprocmask(SIG_SETMASK, orig, NULL);
-	notify_disable(); /* the supervisor speaks to the service manager for all workers */
+	notify_worker(rp[1]); /* the supervisor speaks to the service manager for all workers */
 	struct config *mine = malloc(sizeof(*mine));
 	if (mine == NULL)
 		_exit(1);
@@ -130,10 +166,10 @@ static pid_t spawn(struct config *cfg, int argc, char **argv, workers_serve_fn s
 int workers_run(struct config *cfg, int argc, char **argv, workers_serve_fn serve)
 {
 	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD};
-	int holders[CONFIG_MAX_LISTEN];
+	int holders[CONFIG_MAX_LISTEN], rp[2], ready[64];
 	pid_t pids[64];
 	unsigned n = cfg->workers, alive = 0, deaths = 0;
-	int stopping = 0, status = 0;
+	int stopping = 0, status = 0, announced = 0;
 	char err[CONFIG_ERR_MAX];
 	sigset_t block, orig;
 	struct timespec window_start;
@@ -157,19 +193,37 @@ int workers_run(struct config *cfg, int argc, char **argv, workers_serve_fn serv
 	 * write here would stop the supervisor with its signals masked. */
 	log_nowait();
 	log_info("supervising %u workers", n);
+	(void)ready_pipe(rp);
 	for (unsigned i = 0; i < n; i++) {
-		pids[i] = spawn(cfg, argc, argv, serve, holders, &orig);
+		pids[i] = spawn(cfg, argc, argv, serve, holders, rp, &orig);
+		ready[i] = rp[0] < 0;
 		if (pids[i] > 0)
 			alive++;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &window_start);
-	notify_send("READY=1\nSTATUS=%u workers", alive);
 
 	while (alive > 0) {
+		/* READY=1 once every worker listens: a start where none can ends in exit 1 unannounced */
+		unsigned listening = 0, waiting = 0;
+		for (unsigned i = 0; i < n; i++)
+			if (pids[i] > 0 && ready[i])
+				listening++;
+			else if (pids[i] > 0)
+				waiting++;
+		if (!announced && !stopping && listening > 0 && waiting == 0) {
+			announced = 1;
+			notify_send("READY=1\nSTATUS=%u workers", listening);
+		}
 		sigset_t wait_mask = orig;
 		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 			sigdelset(&wait_mask, sigs[i]);
-		sigsuspend(&wait_mask); /* returns with the signals blocked again */
+		fd_set rset;
+		FD_ZERO(&rset);
+		if (rp[0] >= 0)
+			FD_SET(rp[0], &rset);
+		/* like sigsuspend, and the pipe too; returns with the signals blocked again */
+		if (pselect(rp[0] + 1, &rset, NULL, NULL, NULL, &wait_mask) > 0)
+			take_ready(rp[0], pids, ready, n);
 		int got = pending_signals;
 		pending_signals = 0;
 
@@ -188,9 +242,11 @@ int workers_run(struct config *cfg, int argc, char **argv, workers_serve_fn serv
 		}
 		if ((got & (1 << SIGHUP)) && !stopping) {
 			/* each worker reads the configuration on its own; this copy is for replacements */
-			notify_reloading();
+			if (announced)
+				notify_reloading();
 			cfg = reload(cfg, argc, argv);
-			notify_ready();
+			if (announced)
+				notify_ready();
 		}
 		static const int passed_on[] = {SIGHUP, SIGUSR1};
 		for (size_t k = 0; k < 2; k++)
@@ -231,7 +287,8 @@ int workers_run(struct config *cfg, int argc, char **argv, workers_serve_fn serv
 					break;
 				}
 				sleep(1); /* no fork storm */
-				pids[i] = spawn(cfg, argc, argv, serve, holders, &orig);
+				pids[i] = spawn(cfg, argc, argv, serve, holders, rp, &orig);
+				ready[i] = rp[0] < 0;
 				if (pids[i] > 0)
 					alive++;
 				break;
@@ -241,6 +298,9 @@ int workers_run(struct config *cfg, int argc, char **argv, workers_serve_fn serv
 	for (size_t i = 0; i < cfg->nlisten; i++)
 		if (holders[i] >= 0)
 			close(holders[i]);
+	for (int k = 0; k < 2; k++)
+		if (rp[k] >= 0)
+			close(rp[k]);
 	log_info("all workers stopped");
 	log_detach();
 	drop_config(cfg);

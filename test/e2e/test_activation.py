@@ -243,6 +243,50 @@ def test_workers_supervisor_notifies_alone(socks2http, fake_proxy, notifications
     assert d.wait_exit(10) == 0
 
 
+def listening_sockets(pid):
+    """How many TCP sockets in LISTEN state pid's children hold (each worker has its own)."""
+    inodes = set()
+    for kid in procs._children(pid):
+        inodes |= procs.socket_inodes(kid)
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.read().splitlines()[1:]:
+                parts = line.split()
+                count += len(parts) > 9 and parts[3] == "0A" and parts[9] in inodes
+    return count
+
+
+def test_workers_ready_once_every_worker_listens(socks2http, fake_proxy, notifications):
+    """--workers 2: READY=1 comes once both workers listen (each tells the supervisor),
+    not when they have merely been forked: the manager starts what depends on us then."""
+    fp = fake_proxy(ok())
+    ns = notifications()
+    d = socks2http("-x", fp.url, "--workers", "2", env=daemon_mod.clean_env(NOTIFY_SOCKET=ns.address), wait=False)
+    ns.wait(r"^READY=1\nSTATUS=2 workers$")
+    assert listening_sockets(d.pid) == 2, d.log()
+    d.wait_listening(2)
+
+
+def test_workers_no_ready_when_none_can_listen(socks2http, fake_proxy, notifications):
+    """--workers 2 on a port another process listens on (without SO_REUSEPORT): no worker
+    can listen, the supervisor gives up with exit 1, and READY=1 was never sent (with one
+    process there is none either), so the manager sees a failed start."""
+    fp = fake_proxy(ok())
+    ns = notifications()
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    try:
+        port = taken.getsockname()[1]
+        d = socks2http("-x", fp.url, "--workers", "2", listen=(f"127.0.0.1:{port}",),
+                       env=daemon_mod.clean_env(NOTIFY_SOCKET=ns.address), wait=False)
+        assert d.wait_exit(20) == 1, d.log()
+    finally:
+        taken.close()
+    assert not [m for m in ns.messages if m.startswith("READY=1")], ns.messages
+
+
 # ---------------------------------------------------------------- --exit-idle
 
 def test_exit_idle_waits_for_the_last_tunnel(activated, fake_proxy, notifications):

@@ -1,5 +1,6 @@
 /* Unit tests for notify: messages reach a datagram socket named by NOTIFY_SOCKET (a path or
- * "@abstract"), the variable is gone afterwards, and nothing is sent without it. */
+ * "@abstract"), the variable is gone afterwards, and nothing is sent without it; a worker
+ * tells its supervisor once, by its pid on a pipe, and the manager nothing. */
 #include "notify.h"
 
 #include <stddef.h>
@@ -82,8 +83,36 @@ static void test_path_and_abstract(void)
 	CHECK(getenv("NOTIFY_SOCKET") == NULL);
 }
 
+/* notify_worker: the first notify_ready writes the pid and closes the pipe (the supervisor
+ * counts each worker once, also after a reload's READY=1); the manager hears nothing. */
+static void test_worker(void)
+{
+	char path[64];
+	int p[2];
+	pid_t got[2];
+	snprintf(path, sizeof(path), "/tmp/s2h-notify-worker-%ld", (long)getpid());
+	int fd = receiver(path);
+	setenv("NOTIFY_SOCKET", path, 1);
+	CHECK_EQ_INT(notify_init(), 1);
+	CHECK_EQ_INT(pipe(p), 0);
+	notify_worker(p[1]);
+	CHECK_EQ_INT(notify_enabled(), 0);
+	notify_ready();
+	notify_ready();
+	ssize_t n = read(p[0], got, sizeof(got)); /* EOF after: the write end is closed */
+	CHECK_EQ_INT(n, (ssize_t)sizeof(pid_t));
+	CHECK_EQ_INT(got[0], getpid());
+	CHECK_EQ_INT(read(p[0], got, sizeof(got)), 0);
+	char buf[64];
+	CHECK(recv(fd, buf, sizeof(buf), 0) < 0);
+	close(p[0]);
+	close(fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	test_path_and_abstract();
+	test_worker();
 	return check_report();
 }

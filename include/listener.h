@@ -30,6 +30,11 @@ struct listener {
  * listener_start.  Returns 0, or -1 with err filled. */
 int listener_open(struct listener *l, struct ev_loop *loop, const struct listen_spec *spec, int reuseport, char *err,
 		  size_t errlen);
+/* Whether a TCP address is free to listen on, as listener_open without reuseport would find
+ * it: a socket is bound there without SO_REUSEPORT (anything listening there makes that
+ * fail, with or without SO_REUSEPORT) and closed.  Workers use SO_REUSEPORT and would
+ * otherwise share a port with another daemon.  Returns 0, or -1 with err filled. */
+int listener_probe(const struct listen_spec *spec, char *err, size_t errlen);
 /* Takes over fd, a listening socket inherited from a service manager (activation.h): the
  * address from getsockname, O_NONBLOCK, and for TCP the options listener_open sets.  A
  * Unix-domain socket's file belongs to the service manager and is left in place on close.

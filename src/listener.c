@@ -153,6 +153,28 @@ int listener_open(struct listener *l, struct ev_loop *loop, const struct listen_
 	return 0;
 }
 
+int listener_probe(const struct listen_spec *spec, char *err, size_t errlen)
+{
+	int one = 1;
+	int family = spec->addr.ss_family;
+	int fd = socket(family, SOCK_STREAM, 0);
+
+	if (fd >= 0) {
+		/* as listener_open: a port with only TIME_WAIT leftovers is free */
+		(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (family == AF_INET6)
+			(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	if (fd < 0 || bind(fd, (const struct sockaddr *)&spec->addr, spec->addrlen) < 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", spec->text, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 int listener_adopt(struct listener *l, struct ev_loop *loop, int fd, char *err, size_t errlen)
 {
 	struct sockaddr_storage bound;

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "listener.h"
 #include "log.h"
 #include "notify.h"
 #include "wipe.h"
@@ -29,6 +30,13 @@ static void on_signal(int sig)
 	pending_signals |= 1 << sig;
 }
 
+static in_port_t listen_port(const struct listen_spec *ls)
+{
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)&ls->addr;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)&ls->addr;
+	return ls->addr.ss_family == AF_INET ? s4->sin_port : s6->sin6_port;
+}
+
 /* Port 0 means "any free port": the supervisor picks it once, with a bound socket it keeps,
  * so that every worker listens on the same one. */
 static int pin_ports(struct config *cfg, int *holders, char *err, size_t errlen)
@@ -36,11 +44,8 @@ static int pin_ports(struct config *cfg, int *holders, char *err, size_t errlen)
 	int one = 1;
 	for (size_t i = 0; i < cfg->nlisten; i++) {
 		struct listen_spec *ls = &cfg->listen[i];
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ls->addr;
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ls->addr;
-		in_port_t port = ls->addr.ss_family == AF_INET ? s4->sin_port : s6->sin6_port;
 		holders[i] = -1;
-		if (port != 0)
+		if (listen_port(ls) != 0)
 			continue;
 		int fd = socket(ls->addr.ss_family, SOCK_STREAM, 0);
 		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
@@ -174,7 +179,12 @@ int workers_run(struct config *cfg, int argc, char **argv, workers_serve_fn serv
 	sigset_t block, orig;
 	struct timespec window_start;
 
-	if (pin_ports(cfg, holders, err, sizeof(err)) < 0) {
+	/* SO_REUSEPORT lets the workers in next to another daemon already there (one
+	 * process would get EADDRINUSE); a port 0 is a free one, pinned below */
+	int taken = 0;
+	for (size_t i = 0; !taken && cfg->ninherited == 0 && i < cfg->nlisten; i++)
+		taken = listen_port(&cfg->listen[i]) != 0 && listener_probe(&cfg->listen[i], err, sizeof(err)) < 0;
+	if (taken || pin_ports(cfg, holders, err, sizeof(err)) < 0) {
 		fprintf(stderr, "socks2http: %s\n", err);
 		drop_config(cfg);
 		return 1;

@@ -8,6 +8,8 @@ import signal
 import socket
 import time
 
+import pytest
+
 import procs
 
 
@@ -89,3 +91,20 @@ def test_replacement_worker_serves_the_reloaded_config(socks2http, fake_proxy, t
     new = [k for k in workers(d, other_than=first[:1]) if k not in first][0]
     m = d.wait_line(rf"socks2http\[{new}\] info: upstream proxy 127\.0\.0\.1:(\d+)")
     assert int(m.group(1)) == b.port, d.log()[-4000:]
+
+
+@pytest.mark.parametrize("host,first_workers", [("127.0.0.1", "2"), ("::1", "2"), ("127.0.0.1", "1")])
+def test_second_instance_cannot_share_the_port(socks2http, fake_proxy, host, first_workers):
+    """A --workers instance on a port another socks2http listens on (with --workers, so with
+    SO_REUSEPORT, or without) fails to start, exit 1 and the usual "Address already in use",
+    as one process does: otherwise the kernel would split the clients between two daemons
+    with different configurations.  Port 0 (a free port) still works with workers."""
+    fp = fake_proxy()
+    bracketed = f"[{host}]" if ":" in host else host
+    a = socks2http("-x", fp.url, "--workers", first_workers, listen=(f"{bracketed}:0",))
+    a.wait_listening(int(first_workers))
+    where = f"{bracketed}:{a.port}"
+    b = socks2http("-x", fp.url, "--workers", "2", listen=(where,), wait=False)
+    assert b.wait_exit(20) == 1, b.log()
+    assert f"cannot listen on {where}: Address already in use" in b.log(), b.log()
+    assert "listening on" not in b.log()
